@@ -1,0 +1,28 @@
+//! What the environment must provide (root, tools), checked up front so a
+//! missing piece is reported as such: exit 2 from the CLI, an *ignored*
+//! trial (never a pass) in the test targets — or a failure when
+//! `MTULAB_REQUIRE_ROOT=1`, as CI sets it.
+
+/// Why live tests cannot run here, or None when they can.
+pub fn live_unavailable() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root (network namespaces)".to_string());
+    }
+    if let Some(tool) = missing_tool(&["nft"]) {
+        return Some(format!("needs {tool} (apt-get install nftables)"));
+    }
+    None
+}
+
+/// The first of `tools` not found on PATH.
+pub fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    tools.iter().copied().find(|t| {
+        !std::env::split_paths(&path).any(|d| d.join(t).is_file())
+    })
+}
+
+/// `MTULAB_REQUIRE_ROOT=1`: a live test that cannot run is a failure.
+pub fn live_required() -> bool {
+    std::env::var("MTULAB_REQUIRE_ROOT").is_ok_and(|v| v == "1")
+}

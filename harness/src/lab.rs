@@ -1,0 +1,527 @@
+//! The `Lab`: a topology made real. It owns every namespace, netlink socket
+//! and child process it creates; dropping it removes all of them, also
+//! during a panic. A lab can instead be *kept* (`mtulab up`) and reopened
+//! later with [`Lab::attach`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::firewall::{self, FirewallError};
+use crate::netlink::{self, NetlinkError, Request, Rtnl, VethEnd};
+use crate::netns::{Netns, NetnsError};
+use crate::plan::{NodePlan, Plan};
+use crate::state::{self, LabState, NS_PREFIX};
+use crate::sysctl::{self, SysctlError};
+use crate::topology::{FilterKind, Hook, Topology, TopologyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    #[error("node {node}: {source}")]
+    Netlink { node: String, source: NetlinkError },
+    #[error("node {node}: {source}")]
+    Sysctl { node: String, source: SysctlError },
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
+    #[error("lab registry: {0}")]
+    State(std::io::Error),
+    #[error("no kept lab named {0:?}")]
+    NoSuchLab(String),
+    #[error("{0}")]
+    Ambiguous(String),
+    #[error("node {node}: interface {iface} has MTU {found} after building, expected {expected}")]
+    MtuReadBack {
+        node: String,
+        iface: String,
+        expected: u32,
+        found: u32,
+    },
+}
+
+/// First interface index used in each node; `lo` is 1. Choosing indexes
+/// ourselves saves a lookup round trip per node when adding addresses.
+const FIRST_IFINDEX: u32 = 10;
+
+/// A node of a running lab.
+pub struct LabNode {
+    pub name: String,
+    pub ns: Netns,
+    rtnl: Mutex<Rtnl>,
+}
+
+impl LabNode {
+    /// This node's rtnetlink socket (it lives in the node's namespace).
+    pub fn rtnl(&self) -> MutexGuard<'_, Rtnl> {
+        self.rtnl.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub struct Lab {
+    pub id: String,
+    pub topology: Topology,
+    pub plan: Plan,
+    nodes: BTreeMap<String, LabNode>,
+    /// (node, interface) -> MTU as read back from the kernel after building.
+    pub mtus: BTreeMap<(String, String), u32>,
+    children: Mutex<Vec<Child>>,
+    state: LabState,
+    owned: bool,
+}
+
+static LAB_SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn new_lab_id(topology: &str) -> String {
+    let seq = LAB_SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{topology}-{}-{seq}", std::process::id())
+}
+
+/// The namespace name of `node` in lab `id`: `mtulab-ID-NODE`.
+pub fn ns_name(id: &str, node: &str) -> String {
+    format!("{NS_PREFIX}{id}-{node}")
+}
+
+impl Lab {
+    /// Build a validated topology into a live lab.
+    pub fn build(topology: &Topology) -> Result<Lab, LabError> {
+        let plan = Plan::new(topology);
+        let id = new_lab_id(&topology.name);
+        let pid = std::process::id();
+        let state = LabState {
+            id: id.clone(),
+            topology: topology.name.clone(),
+            source: topology.source.clone(),
+            toml: topology.to_toml(),
+            pid,
+            start_time: state::process_start_time(pid).unwrap_or(0),
+            kept: false,
+            namespaces: plan
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), ns_name(&id, &n.name)))
+                .collect(),
+        };
+        // Registered before the first namespace exists (see state.rs).
+        state.write().map_err(LabError::State)?;
+        let mut lab = Lab {
+            id,
+            topology: topology.clone(),
+            plan,
+            nodes: BTreeMap::new(),
+            mtus: BTreeMap::new(),
+            children: Mutex::new(Vec::new()),
+            state,
+            owned: true,
+        };
+        // On any error below, dropping `lab` removes what was made so far.
+        lab.create_nodes()?;
+        lab.create_links()?;
+        lab.configure_addresses_and_routes()?;
+        lab.install_filters()?;
+        lab.read_back_mtus()?;
+        Ok(lab)
+    }
+
+    fn create_nodes(&mut self) -> Result<(), LabError> {
+        for node in &self.plan.nodes {
+            let ns_name = &self.state.namespaces[&node.name];
+            let (ns, made) = Netns::create_with(ns_name, || -> Result<Rtnl, LabError> {
+                let sysctl_err = |source| LabError::Sysctl {
+                    node: node.name.clone(),
+                    source,
+                };
+                for (k, v) in sysctl::base(node.router) {
+                    match sysctl::write(k, v) {
+                        // Older kernels lack some knobs; none is essential.
+                        Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {}
+                        r => r.map_err(sysctl_err)?,
+                    }
+                }
+                for (k, v) in &node.sysctl {
+                    sysctl::write(k, v).map_err(sysctl_err)?;
+                }
+                Rtnl::open().map_err(|source| LabError::Netlink {
+                    node: node.name.clone(),
+                    source,
+                })
+            })?;
+            // Track the namespace before looking at the setup's result, so a
+            // failed setup is still torn down.
+            let rtnl = match made {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ns.remove();
+                    return Err(e);
+                }
+            };
+            self.nodes.insert(
+                node.name.clone(),
+                LabNode {
+                    name: node.name.clone(),
+                    ns,
+                    rtnl: Mutex::new(rtnl),
+                },
+            );
+        }
+        // lo up everywhere: a node must reach its own addresses.
+        for node in self.nodes.values() {
+            node.rtnl()
+                .execute(vec![Request::plain("bring lo up", netlink::set_up(1))])
+                .map_err(|source| LabError::Netlink {
+                    node: node.name.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The kernel index of `node`'s interface `iface` (as planned).
+    pub fn ifindex(&self, node: &str, iface: &str) -> Option<u32> {
+        let n = self.plan.node(node)?;
+        let k = n.interfaces.iter().position(|i| i.name == iface)?;
+        Some(FIRST_IFINDEX + k as u32)
+    }
+
+    fn create_links(&mut self) -> Result<(), LabError> {
+        // One batch per namespace holding end 0 of its links.
+        let mut batches: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+        for node in &self.plan.nodes {
+            for (k, iface) in node.interfaces.iter().enumerate() {
+                if iface.end != 0 {
+                    continue;
+                }
+                let peer = &self.nodes[&iface.peer_node];
+                let a = VethEnd {
+                    name: iface.name.clone(),
+                    index: FIRST_IFINDEX + k as u32,
+                    mtu: iface.mtu,
+                };
+                let peer_plan = self.plan.node(&iface.peer_node).expect("planned peer");
+                let (pk, piface) = peer_plan
+                    .interfaces
+                    .iter()
+                    .enumerate()
+                    .find(|(_, i)| i.link == iface.link && i.end == 1)
+                    .expect("planned peer end");
+                let b = VethEnd {
+                    name: piface.name.clone(),
+                    index: FIRST_IFINDEX + pk as u32,
+                    mtu: piface.mtu,
+                };
+                use std::os::fd::AsRawFd;
+                let msg = netlink::new_veth(&a, &b, peer.ns.fd().as_raw_fd());
+                batches.entry(node.name.clone()).or_default().push(Request::create(
+                    format!(
+                        "create veth {}:{} (mtu {}) <-> {}:{} (mtu {})",
+                        node.name, a.name, a.mtu, iface.peer_node, b.name, b.mtu
+                    ),
+                    msg,
+                ));
+            }
+        }
+        for (node, batch) in batches {
+            self.nodes[&node]
+                .rtnl()
+                .execute(batch)
+                .map_err(|source| LabError::Netlink { node, source })?;
+        }
+        Ok(())
+    }
+
+    fn configure_addresses_and_routes(&mut self) -> Result<(), LabError> {
+        for node in &self.plan.nodes {
+            let batch = node_requests(node);
+            self.nodes[&node.name]
+                .rtnl()
+                .execute(batch)
+                .map_err(|source| LabError::Netlink {
+                    node: node.name.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn install_filters(&mut self) -> Result<(), LabError> {
+        let mut hooks: BTreeMap<&str, Vec<Hook>> = BTreeMap::new();
+        for f in &self.topology.filters {
+            match &f.kind {
+                FilterKind::DropPmtuIcmp { hook } => {
+                    let hs = hooks.entry(f.node.as_str()).or_default();
+                    if !hs.contains(hook) {
+                        hs.push(*hook);
+                    }
+                }
+                FilterKind::Nft(path) => {
+                    let text = read_ruleset(path)?;
+                    firewall::load(
+                        &self.nodes[&f.node].ns,
+                        &f.node,
+                        "nft",
+                        &["-f", "-"],
+                        &text,
+                        Some(path.display().to_string()),
+                    )?;
+                }
+                FilterKind::Iptables(path) | FilterKind::Ip6tables(path) => {
+                    let tool = if matches!(f.kind, FilterKind::Iptables(_)) {
+                        "iptables-restore"
+                    } else {
+                        "ip6tables-restore"
+                    };
+                    let text = read_ruleset(path)?;
+                    firewall::load(
+                        &self.nodes[&f.node].ns,
+                        &f.node,
+                        tool,
+                        &[],
+                        &text,
+                        Some(path.display().to_string()),
+                    )?;
+                }
+            }
+        }
+        for (node, hs) in hooks {
+            let script = firewall::pmtu_icmp_drop_script(&hs);
+            firewall::load(&self.nodes[node].ns, node, "nft", &["-f", "-"], &script, None)?;
+        }
+        Ok(())
+    }
+
+    fn read_back_mtus(&mut self) -> Result<(), LabError> {
+        for node in &self.plan.nodes {
+            let links = self.nodes[&node.name]
+                .rtnl()
+                .links()
+                .map_err(|source| LabError::Netlink {
+                    node: node.name.clone(),
+                    source,
+                })?;
+            for l in links {
+                if l.name != "lo" {
+                    self.mtus.insert((node.name.clone(), l.name), l.mtu);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-read every interface's MTU from the kernel now.
+    pub fn refresh_mtus(&mut self) -> Result<(), LabError> {
+        self.mtus.clear();
+        self.read_back_mtus()
+    }
+
+    pub fn node(&self, name: &str) -> Option<&LabNode> {
+        self.nodes.get(name)
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &LabNode> {
+        self.nodes.values()
+    }
+
+    /// The namespace name of each node.
+    pub fn namespaces(&self) -> &BTreeMap<String, String> {
+        &self.state.namespaces
+    }
+
+    /// Run `f` on a thread inside `node`'s namespace.
+    pub fn run_in<R: Send>(
+        &self,
+        node: &str,
+        f: impl FnOnce() -> R + Send,
+    ) -> Result<R, NetnsError> {
+        let n = self.nodes.get(node).ok_or_else(|| NetnsError::Enter {
+            name: node.to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such node"),
+        })?;
+        n.ns.run(f)
+    }
+
+    /// A command that runs inside `node`. Spawn it with [`Lab::spawn`] to
+    /// have the lab kill and reap it, or run it to completion yourself.
+    pub fn command(&self, node: &str, program: &str) -> Option<Command> {
+        Some(self.nodes.get(node)?.ns.command(program))
+    }
+
+    /// Spawn a long-running child owned by the lab: killed and reaped on teardown.
+    pub fn spawn(&self, mut cmd: Command) -> std::io::Result<u32> {
+        let child = cmd.spawn()?;
+        let pid = child.id();
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
+        Ok(pid)
+    }
+
+    /// Keep the lab after this value is dropped (`mtulab up`).
+    pub fn keep(mut self) -> Result<(), LabError> {
+        self.state.kept = true;
+        self.state.write().map_err(LabError::State)?;
+        self.owned = false;
+        Ok(())
+    }
+
+    /// Reopen a kept lab: `name` is a lab id or, when only one kept lab has
+    /// it, a topology name; None picks the only kept lab.
+    pub fn attach(name: Option<&str>) -> Result<Lab, LabError> {
+        let kept: Vec<LabState> = state::all_labs().into_iter().filter(|l| l.kept).collect();
+        let matching: Vec<&LabState> = match name {
+            Some(n) => {
+                let exact: Vec<_> = kept.iter().filter(|l| l.id == n).collect();
+                if exact.is_empty() {
+                    kept.iter().filter(|l| l.topology == n).collect()
+                } else {
+                    exact
+                }
+            }
+            None => kept.iter().collect(),
+        };
+        let st = match matching.as_slice() {
+            [one] => (*one).clone(),
+            [] => return Err(LabError::NoSuchLab(name.unwrap_or("").to_string())),
+            many => {
+                return Err(LabError::Ambiguous(format!(
+                    "{} kept labs match; pick one with --lab: {}",
+                    many.len(),
+                    many.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")
+                )))
+            }
+        };
+        let path = st
+            .source
+            .clone()
+            .unwrap_or_else(|| Path::new(&format!("{}.toml", st.topology)).to_path_buf());
+        let topology = Topology::from_str(&st.toml, &path)?;
+        let plan = Plan::new(&topology);
+        let mut nodes = BTreeMap::new();
+        for (node, ns_name) in &st.namespaces {
+            let ns = Netns::open(ns_name)?;
+            let rtnl = ns
+                .run(Rtnl::open)?
+                .map_err(|source| LabError::Netlink {
+                    node: node.clone(),
+                    source,
+                })?;
+            nodes.insert(
+                node.clone(),
+                LabNode {
+                    name: node.clone(),
+                    ns,
+                    rtnl: Mutex::new(rtnl),
+                },
+            );
+        }
+        let mut lab = Lab {
+            id: st.id.clone(),
+            topology,
+            plan,
+            nodes,
+            mtus: BTreeMap::new(),
+            children: Mutex::new(Vec::new()),
+            state: st,
+            owned: false,
+        };
+        lab.read_back_mtus()?;
+        Ok(lab)
+    }
+
+    /// Remove the lab now (also what `Drop` does for an owned lab); returns
+    /// every error met, having kept going past each.
+    pub fn destroy(mut self) -> Vec<std::io::Error> {
+        self.owned = false;
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> Vec<std::io::Error> {
+        let mut errors = Vec::new();
+        for mut child in self
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Sockets first, then the names: the kernel frees a namespace when
+        // its last reference goes.
+        let nodes = std::mem::take(&mut self.nodes);
+        let mut names = Vec::new();
+        for (_, n) in nodes {
+            drop(n.rtnl);
+            names.push(n.ns);
+        }
+        for ns in names {
+            let name = ns.name().to_string();
+            if let Err(e) = ns.remove() {
+                errors.push(std::io::Error::new(
+                    e.kind(),
+                    format!("remove namespace {name}: {e}"),
+                ));
+            }
+        }
+        // Anything registered but not opened (a build that failed half way).
+        errors.extend(self.state.destroy());
+        errors
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.owned {
+            for e in self.teardown() {
+                eprintln!("mtulab: teardown of lab {}: {e}", self.id);
+            }
+        }
+    }
+}
+
+/// Remove a kept lab by its registry entry (`mtulab down`).
+pub fn destroy_kept(st: &LabState) -> Vec<std::io::Error> {
+    st.destroy()
+}
+
+fn read_ruleset(path: &Path) -> Result<String, LabError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        LabError::Firewall(FirewallError::Load {
+            tool: "mtulab".into(),
+            node: String::new(),
+            file: Some(path.display().to_string()),
+            stderr: e.to_string(),
+        })
+    })
+}
+
+/// Addresses, then routes, for one node: one pipelined batch.
+fn node_requests(node: &NodePlan) -> Vec<Request> {
+    let mut out = Vec::new();
+    for (k, iface) in node.interfaces.iter().enumerate() {
+        let index = FIRST_IFINDEX + k as u32;
+        for a in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
+            out.push(Request::create(
+                format!("add address {}/{} to {}", a.addr, a.prefix_len, iface.name),
+                netlink::new_address(index, a),
+            ));
+        }
+    }
+    for r in &node.routes {
+        let Some(k) = node.interfaces.iter().position(|i| i.name == r.dev) else {
+            continue;
+        };
+        out.push(Request::create(
+            format!(
+                "add route {}/{} via {} dev {}",
+                r.dst.addr, r.dst.prefix_len, r.via, r.dev
+            ),
+            netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+        ));
+    }
+    out
+}

@@ -1,0 +1,483 @@
+//! rtnetlink, synchronously. Every link, address and route the harness makes,
+//! and every route lookup it reads back, goes through here.
+//!
+//! A [`Rtnl`] socket belongs to the namespace of the thread that opened it
+//! (open it inside [`crate::netns::Netns::run`] or `create_with`) and may then
+//! be used from any thread. Requests are pipelined: a whole batch is written
+//! with one `sendmsg` and the acks collected after, so building a node costs
+//! one round trip instead of one per object.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
+    NLM_F_EXCL, NLM_F_REQUEST,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
+    RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::plan::IfAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("open rtnetlink socket: {0}")]
+    Open(io::Error),
+    #[error("rtnetlink i/o: {0}")]
+    Io(io::Error),
+    #[error("{what}: {source}")]
+    Request { what: String, source: io::Error },
+    #[error("malformed rtnetlink reply: {0}")]
+    Decode(String),
+}
+
+/// One request of a batch, with the words to use if the kernel refuses it.
+pub struct Request {
+    pub what: String,
+    pub message: RouteNetlinkMessage,
+    pub flags: u16,
+}
+
+impl Request {
+    /// A create request (`NLM_F_CREATE | NLM_F_EXCL`).
+    pub fn create(what: impl Into<String>, message: RouteNetlinkMessage) -> Request {
+        Request {
+            what: what.into(),
+            message,
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+        }
+    }
+    /// A request without create flags (delete, set).
+    pub fn plain(what: impl Into<String>, message: RouteNetlinkMessage) -> Request {
+        Request {
+            what: what.into(),
+            message,
+            flags: 0,
+        }
+    }
+}
+
+pub struct Rtnl {
+    socket: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl AsRawFd for Rtnl {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+fn family_of(addr: IpAddr) -> AddressFamily {
+    match addr {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+impl Rtnl {
+    /// Open a socket in the calling thread's network namespace.
+    pub fn open() -> Result<Rtnl, NetlinkError> {
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(NetlinkError::Open)?;
+        socket
+            .bind(&SocketAddr::new(0, 0))
+            .map_err(NetlinkError::Open)?;
+        socket.connect(&SocketAddr::new(0, 0)).map_err(NetlinkError::Open)?;
+        // Extended acks: the kernel's own words on a refused request.
+        let _ = socket.set_ext_ack(true);
+        let _ = socket.set_netlink_get_strict_chk(true);
+        Ok(Rtnl {
+            socket,
+            seq: 0,
+            buf: vec![0; 1 << 16],
+        })
+    }
+
+    fn encode(&mut self, out: &mut Vec<u8>, message: RouteNetlinkMessage, flags: u16) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | flags;
+        header.sequence_number = self.seq;
+        let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(message));
+        msg.finalize();
+        let start = out.len();
+        out.resize(start + msg.buffer_len(), 0);
+        msg.serialize(&mut out[start..]);
+        self.seq
+    }
+
+    /// Receive one datagram and decode every message in it.
+    fn recv_batch(&mut self) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, NetlinkError> {
+        let n = loop {
+            // SAFETY: buf is a valid, writable buffer of buf.len() bytes.
+            let n = unsafe {
+                libc::recv(
+                    self.socket.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    0,
+                )
+            };
+            if n >= 0 {
+                break n as usize;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(NetlinkError::Io(e));
+            }
+        };
+        let mut out = Vec::new();
+        let mut off = 0;
+        while off + 16 <= n {
+            let len = u32::from_ne_bytes(self.buf[off..off + 4].try_into().unwrap()) as usize;
+            if len < 16 || off + len > n {
+                return Err(NetlinkError::Decode(format!("bad message length {len}")));
+            }
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[off..off + len])
+                .map_err(|e| NetlinkError::Decode(e.to_string()))?;
+            out.push(msg);
+            off += (len + 3) & !3;
+        }
+        Ok(out)
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<(), NetlinkError> {
+        let sent = self.socket.send(bytes, 0).map_err(NetlinkError::Io)?;
+        if sent != bytes.len() {
+            return Err(NetlinkError::Io(io::Error::other("short netlink send")));
+        }
+        Ok(())
+    }
+
+    /// Send every request at once, then wait for all acks. Returns the first
+    /// refusal (naming the request) after draining the rest.
+    pub fn execute(&mut self, requests: Vec<Request>) -> Result<(), NetlinkError> {
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::with_capacity(requests.len() * 128);
+        let mut pending: Vec<(u32, String)> = Vec::with_capacity(requests.len());
+        for r in requests {
+            let seq = self.encode(&mut bytes, r.message, r.flags | NLM_F_ACK);
+            pending.push((seq, r.what));
+        }
+        // Large batches go in chunks below the socket's receive-side limits.
+        self.send(&bytes)?;
+        let mut first_err = None;
+        let mut remaining = pending.len();
+        while remaining > 0 {
+            for msg in self.recv_batch()? {
+                if let NetlinkPayload::Error(e) = msg.payload {
+                    let seq = msg.header.sequence_number;
+                    if let Some(pos) = pending.iter().position(|(s, _)| *s == seq) {
+                        let (_, what) = pending.swap_remove(pos);
+                        remaining -= 1;
+                        if e.code.is_some() && first_err.is_none() {
+                            first_err = Some(NetlinkError::Request {
+                                what,
+                                source: e.to_io(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// A request answered by a dump (`NLM_F_DUMP`) or a single reply.
+    pub fn query(
+        &mut self,
+        what: &str,
+        message: RouteNetlinkMessage,
+        dump: bool,
+    ) -> Result<Vec<RouteNetlinkMessage>, NetlinkError> {
+        let mut bytes = Vec::new();
+        let flags = if dump { NLM_F_DUMP } else { 0 };
+        let seq = self.encode(&mut bytes, message, flags);
+        self.send(&bytes)?;
+        let mut out = Vec::new();
+        loop {
+            for msg in self.recv_batch()? {
+                if msg.header.sequence_number != seq {
+                    continue;
+                }
+                match msg.payload {
+                    NetlinkPayload::InnerMessage(m) => {
+                        out.push(m);
+                        if !dump {
+                            return Ok(out);
+                        }
+                    }
+                    NetlinkPayload::Done(_) => return Ok(out),
+                    NetlinkPayload::Error(e) => {
+                        if e.code.is_some() {
+                            return Err(NetlinkError::Request {
+                                what: what.to_string(),
+                                source: e.to_io(),
+                            });
+                        }
+                        return Ok(out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Every link in this namespace: (index, name, mtu).
+    pub fn links(&mut self) -> Result<Vec<LinkState>, NetlinkError> {
+        let replies = self.query(
+            "list links",
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            true,
+        )?;
+        let mut out = Vec::new();
+        for r in replies {
+            if let RouteNetlinkMessage::NewLink(l) = r {
+                let mut st = LinkState {
+                    index: l.header.index,
+                    name: String::new(),
+                    mtu: 0,
+                    up: l.header.flags.contains(LinkFlags::Up),
+                };
+                for a in l.attributes {
+                    match a {
+                        LinkAttribute::IfName(n) => st.name = n,
+                        LinkAttribute::Mtu(m) => st.mtu = m,
+                        _ => {}
+                    }
+                }
+                out.push(st);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The kernel's route lookup from this namespace to `dst`
+    /// (`ip route get DST`): device, gateway and any PMTU exception.
+    pub fn route_get(&mut self, dst: IpAddr) -> Result<RouteLookup, NetlinkError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = family_of(dst);
+        msg.header.destination_prefix_length = if dst.is_ipv4() { 32 } else { 128 };
+        msg.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(dst)));
+        let replies = self.query(
+            &format!("route lookup to {dst}"),
+            RouteNetlinkMessage::GetRoute(msg),
+            false,
+        )?;
+        let Some(RouteNetlinkMessage::NewRoute(r)) = replies.into_iter().next() else {
+            return Err(NetlinkError::Decode(format!("no reply to route lookup to {dst}")));
+        };
+        Ok(RouteLookup::from_message(dst, &r))
+    }
+
+    /// Cached route exceptions (PMTU, redirects) of one family: what
+    /// `ip route show cache` / `ip -6 route show cache` list.
+    pub fn exceptions(&mut self, v6: bool) -> Result<Vec<RouteLookup>, NetlinkError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        msg.header.flags = RouteFlags::Cloned;
+        let replies = self.query(
+            "list route exceptions",
+            RouteNetlinkMessage::GetRoute(msg),
+            true,
+        )?;
+        let mut out = Vec::new();
+        for r in replies {
+            if let RouteNetlinkMessage::NewRoute(r) = r {
+                if !r.header.flags.contains(RouteFlags::Cloned) {
+                    continue;
+                }
+                let dst = r.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Destination(RouteAddress::Inet(a)) => Some(IpAddr::V4(*a)),
+                    RouteAttribute::Destination(RouteAddress::Inet6(a)) => Some(IpAddr::V6(*a)),
+                    _ => None,
+                });
+                if let Some(dst) = dst {
+                    out.push(RouteLookup::from_message(dst, &r));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub index: u32,
+    pub name: String,
+    pub mtu: u32,
+    pub up: bool,
+}
+
+/// What the kernel says about the route to one destination.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteLookup {
+    pub dst: IpAddr,
+    pub oif: Option<u32>,
+    pub gateway: Option<IpAddr>,
+    /// The route's MTU metric: a PMTU exception's MTU when one is cached.
+    pub mtu: Option<u32>,
+    /// The MTU is locked (`RTAX_LOCK`): learned below min_pmtu.
+    pub locked: bool,
+    /// Seconds until the exception expires (0: none).
+    pub expires: u32,
+    /// The reply came from the exception cache (`RTM_F_CLONED`).
+    pub cloned: bool,
+}
+
+impl RouteLookup {
+    fn from_message(dst: IpAddr, r: &RouteMessage) -> RouteLookup {
+        let mut out = RouteLookup {
+            dst,
+            oif: None,
+            gateway: None,
+            mtu: None,
+            locked: false,
+            expires: 0,
+            cloned: r.header.flags.contains(RouteFlags::Cloned),
+        };
+        for a in &r.attributes {
+            match a {
+                RouteAttribute::Oif(i) => out.oif = Some(*i),
+                RouteAttribute::Gateway(RouteAddress::Inet(g)) => out.gateway = Some((*g).into()),
+                RouteAttribute::Gateway(RouteAddress::Inet6(g)) => {
+                    out.gateway = Some((*g).into())
+                }
+                RouteAttribute::Metrics(ms) => {
+                    for m in ms {
+                        match m {
+                            RouteMetric::Mtu(v) => out.mtu = Some(*v),
+                            // RTAX_MTU is metric 2: its lock bit is 1 << 2.
+                            RouteMetric::Lock(bits) => out.locked = bits & (1 << 2) != 0,
+                            _ => {}
+                        }
+                    }
+                }
+                RouteAttribute::CacheInfo(ci) => out.expires = ci.expires / 100,
+                RouteAttribute::Expires(e) => out.expires = *e,
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A veth pair: end `a` in the socket's namespace, end `b` moved at creation
+/// into the namespace `b_ns`. Both come up with the pair, so the carrier is
+/// on before any address is added. Indexes are chosen by the caller so no
+/// lookup round trip is needed afterwards.
+pub fn new_veth(a: &VethEnd, b: &VethEnd, b_ns: RawFd) -> RouteNetlinkMessage {
+    let mut peer = LinkMessage::default();
+    peer.header.index = b.index;
+    peer.header.flags = LinkFlags::Up;
+    peer.header.change_mask = LinkFlags::Up;
+    peer.attributes.push(LinkAttribute::IfName(b.name.clone()));
+    peer.attributes.push(LinkAttribute::Mtu(b.mtu));
+    peer.attributes.push(LinkAttribute::NetNsFd(b_ns));
+
+    let mut msg = LinkMessage::default();
+    msg.header.index = a.index;
+    msg.header.flags = LinkFlags::Up;
+    msg.header.change_mask = LinkFlags::Up;
+    msg.attributes.push(LinkAttribute::IfName(a.name.clone()));
+    msg.attributes.push(LinkAttribute::Mtu(a.mtu));
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Veth),
+        LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+    ]));
+    RouteNetlinkMessage::NewLink(msg)
+}
+
+pub struct VethEnd {
+    pub name: String,
+    pub index: u32,
+    pub mtu: u32,
+}
+
+/// Bring a link up (e.g. `lo`).
+pub fn set_up(index: u32) -> RouteNetlinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.header.flags = LinkFlags::Up;
+    msg.header.change_mask = LinkFlags::Up;
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// Change a link's MTU.
+pub fn set_mtu(index: u32, mtu: u32) -> RouteNetlinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes.push(LinkAttribute::Mtu(mtu));
+    RouteNetlinkMessage::SetLink(msg)
+}
+
+/// An address without duplicate address detection (`IFA_F_NODAD`): usable
+/// at once, no 1–2 s DAD stall before the first IPv6 connection.
+pub fn new_address(index: u32, a: &IfAddr) -> RouteNetlinkMessage {
+    let mut msg = AddressMessage::default();
+    msg.header.family = family_of(a.addr);
+    msg.header.prefix_len = a.prefix_len;
+    msg.header.index = index;
+    msg.header.flags = AddressHeaderFlags::Nodad | AddressHeaderFlags::Permanent;
+    msg.attributes.push(AddressAttribute::Local(a.addr));
+    msg.attributes.push(AddressAttribute::Address(a.addr));
+    RouteNetlinkMessage::NewAddress(msg)
+}
+
+/// A unicast route in the main table to `dst` via `gateway` out of `oif`.
+pub fn new_route(dst: &IfAddr, gateway: IpAddr, oif: u32) -> RouteNetlinkMessage {
+    let mut msg = RouteMessage::default();
+    msg.header = RouteHeader {
+        address_family: family_of(dst.addr),
+        destination_prefix_length: dst.prefix_len,
+        table: RouteHeader::RT_TABLE_MAIN,
+        protocol: RouteProtocol::Static,
+        scope: RouteScope::Universe,
+        kind: RouteType::Unicast,
+        ..RouteHeader::default()
+    };
+    msg.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(dst.addr)));
+    msg.attributes
+        .push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
+    msg.attributes.push(RouteAttribute::Oif(oif));
+    RouteNetlinkMessage::NewRoute(msg)
+}
+
+/// Delete a cached exception (what `ip -6 route flush cache` sends for each).
+pub fn del_exception(e: &RouteLookup) -> RouteNetlinkMessage {
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = family_of(e.dst);
+    msg.header.destination_prefix_length = if e.dst.is_ipv4() { 32 } else { 128 };
+    msg.header.table = RouteHeader::RT_TABLE_MAIN;
+    msg.header.flags = RouteFlags::Cloned;
+    msg.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(e.dst)));
+    if let Some(oif) = e.oif {
+        msg.attributes.push(RouteAttribute::Oif(oif));
+    }
+    if let Some(gw) = e.gateway {
+        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+    }
+    RouteNetlinkMessage::DelRoute(msg)
+}
