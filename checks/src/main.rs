@@ -78,7 +78,6 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Cmd::Up { file, wait } => {
             let topology = Topology::from_file(&file).map_err(LabError::from)?;
             require_live()?;
-            harness::state::reap();
             let lab = Lab::build(&topology)?;
             println!("lab {} is up; remove it with `mtulab down --lab {}`", lab.id, lab.id);
             let width = lab.namespaces().keys().map(|n| n.len()).max().unwrap_or(0);
@@ -98,7 +97,6 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Cmd::Down { lab } => {
             require_live()?;
-            harness::state::reap();
             let kept: Vec<_> = harness::state::all_labs()
                 .into_iter()
                 .filter(|l| l.kept)
@@ -154,6 +152,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 fn main() -> ExitCode {
     signals::install();
     let cli = Cli::parse();
+    // Every run reaps what killed runs left (never a live run's labs).
+    if harness::env::live_unavailable().is_none() {
+        let reaped = harness::state::reap();
+        for id in &reaped.labs {
+            eprintln!("mtulab: removed lab {id} left by a killed run");
+        }
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
