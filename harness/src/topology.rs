@@ -189,10 +189,6 @@ impl Topology {
     }
 
     /// `path` is used for error messages and to resolve ruleset paths.
-    #[expect(
-        clippy::should_implement_trait,
-        reason = "contract name; FromStr cannot take the path"
-    )]
     pub fn from_str(src: &str, path: &Path) -> Result<Topology, TopologyError> {
         let raw: RawTopology = toml::from_str(src).map_err(|e| TopologyError {
             file: path.to_path_buf(),
@@ -937,12 +933,9 @@ impl Validator<'_> {
         }
 
         // Every pair of hosts must reach each other with only routers forwarding.
-        let components = host_components(&nodes, &links);
-        if components.len() > 1 {
-            let a = &components[0][0];
-            let b = &components[1][0];
+        if let Some((a, b)) = unreachable_hosts(&nodes, &links) {
             return self.err(
-                node_lines[b].clone(),
+                node_lines[&b].clone(),
                 format!(
                     "hosts {a:?} and {b:?} cannot reach each other (only routers forward; add a link or make a node a router)"
                 ),
@@ -1090,42 +1083,38 @@ impl Validator<'_> {
     }
 }
 
-/// Hosts grouped by mutual IPv4 reachability when only routers forward;
-/// each group sorted, groups ordered by their first host.
-fn host_components(nodes: &BTreeMap<String, Node>, links: &[Link]) -> Vec<Vec<String>> {
+/// The first pair of hosts (sorted) that cannot reach each other when only
+/// routers forward. Not a matter of components: with `a - b - c` and `b` a
+/// host, a reaches b and b reaches c, but a does not reach c.
+fn unreachable_hosts(nodes: &BTreeMap<String, Node>, links: &[Link]) -> Option<(String, String)> {
     let mut adj: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for l in links {
         adj.entry(&l.between[0]).or_default().push(&l.between[1]);
         adj.entry(&l.between[1]).or_default().push(&l.between[0]);
     }
-    let mut assigned: BTreeSet<String> = BTreeSet::new();
-    let mut out = Vec::new();
-    for (name, node) in nodes {
-        if node.router || assigned.contains(name) {
-            continue;
-        }
+    let hosts: Vec<&str> = nodes
+        .iter()
+        .filter(|(_, n)| !n.router)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    for (i, &from) in hosts.iter().enumerate() {
         // BFS from this host; only routers are expanded beyond the start.
-        let mut seen: BTreeSet<&str> = BTreeSet::from([name.as_str()]);
-        let mut queue = VecDeque::from([name.as_str()]);
-        let mut group = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::from([from]);
+        let mut queue = VecDeque::from([from]);
         while let Some(cur) = queue.pop_front() {
-            let is_router = nodes.get(cur).is_some_and(|n| n.router);
-            if cur == name || is_router {
+            if cur == from || nodes.get(cur).is_some_and(|n| n.router) {
                 for next in adj.get(cur).into_iter().flatten() {
                     if seen.insert(next) {
                         queue.push_back(next);
                     }
                 }
             }
-            if !is_router {
-                group.push(cur.to_owned());
-            }
         }
-        group.sort();
-        assigned.extend(group.iter().cloned());
-        out.push(group);
+        if let Some(to) = hosts[i + 1..].iter().find(|h| !seen.contains(*h)) {
+            return Some((from.to_owned(), (*to).to_owned()));
+        }
     }
-    out
+    None
 }
 
 #[cfg(test)]
@@ -1507,10 +1496,10 @@ mtu = 1500
     fn disconnected() {
         let good = BASE.to_owned();
         let bad = with(BASE, "router = true\n", "");
-        let e = twin(&good, &bad, "", Some(5));
+        let e = twin(&good, &bad, "", Some(6));
         assert_eq!(
             e.message,
-            r#"hosts "client" and "router-a" cannot reach each other (only routers forward; add a link or make a node a router)"#
+            r#"hosts "client" and "server" cannot reach each other (only routers forward; add a link or make a node a router)"#
         );
         // A host without links is disconnected too.
         let bad = with(BASE, "[nodes.server]", "[nodes.server]\n[nodes.zed]");
