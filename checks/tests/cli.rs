@@ -11,7 +11,13 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 fn bad_input_rejected(file: &Path) -> Result<(), Failed> {
     let f = file.to_str().ok_or("path")?;
-    let child = mtulab().args(["up", f]).output()?;
+    let child = mtulab()
+        .args(["up", f])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let child = child.wait_with_output()?;
     let stderr = text(&child.stderr);
     if child.status.code() != Some(2) {
         return Err(format!("exit {:?}, expected 2; stderr: {stderr}", child.status.code()).into());
@@ -29,8 +35,11 @@ fn bad_input_rejected(file: &Path) -> Result<(), Failed> {
     if line == 0 {
         return Err(format!("line 0 in: {stderr}").into());
     }
-    // The child is gone: anything it made would carry its pid. (Validation
-    // happens before the root check, so this holds for any user.)
+    // Anything the child made would carry its pid in its name.
+    let made = namespaces_of_pid(pid);
+    if !made.is_empty() {
+        return Err(format!("bad input created {made:?}").into());
+    }
     Ok(())
 }
 
