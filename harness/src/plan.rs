@@ -8,11 +8,13 @@
 //!
 //! Routing, per family: every node gets a route to every link subnet it is
 //! not attached to and can reach, via the first hop of a shortest (hop count)
-//! path on which only routers forward; among equal-cost first hops the one on
-//! the lowest link index wins. A subnet whose two addresses are best reached
-//! through different first hops (a host end is closer than the router end)
-//! gets one host route per address instead, so every reachable address is
-//! reached.
+//! path to the addresses on it, on which only routers forward; among
+//! equal-cost first hops the one on the lowest link index wins. The cost is
+//! to each *address* (its owner node), not to the subnet: otherwise a router
+//! next to a host could reach the host's address through the far end of the
+//! host's link, a hop longer and over a different MTU. When a subnet's two
+//! addresses have different first hops, the node gets one host route (/32,
+//! /128) per address instead of the subnet route.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -440,36 +442,21 @@ impl<'a> Routing<'a> {
         out
     }
 
-    /// Nodes that accept a packet for the address of `end` on link `j` or
-    /// deliver it on-link: the owner, and the other end if it is a router.
-    fn terminals(&self, j: usize, end: usize) -> Vec<usize> {
-        let owner = self.ends[j][end];
-        let other = self.ends[j][1 - end];
-        if self.nodes[other].router {
-            vec![owner, other]
-        } else {
-            vec![owner]
-        }
-    }
-
-    fn dist_to(&self, from: usize, terminals: &[usize]) -> Option<usize> {
-        terminals.iter().filter_map(|&t| self.dist[from][t]).min()
-    }
-
     /// The first hop (link, neighbour) from `src` towards the address of
-    /// `end` on link `j`: on a shortest path, lowest link index on ties.
+    /// `end` on link `j`: on a shortest path to its owner where only routers
+    /// forward, lowest link index on ties.
     fn first_hop(&self, src: usize, j: usize, end: usize) -> Option<(usize, usize)> {
-        let terminals = self.terminals(j, end);
-        let d = self.dist_to(src, &terminals)?;
+        let owner = self.ends[j][end];
+        let d = self.dist[src][owner]?;
         self.adj[src].iter().copied().find(|&(_, n)| {
-            (self.nodes[n].router || terminals.contains(&n))
-                && self.dist_to(n, &terminals) == Some(d - 1)
+            (self.nodes[n].router || n == owner) && self.dist[n][owner] == Some(d - 1)
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, VecDeque};
     use std::path::Path;
 
     use super::*;
@@ -682,6 +669,20 @@ mtu = 9000
         assert_eq!(p.path("client", "server", Family::V6), None);
     }
 
+    /// A host whose only link is below 1280 has no IPv6 address at all, so
+    /// no IPv6 path to or from it; IPv4 is unaffected.
+    #[test]
+    fn host_behind_small_link_has_no_ipv6() {
+        let p = plan(&CHAIN.replacen("mtu = 1500", "mtu = 1000", 1));
+        assert_eq!(p.address_of("client", Family::V6), None);
+        assert_eq!(p.node("client").unwrap().interfaces[0].ipv6, None);
+        assert_eq!(p.path("client", "server", Family::V6), None);
+        assert_eq!(p.path("server", "client", Family::V6), None);
+        assert_eq!(p.path("client", "server", Family::V4).unwrap().len(), 3);
+        // router-a still routes IPv6 nowhere: its only IPv6-capable link is gone too.
+        assert_eq!(p.node("router-a").unwrap().routes_in(Family::V6).count(), 0);
+    }
+
     //                    link 1   r2   link 4
     //   client -- ra <                       > rb -- server
     //   link 0           link 2   r1   link 3        link 5
@@ -801,6 +802,51 @@ mtu = 1400
         assert_eq!(h.iter().map(|h| h.link).collect::<Vec<_>>(), [5, 4]);
     }
 
+    /// A router next to a host delivers to it directly, even when the host's
+    /// probe address is on its other link and a lower-index link leads to
+    /// that link's far end (found by `random_topologies_route_shortest`).
+    #[test]
+    fn direct_delivery_beats_far_end_of_address_link() {
+        //   a -- r1 -- h (link 3, 1500)      h's address is on link 1 (r2 - h)
+        //         \-- r2 -- h (links 0, 1, 1000)
+        let src = r#"name = "direct"
+[nodes.a]
+[nodes.h]
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[[links]]
+between = ["r2", "r1"]
+mtu = 1000
+[[links]]
+between = ["r2", "h"]
+mtu = 1000
+[[links]]
+between = ["r1", "a"]
+mtu = 1000
+[[links]]
+between = ["r1", "h"]
+mtu = 1500
+"#;
+        let p = plan(src);
+        assert_eq!(p.address_of("h", Family::V4), Some(ip("198.18.1.2")));
+        assert_eq!(
+            hops(&p, "a", "h", Family::V4).unwrap(),
+            ["a:r1(1000)->r1:a(1000)", "r1:h(1500)->h:r1(1500)"]
+        );
+        // r1: h's address on link 1 directly over link 3, r2's via link 0.
+        let r1 = routes(&p, "r1");
+        assert!(
+            r1.contains(&"198.18.1.2/32 via 198.18.3.2 dev h".to_owned()),
+            "{r1:?}"
+        );
+        assert!(
+            r1.contains(&"198.18.1.1/32 via 198.18.0.1 dev r2".to_owned()),
+            "{r1:?}"
+        );
+    }
+
     /// Hosts never forward: the validator rejects two hosts joined only
     /// through a third host, and the plan never routes through a host.
     #[test]
@@ -918,6 +964,100 @@ mtu = 1500
                 }
             }
         }
+    }
+
+    /// Hop count from `from` to any of `targets` where only routers forward,
+    /// over links carrying `family` (an independent reference for `path`).
+    fn reference_dist(p: &Plan, from: &str, targets: &[&str], family: Family) -> Option<usize> {
+        let mut dist = BTreeMap::from([(from.to_owned(), 0usize)]);
+        let mut queue = VecDeque::from([from.to_owned()]);
+        while let Some(cur) = queue.pop_front() {
+            let d = dist[&cur];
+            if targets.contains(&cur.as_str()) {
+                return Some(d);
+            }
+            if cur != from && !p.node(&cur).unwrap().router {
+                continue;
+            }
+            for i in &p.node(&cur).unwrap().interfaces {
+                if i.addr(family).is_some() && !dist.contains_key(&i.peer_node) {
+                    dist.insert(i.peer_node.clone(), d + 1);
+                    queue.push_back(i.peer_node.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Over a few thousand small pseudo-random topologies: every accepted one
+    /// has an IPv4 path between every ordered host pair, every path (either
+    /// family) is a chain of links of that family, forwarded only by
+    /// routers, ending at the destination, and as short as the shortest path
+    /// to it; a path exists exactly when the reference search finds one. Rejected ones are rejected for reachability.
+    #[test]
+    fn random_topologies_route_shortest() {
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut accepted = 0;
+        for case in 0..3000 {
+            let n = 2 + next(5) as usize;
+            let mut src = format!("name = \"r{case}\"\n");
+            for i in 0..n {
+                src += &format!("[nodes.n{i}]\nrouter = {}\n", next(2) == 0);
+            }
+            for _ in 0..1 + next(8) {
+                let a = next(n as u64);
+                let b = next(n as u64);
+                if a == b {
+                    continue;
+                }
+                let mtu = [1000, 1280, 1500, 9000][next(4) as usize];
+                src += &format!("[[links]]\nbetween = [\"n{a}\", \"n{b}\"]\nmtu = {mtu}\n");
+            }
+            let t = match Topology::from_str(&src, Path::new("r.toml")) {
+                Ok(t) => t,
+                Err(e) => {
+                    assert!(e.message.contains("cannot reach each other"), "{e}\n{src}");
+                    continue;
+                }
+            };
+            accepted += 1;
+            assert_eq!(
+                Topology::from_str(&t.to_toml(), Path::new("r.toml")).unwrap(),
+                t
+            );
+            let p = Plan::new(&t);
+            for from in p.hosts() {
+                for to in p.hosts() {
+                    for family in [Family::V4, Family::V6] {
+                        let path = p.path(from, to, family);
+                        let expected = p
+                            .address_of(to, family)
+                            .and_then(|_| reference_dist(&p, from, &[to], family));
+                        let ctx = || format!("{from}->{to} {family}\n{src}");
+                        if family == Family::V4 && from != to {
+                            assert!(path.is_some(), "no ipv4 path {}", ctx());
+                        }
+                        assert_eq!(path.as_ref().map(Vec::len), expected, "{}", ctx());
+                        let Some(path) = path else { continue };
+                        let mut at = from;
+                        for (k, h) in path.iter().enumerate() {
+                            assert_eq!(h.node, at, "{}", ctx());
+                            assert!(k == 0 || p.node(at).unwrap().router, "{}", ctx());
+                            assert!(p.links[h.link].subnet(family).is_some(), "{}", ctx());
+                            at = &h.next;
+                        }
+                        assert_eq!(at, to, "{}", ctx());
+                    }
+                }
+            }
+        }
+        assert!(accepted > 500, "only {accepted} accepted");
     }
 
     /// Every route's gateway is on a subnet connected to the node, through

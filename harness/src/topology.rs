@@ -255,7 +255,6 @@ impl Topology {
             let ruleset = |key: &str, path: &Path| {
                 let shown = base
                     .as_deref()
-                    .and_then(|b| std::path::absolute(b).ok())
                     .and_then(|b| path.strip_prefix(b).ok().map(Path::to_path_buf))
                     .unwrap_or_else(|| path.to_path_buf());
                 format!("{key} = {}\n", q(&shown.to_string_lossy()))
@@ -318,12 +317,16 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// The directory ruleset paths are relative to.
+/// The directory ruleset paths are relative to, absolute: canonical when it
+/// exists (so errors show `/x/topologies/r.nft`, not `/x/harness/../topologies/r.nft`).
 fn base_dir(topology_file: &Path) -> PathBuf {
-    match topology_file.parent() {
+    let dir = match topology_file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    }
+    };
+    dir.canonicalize()
+        .or_else(|_| std::path::absolute(&dir))
+        .unwrap_or(dir)
 }
 
 /// 1-based line of byte `offset` in `src`.
@@ -836,7 +839,7 @@ impl Validator<'_> {
         }
 
         // Filters.
-        let base = std::path::absolute(base_dir(self.path)).unwrap_or_else(|_| base_dir(self.path));
+        let base = base_dir(self.path);
         let mut filters = Vec::new();
         for (i, raw_filter) in raw.filters.iter().enumerate() {
             let what = format!("filter {}", i + 1);
@@ -1442,6 +1445,7 @@ mtu = 1500
     fn ruleset_files() {
         let dir = std::env::temp_dir().join(format!("mtulab-topology-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("rulesets")).unwrap();
+        let dir = dir.canonicalize().unwrap();
         std::fs::write(dir.join("rulesets/r.nft"), "table inet t {}\n").unwrap();
         let file = dir.join("topo.toml");
         let good = format!("{BASE}\n[[filters]]\nnode = \"router-a\"\nnft = \"rulesets/r.nft\"\n");
