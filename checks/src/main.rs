@@ -12,7 +12,11 @@ use harness::{Lab, LabError, Topology};
 mod signals;
 
 #[derive(Parser)]
-#[command(name = "mtulab", version, about = "Path MTU Discovery labs on Linux network namespaces")]
+#[command(
+    name = "mtulab",
+    version,
+    about = "Path MTU Discovery labs on Linux network namespaces"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -79,7 +83,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let topology = Topology::from_file(&file).map_err(LabError::from)?;
             require_live()?;
             let lab = Lab::build(&topology)?;
-            println!("lab {} is up; remove it with `mtulab down --lab {}`", lab.id, lab.id);
+            println!(
+                "lab {} is up; remove it with `mtulab down --lab {}`",
+                lab.id, lab.id
+            );
             let width = lab.namespaces().keys().map(|n| n.len()).max().unwrap_or(0);
             for (node, ns) in lab.namespaces() {
                 println!("  {node:width$}  {ns}");
@@ -136,7 +143,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     format!(
                         "lab {} has no node {node:?} (nodes: {})",
                         lab.id,
-                        lab.namespaces().keys().cloned().collect::<Vec<_>>().join(", ")
+                        lab.namespaces()
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             };
