@@ -230,6 +230,29 @@ impl Lab {
                 .execute(batch)
                 .map_err(|source| LabError::Netlink { node, source })?;
         }
+        // Then the peer ends up, in every namespace, before any address: an
+        // IPv6 address added without carrier would stay tentative.
+        for node in &self.plan.nodes {
+            let batch: Vec<Request> = node
+                .interfaces
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.end == 1)
+                .map(|(k, i)| {
+                    Request::plain(
+                        format!("bring {} up", i.name),
+                        netlink::set_up(FIRST_IFINDEX + k as u32),
+                    )
+                })
+                .collect();
+            self.nodes[&node.name]
+                .rtnl()
+                .execute(batch)
+                .map_err(|source| LabError::Netlink {
+                    node: node.name.clone(),
+                    source,
+                })?;
+        }
         Ok(())
     }
 

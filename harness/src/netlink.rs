@@ -382,15 +382,15 @@ impl RouteLookup {
     }
 }
 
-/// A veth pair: end `a` in the socket's namespace, end `b` moved at creation
-/// into the namespace `b_ns`. Both come up with the pair, so the carrier is
-/// on before any address is added. Indexes are chosen by the caller so no
+/// A veth pair: end `a` in the socket's namespace (created up), end `b`
+/// created directly in the namespace `b_ns` (bring it up with [`set_up`];
+/// the carrier comes on then). Indexes are chosen by the caller so no
 /// lookup round trip is needed afterwards.
 pub fn new_veth(a: &VethEnd, b: &VethEnd, b_ns: RawFd) -> RouteNetlinkMessage {
     let mut peer = LinkMessage::default();
+    // The peer cannot be created up (veth_open returns ENOTCONN while its
+    // own peer is not yet attached): it is set up in a second batch.
     peer.header.index = b.index;
-    peer.header.flags = LinkFlags::Up;
-    peer.header.change_mask = LinkFlags::Up;
     peer.attributes.push(LinkAttribute::IfName(b.name.clone()));
     peer.attributes.push(LinkAttribute::Mtu(b.mtu));
     peer.attributes.push(LinkAttribute::NetNsFd(b_ns));

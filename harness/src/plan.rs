@@ -2,9 +2,22 @@
 //! concrete plan the lab builds (interfaces, addresses, routes per node) and
 //! the forwarding paths the model reasons about. Pure code.
 //!
-//! SKELETON: the helper implements; the public types are the contract.
+//! Addressing: link `i` (file order) gets 198.18.0.0/15 split in /24s
+//! (`198.18.0.0 + i*256`, end 0 `.1`, end 1 `.2`) and, when both ends' MTU is
+//! at least 1280, `2001:db8:0:i::/64` (end 0 `::1`, end 1 `::2`).
+//!
+//! Routing, per family: every node gets a route to every link subnet it is
+//! not attached to and can reach, via the first hop of a shortest (hop count)
+//! path to the addresses on it, on which only routers forward; among
+//! equal-cost first hops the one on the lowest link index wins. The cost is
+//! to each *address* (its owner node), not to the subnet: otherwise a router
+//! next to a host could reach the host's address through the far end of the
+//! host's link, a hop longer and over a different MTU. When a subnet's two
+//! addresses have different first hops, the node gets one host route (/32,
+//! /128) per address instead of the subnet route.
 
-use std::net::IpAddr;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::topology::{Family, Topology};
 
@@ -59,35 +72,1024 @@ pub struct Hop {
     pub link: usize,
 }
 
+/// One link with its subnets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkPlan {
+    pub between: [String; 2],
+    /// Interface names per end.
+    pub names: [String; 2],
+    pub mtu: [u32; 2],
+    /// The link's IPv4 network (host bits zero), /24.
+    pub ipv4: IfAddr,
+    /// The link's IPv6 network, /64; None when an end's MTU is below 1280.
+    pub ipv6: Option<IfAddr>,
+}
+
+impl LinkPlan {
+    pub fn subnet(&self, family: Family) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => Some(&self.ipv4),
+            Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+}
+
+impl IfacePlan {
+    pub fn addr(&self, family: Family) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => self.ipv4.as_ref(),
+            Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+}
+
+impl NodePlan {
+    /// This node's interface on link `link`, if it is attached to it.
+    pub fn iface_on(&self, link: usize) -> Option<&IfacePlan> {
+        self.interfaces.iter().find(|i| i.link == link)
+    }
+    pub fn iface(&self, name: &str) -> Option<&IfacePlan> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+    /// The routes of one family.
+    pub fn routes_in(&self, family: Family) -> impl Iterator<Item = &RoutePlan> {
+        self.routes
+            .iter()
+            .filter(move |r| family_of(r.dst.addr) == family)
+    }
+}
+
+/// Smallest MTU both ends of a link need for IPv6 to be configured on it.
+pub const IPV6_MIN_MTU: u32 = 1280;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub name: String,
     /// Sorted by node name.
     pub nodes: Vec<NodePlan>,
+    /// In topology (file) order; `IfacePlan::link` indexes this.
+    pub links: Vec<LinkPlan>,
 }
 
 impl Plan {
     pub fn new(topology: &Topology) -> Plan {
-        let _ = topology;
-        todo!()
+        let links: Vec<LinkPlan> = topology
+            .links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LinkPlan {
+                between: l.between.clone(),
+                names: l.names.clone(),
+                mtu: l.mtu,
+                ipv4: IfAddr {
+                    addr: IpAddr::V4(v4_network(i)),
+                    prefix_len: 24,
+                },
+                ipv6: (l.mtu.iter().all(|&m| m >= IPV6_MIN_MTU)).then(|| IfAddr {
+                    addr: IpAddr::V6(v6_network(i)),
+                    prefix_len: 64,
+                }),
+            })
+            .collect();
+        let mut nodes: Vec<NodePlan> = topology
+            .nodes
+            .iter()
+            .map(|(name, node)| NodePlan {
+                name: name.clone(),
+                router: node.router,
+                sysctl: node.sysctl.clone(),
+                interfaces: interfaces_of(name, &links),
+                routes: Vec::new(),
+            })
+            .collect();
+        for family in [Family::V4, Family::V6] {
+            let routes = Routing::new(&nodes, &links, family).routes();
+            for (node, mut r) in nodes.iter_mut().zip(routes) {
+                node.routes.append(&mut r);
+            }
+        }
+        Plan {
+            name: topology.name.clone(),
+            nodes,
+            links,
+        }
     }
+
     pub fn node(&self, name: &str) -> Option<&NodePlan> {
         self.nodes.iter().find(|n| n.name == name)
     }
+
     /// The address probes use to reach host `name` in `family`: the address
     /// of its first interface (link order) that has one.
     pub fn address_of(&self, name: &str, family: Family) -> Option<IpAddr> {
-        let _ = (name, family);
-        todo!()
+        self.node(name)?
+            .interfaces
+            .iter()
+            .find_map(|i| i.addr(family))
+            .map(|a| a.addr)
     }
+
     /// The forwarding path from host `from` to host `to`'s `address_of`, as the
     /// routes in this plan send it; None when the family has no path.
     pub fn path(&self, from: &str, to: &str, family: Family) -> Option<Vec<Hop>> {
-        let _ = (from, to, family);
-        todo!()
+        let dst = self.address_of(to, family)?;
+        let mut cur = self.node(from)?;
+        let mut hops = Vec::new();
+        // A loop-free path visits each link at most once.
+        for _ in 0..=self.links.len() {
+            if cur
+                .interfaces
+                .iter()
+                .any(|i| i.addr(family).is_some_and(|a| a.addr == dst))
+            {
+                return Some(hops);
+            }
+            if !hops.is_empty() && !cur.router {
+                return None; // a host does not forward
+            }
+            let out = self.out_iface(cur, dst, family)?;
+            let peer = self.node(&out.peer_node)?;
+            let peer_iface = peer.iface_on(out.link)?;
+            hops.push(Hop {
+                node: cur.name.clone(),
+                out_iface: out.name.clone(),
+                out_mtu: out.mtu,
+                next: peer.name.clone(),
+                in_iface: peer_iface.name.clone(),
+                in_mtu: peer_iface.mtu,
+                link: out.link,
+            });
+            cur = peer;
+        }
+        None
     }
+
+    /// The interface `node` sends a packet for `dst` out of: a connected
+    /// subnet first, else the longest matching route.
+    fn out_iface<'a>(
+        &self,
+        node: &'a NodePlan,
+        dst: IpAddr,
+        family: Family,
+    ) -> Option<&'a IfacePlan> {
+        if let Some(i) = node
+            .interfaces
+            .iter()
+            .find(|i| i.addr(family).is_some_and(|a| contains(a, dst)))
+        {
+            return Some(i);
+        }
+        let route = node
+            .routes_in(family)
+            .filter(|r| contains(&r.dst, dst))
+            .max_by_key(|r| r.dst.prefix_len)?;
+        node.iface(&route.dev)
+    }
+
     /// Hosts (non-routers), sorted.
     pub fn hosts(&self) -> Vec<&str> {
-        self.nodes.iter().filter(|n| !n.router).map(|n| n.name.as_str()).collect()
+        self.nodes
+            .iter()
+            .filter(|n| !n.router)
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+}
+
+/// Network of link `i`: 198.18.0.0 + i*256 (/24).
+pub fn v4_network(i: usize) -> Ipv4Addr {
+    let i = u32::try_from(i).expect("link index fits u32");
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + i * 256)
+}
+
+/// Network of link `i`: 2001:db8:0:i::/64.
+pub fn v6_network(i: usize) -> Ipv6Addr {
+    let i = u16::try_from(i).expect("link index fits u16");
+    Ipv6Addr::new(0x2001, 0xdb8, 0, i, 0, 0, 0, 0)
+}
+
+/// Address of `end` (0 or 1) on `network`: `.1` / `::1` for end 0, `.2` / `::2` for end 1.
+fn end_address(network: &IfAddr, end: usize) -> IfAddr {
+    let n = u8::try_from(end + 1).expect("end is 0 or 1");
+    let addr = match network.addr {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) + u32::from(n))),
+        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) + u128::from(n))),
+    };
+    IfAddr {
+        addr,
+        prefix_len: network.prefix_len,
+    }
+}
+
+fn family_of(addr: IpAddr) -> Family {
+    match addr {
+        IpAddr::V4(_) => Family::V4,
+        IpAddr::V6(_) => Family::V6,
+    }
+}
+
+/// Whether `addr` lies in the network of `net` (address and prefix length).
+fn contains(net: &IfAddr, addr: IpAddr) -> bool {
+    match (net.addr, addr) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(net.prefix_len))
+                .unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(net.prefix_len))
+                .unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+/// `node`'s interfaces, in link order.
+fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
+    let mut out = Vec::new();
+    for (i, l) in links.iter().enumerate() {
+        for end in 0..2 {
+            if l.between[end] != node {
+                continue;
+            }
+            let peer = 1 - end;
+            out.push(IfacePlan {
+                name: l.names[end].clone(),
+                link: i,
+                end,
+                mtu: l.mtu[end],
+                peer_node: l.between[peer].clone(),
+                peer_iface: l.names[peer].clone(),
+                ipv4: Some(end_address(&l.ipv4, end)),
+                ipv6: l.ipv6.as_ref().map(|n| end_address(n, end)),
+            });
+        }
+    }
+    out
+}
+
+/// Shortest-path routing of one family over the links that carry it.
+struct Routing<'a> {
+    nodes: &'a [NodePlan],
+    links: &'a [LinkPlan],
+    family: Family,
+    /// Node index per link end.
+    ends: Vec<[usize; 2]>,
+    /// Per node: (link, neighbour) over links of this family, by link index.
+    adj: Vec<Vec<(usize, usize)>>,
+    /// `dist[a][b]`: hops from a to b where only routers (and a itself) forward.
+    dist: Vec<Vec<Option<usize>>>,
+}
+
+impl<'a> Routing<'a> {
+    fn new(nodes: &'a [NodePlan], links: &'a [LinkPlan], family: Family) -> Self {
+        let index: BTreeMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+        let ends: Vec<[usize; 2]> = links
+            .iter()
+            .map(|l| [index[l.between[0].as_str()], index[l.between[1].as_str()]])
+            .collect();
+        let mut adj = vec![Vec::new(); nodes.len()];
+        for (i, l) in links.iter().enumerate() {
+            if l.subnet(family).is_some() {
+                let [a, b] = ends[i];
+                adj[a].push((i, b));
+                adj[b].push((i, a));
+            }
+        }
+        let dist = (0..nodes.len())
+            .map(|src| {
+                let mut d = vec![None; nodes.len()];
+                d[src] = Some(0);
+                let mut queue = VecDeque::from([src]);
+                while let Some(cur) = queue.pop_front() {
+                    if cur != src && !nodes[cur].router {
+                        continue;
+                    }
+                    let here = d[cur].unwrap_or(0);
+                    for &(_, next) in &adj[cur] {
+                        if d[next].is_none() {
+                            d[next] = Some(here + 1);
+                            queue.push_back(next);
+                        }
+                    }
+                }
+                d
+            })
+            .collect();
+        Routing {
+            nodes,
+            links,
+            family,
+            ends,
+            adj,
+            dist,
+        }
+    }
+
+    /// Routes per node (in node order).
+    fn routes(&self) -> Vec<Vec<RoutePlan>> {
+        (0..self.nodes.len()).map(|n| self.routes_of(n)).collect()
+    }
+
+    fn routes_of(&self, src: usize) -> Vec<RoutePlan> {
+        let mut out = Vec::new();
+        for (j, link) in self.links.iter().enumerate() {
+            let Some(net) = link.subnet(self.family) else {
+                continue;
+            };
+            if self.ends[j].contains(&src) {
+                continue; // connected
+            }
+            // First hop (link index, neighbour) towards each end's address.
+            let hops: Vec<(usize, (usize, usize))> = (0..2)
+                .filter_map(|end| self.first_hop(src, j, end).map(|h| (end, h)))
+                .collect();
+            let Some(&(_, first)) = hops.first() else {
+                continue; // unreachable
+            };
+            let route = |dst: IfAddr, (l, n): (usize, usize)| {
+                let via_end = usize::from(self.ends[l][1] == n);
+                let via_net = self.links[l].subnet(self.family).expect("family link");
+                RoutePlan {
+                    dst,
+                    via: end_address(via_net, via_end).addr,
+                    dev: self.links[l].names[1 - via_end].clone(),
+                }
+            };
+            if hops.iter().all(|&(_, h)| h == first) {
+                out.push(route(net.clone(), first));
+            } else {
+                let host_len = match self.family {
+                    Family::V4 => 32,
+                    Family::V6 => 128,
+                };
+                for (end, hop) in hops {
+                    let dst = IfAddr {
+                        addr: end_address(net, end).addr,
+                        prefix_len: host_len,
+                    };
+                    out.push(route(dst, hop));
+                }
+            }
+        }
+        out
+    }
+
+    /// The first hop (link, neighbour) from `src` towards the address of
+    /// `end` on link `j`: on a shortest path to its owner where only routers
+    /// forward, lowest link index on ties.
+    fn first_hop(&self, src: usize, j: usize, end: usize) -> Option<(usize, usize)> {
+        let owner = self.ends[j][end];
+        let d = self.dist[src][owner]?;
+        self.adj[src].iter().copied().find(|&(_, n)| {
+            (self.nodes[n].router || n == owner) && self.dist[n][owner] == Some(d - 1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, VecDeque};
+    use std::path::Path;
+
+    use super::*;
+
+    fn plan(src: &str) -> Plan {
+        let t = Topology::from_str(src, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
+        Plan::new(&t)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn net(s: &str) -> IfAddr {
+        let (a, p) = s.split_once('/').unwrap();
+        IfAddr {
+            addr: ip(a),
+            prefix_len: p.parse().unwrap(),
+        }
+    }
+
+    /// Routes of `node` as "dst via dev" strings, for compact assertions.
+    fn routes(p: &Plan, node: &str) -> Vec<String> {
+        p.node(node)
+            .unwrap()
+            .routes
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{} via {} dev {}",
+                    r.dst.addr, r.dst.prefix_len, r.via, r.dev
+                )
+            })
+            .collect()
+    }
+
+    /// Hops as "node:out(mtu)->next:in(mtu)".
+    fn hops(p: &Plan, from: &str, to: &str, family: Family) -> Option<Vec<String>> {
+        p.path(from, to, family).map(|h| {
+            h.iter()
+                .map(|h| {
+                    format!(
+                        "{}:{}({})->{}:{}({})",
+                        h.node, h.out_iface, h.out_mtu, h.next, h.in_iface, h.in_mtu
+                    )
+                })
+                .collect()
+        })
+    }
+
+    //   client --1500-- router-a --1200-- router-b --9000-- server
+    //          link 0             link 1            link 2
+    //   198.18.0.0/24            198.18.1.0/24     198.18.2.0/24
+    //   2001:db8:0:0::/64        (no IPv6: 1200)   2001:db8:0:2::/64
+    const CHAIN: &str = r#"name = "hidden_smaller"
+[nodes.client]
+[nodes.router-a]
+router = true
+[nodes.router-b]
+router = true
+[nodes.server]
+[[links]]
+between = ["client", "router-a"]
+mtu = 1500
+[[links]]
+between = ["router-a", "router-b"]
+mtu = 1200
+[[links]]
+between = ["router-b", "server"]
+mtu = 9000
+"#;
+
+    /// Link i gets 198.18.i.0/24 (.1 end 0, .2 end 1) and 2001:db8:0:i::/64
+    /// only where both ends are >= 1280.
+    #[test]
+    fn chain_addresses() {
+        let p = plan(CHAIN);
+        assert_eq!(p.name, "hidden_smaller");
+        assert_eq!(
+            p.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+            ["client", "router-a", "router-b", "server"]
+        );
+        assert_eq!(p.hosts(), ["client", "server"]);
+        let ra = p.node("router-a").unwrap();
+        assert!(ra.router);
+        assert_eq!(
+            ra.interfaces,
+            [
+                IfacePlan {
+                    name: "client".into(),
+                    link: 0,
+                    end: 1,
+                    mtu: 1500,
+                    peer_node: "client".into(),
+                    peer_iface: "router-a".into(),
+                    ipv4: Some(net("198.18.0.2/24")),
+                    ipv6: Some(net("2001:db8::2/64")),
+                },
+                IfacePlan {
+                    name: "router-b".into(),
+                    link: 1,
+                    end: 0,
+                    mtu: 1200,
+                    peer_node: "router-b".into(),
+                    peer_iface: "router-a".into(),
+                    ipv4: Some(net("198.18.1.1/24")),
+                    ipv6: None,
+                },
+            ]
+        );
+        let server = &p.node("server").unwrap().interfaces[0];
+        assert_eq!(server.ipv4, Some(net("198.18.2.2/24")));
+        assert_eq!(server.ipv6, Some(net("2001:db8:0:2::2/64")));
+        assert_eq!(server.mtu, 9000);
+        assert_eq!(p.links[1].ipv4, net("198.18.1.0/24"));
+        assert_eq!(p.links[1].ipv6, None);
+        assert_eq!(p.address_of("client", Family::V4), Some(ip("198.18.0.1")));
+        assert_eq!(p.address_of("client", Family::V6), Some(ip("2001:db8::1")));
+        assert_eq!(p.address_of("server", Family::V4), Some(ip("198.18.2.2")));
+        assert_eq!(p.address_of("nobody", Family::V4), None);
+    }
+
+    /// Every node routes to every non-connected reachable subnet via its
+    /// neighbour on the shortest path; IPv6 only over IPv6 links.
+    #[test]
+    fn chain_routes() {
+        let p = plan(CHAIN);
+        assert_eq!(
+            routes(&p, "client"),
+            [
+                "198.18.1.0/24 via 198.18.0.2 dev router-a",
+                "198.18.2.0/24 via 198.18.0.2 dev router-a",
+            ]
+        );
+        assert_eq!(
+            routes(&p, "router-a"),
+            ["198.18.2.0/24 via 198.18.1.2 dev router-b"]
+        );
+        assert_eq!(
+            routes(&p, "router-b"),
+            ["198.18.0.0/24 via 198.18.1.1 dev router-a"]
+        );
+        assert_eq!(
+            routes(&p, "server"),
+            [
+                "198.18.0.0/24 via 198.18.2.1 dev router-b",
+                "198.18.1.0/24 via 198.18.2.1 dev router-b",
+            ]
+        );
+        // The 1200 link splits IPv6 into two islands with nothing to route.
+        for n in ["client", "router-a", "router-b", "server"] {
+            assert_eq!(p.node(n).unwrap().routes_in(Family::V6).count(), 0, "{n}");
+        }
+    }
+
+    /// The client→server path crosses every link with its MTUs; there is no
+    /// IPv6 path across the 1200 link.
+    #[test]
+    fn chain_path() {
+        let p = plan(CHAIN);
+        assert_eq!(
+            hops(&p, "client", "server", Family::V4).unwrap(),
+            [
+                "client:router-a(1500)->router-a:client(1500)",
+                "router-a:router-b(1200)->router-b:router-a(1200)",
+                "router-b:server(9000)->server:router-b(9000)",
+            ]
+        );
+        assert_eq!(
+            hops(&p, "server", "client", Family::V4).unwrap(),
+            [
+                "server:router-b(9000)->router-b:server(9000)",
+                "router-b:router-a(1200)->router-a:router-b(1200)",
+                "router-a:client(1500)->client:router-a(1500)",
+            ]
+        );
+        let h = p.path("client", "server", Family::V4).unwrap();
+        assert_eq!(h.iter().map(|h| h.link).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(p.path("client", "server", Family::V6), None);
+        assert_eq!(p.path("server", "client", Family::V6), None);
+        assert_eq!(p.path("client", "client", Family::V4), Some(vec![]));
+    }
+
+    /// With the middle link at 1280 IPv6 works end to end, per-end MTUs kept.
+    #[test]
+    fn chain_ipv6_at_1280() {
+        let p = plan(&CHAIN.replace("mtu = 1200", "mtu = [1280, 1300]"));
+        assert_eq!(
+            routes(&p, "client")[2..],
+            [
+                "2001:db8:0:1::/64 via 2001:db8::2 dev router-a",
+                "2001:db8:0:2::/64 via 2001:db8::2 dev router-a",
+            ]
+        );
+        assert_eq!(
+            hops(&p, "client", "server", Family::V6).unwrap(),
+            [
+                "client:router-a(1500)->router-a:client(1500)",
+                "router-a:router-b(1280)->router-b:router-a(1300)",
+                "router-b:server(9000)->server:router-b(9000)",
+            ]
+        );
+        assert_eq!(
+            p.address_of("server", Family::V6),
+            Some(ip("2001:db8:0:2::2"))
+        );
+        // One end below 1280 is enough to drop IPv6 from the link.
+        let p = plan(&CHAIN.replace("mtu = 1200", "mtu = [1500, 1279]"));
+        assert_eq!(p.links[1].ipv6, None);
+        assert_eq!(p.path("client", "server", Family::V6), None);
+    }
+
+    /// A host whose only link is below 1280 has no IPv6 address at all, so
+    /// no IPv6 path to or from it; IPv4 is unaffected.
+    #[test]
+    fn host_behind_small_link_has_no_ipv6() {
+        let p = plan(&CHAIN.replacen("mtu = 1500", "mtu = 1000", 1));
+        assert_eq!(p.address_of("client", Family::V6), None);
+        assert_eq!(p.node("client").unwrap().interfaces[0].ipv6, None);
+        assert_eq!(p.path("client", "server", Family::V6), None);
+        assert_eq!(p.path("server", "client", Family::V6), None);
+        assert_eq!(p.path("client", "server", Family::V4).unwrap().len(), 3);
+        // router-a still routes IPv6 nowhere: its only IPv6-capable link is gone too.
+        assert_eq!(p.node("router-a").unwrap().routes_in(Family::V6).count(), 0);
+    }
+
+    //                    link 1   r2   link 4
+    //   client -- ra <                       > rb -- server
+    //   link 0           link 2   r1   link 3        link 5
+    const DIAMOND: &str = r#"name = "diamond"
+[nodes.client]
+[nodes.server]
+[nodes.ra]
+router = true
+[nodes.rb]
+router = true
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[[links]]
+between = ["client", "ra"]
+mtu = 1500
+[[links]]
+between = ["ra", "r2"]
+mtu = 1400
+[[links]]
+between = ["ra", "r1"]
+mtu = 1300
+[[links]]
+between = ["r1", "rb"]
+mtu = 1300
+[[links]]
+between = ["r2", "rb"]
+mtu = 1400
+[[links]]
+between = ["rb", "server"]
+mtu = 1500
+"#;
+
+    /// Equal-cost next hops: each node picks the one on its lowest link
+    /// index (not the lowest node name), so ra sends via r2 (link 1) and rb
+    /// via r1 (link 3): the two directions take different routers.
+    #[test]
+    fn diamond_tie_break() {
+        let p = plan(DIAMOND);
+        let links = |from, to| {
+            p.path(from, to, Family::V4)
+                .unwrap()
+                .iter()
+                .map(|h| h.link)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(links("client", "server"), [0, 1, 4, 5]);
+        assert_eq!(links("server", "client"), [5, 3, 2, 0]);
+        assert_eq!(
+            hops(&p, "client", "server", Family::V6).unwrap(),
+            [
+                "client:ra(1500)->ra:client(1500)",
+                "ra:r2(1400)->r2:ra(1400)",
+                "r2:rb(1400)->rb:r2(1400)",
+                "rb:server(1500)->server:rb(1500)",
+            ]
+        );
+        assert!(routes(&p, "ra").contains(&"198.18.5.0/24 via 198.18.1.2 dev r2".to_owned()));
+        assert!(routes(&p, "rb").contains(&"198.18.0.0/24 via 198.18.3.1 dev r1".to_owned()));
+        // Deterministic: the same plan every time.
+        assert_eq!(plan(DIAMOND), p);
+        // Swapping the file order of ra's two links swaps ra's choice.
+        let swapped = DIAMOND.replacen(
+            "between = [\"ra\", \"r2\"]\nmtu = 1400\n[[links]]\nbetween = [\"ra\", \"r1\"]\nmtu = 1300",
+            "between = [\"ra\", \"r1\"]\nmtu = 1300\n[[links]]\nbetween = [\"ra\", \"r2\"]\nmtu = 1400",
+            1,
+        );
+        assert_ne!(swapped, DIAMOND);
+        let p = plan(&swapped);
+        assert_eq!(
+            hops(&p, "client", "server", Family::V4).unwrap()[1],
+            "ra:r1(1300)->r1:ra(1300)"
+        );
+    }
+
+    /// Shortest path wins over link order: a later two-hop route beats an
+    /// earlier three-router detour.
+    #[test]
+    fn shortest_beats_link_order() {
+        //   a -- r1 -- r2 -- r5 -- b   (links 0-3)
+        //   a -- r3 -- b               (links 4-5)
+        let src = r#"name = "shortcut"
+[nodes.a]
+[nodes.b]
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[nodes.r3]
+router = true
+[nodes.r5]
+router = true
+[[links]]
+between = ["a", "r1"]
+mtu = 1500
+[[links]]
+between = ["r1", "r2"]
+mtu = 1500
+[[links]]
+between = ["r2", "r5"]
+mtu = 1500
+[[links]]
+between = ["r5", "b"]
+mtu = 1500
+[[links]]
+between = ["a", "r3"]
+mtu = 1400
+[[links]]
+between = ["r3", "b"]
+mtu = 1400
+"#;
+        let p = plan(src);
+        let h = p.path("a", "b", Family::V4).unwrap();
+        assert_eq!(h.iter().map(|h| h.link).collect::<Vec<_>>(), [4, 5]);
+        let h = p.path("b", "a", Family::V4).unwrap();
+        assert_eq!(h.iter().map(|h| h.link).collect::<Vec<_>>(), [5, 4]);
+    }
+
+    /// A router next to a host delivers to it directly, even when the host's
+    /// probe address is on its other link and a lower-index link leads to
+    /// that link's far end (found by `random_topologies_route_shortest`).
+    #[test]
+    fn direct_delivery_beats_far_end_of_address_link() {
+        //   a -- r1 -- h (link 3, 1500)      h's address is on link 1 (r2 - h)
+        //         \-- r2 -- h (links 0, 1, 1000)
+        let src = r#"name = "direct"
+[nodes.a]
+[nodes.h]
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[[links]]
+between = ["r2", "r1"]
+mtu = 1000
+[[links]]
+between = ["r2", "h"]
+mtu = 1000
+[[links]]
+between = ["r1", "a"]
+mtu = 1000
+[[links]]
+between = ["r1", "h"]
+mtu = 1500
+"#;
+        let p = plan(src);
+        assert_eq!(p.address_of("h", Family::V4), Some(ip("198.18.1.2")));
+        assert_eq!(
+            hops(&p, "a", "h", Family::V4).unwrap(),
+            ["a:r1(1000)->r1:a(1000)", "r1:h(1500)->h:r1(1500)"]
+        );
+        // r1: h's address on link 1 directly over link 3, r2's via link 0.
+        let r1 = routes(&p, "r1");
+        assert!(
+            r1.contains(&"198.18.1.2/32 via 198.18.3.2 dev h".to_owned()),
+            "{r1:?}"
+        );
+        assert!(
+            r1.contains(&"198.18.1.1/32 via 198.18.0.1 dev r2".to_owned()),
+            "{r1:?}"
+        );
+    }
+
+    /// Hosts never forward: the validator rejects two hosts joined only
+    /// through a third host, and the plan never routes through a host.
+    #[test]
+    fn hosts_are_not_transit() {
+        let src = r#"name = "via_host"
+[nodes.a]
+[nodes.b]
+[nodes.c]
+[[links]]
+between = ["a", "b"]
+mtu = 1500
+[[links]]
+between = ["b", "c"]
+mtu = 1500
+"#;
+        let e = Topology::from_str(src, Path::new("t.toml")).unwrap_err();
+        assert!(
+            e.message
+                .contains("hosts \"a\" and \"c\" cannot reach each other"),
+            "{e}"
+        );
+        // Control: with b a router, a reaches c through it.
+        let p = plan(&src.replace("[nodes.b]", "[nodes.b]\nrouter = true"));
+        assert_eq!(
+            hops(&p, "a", "c", Family::V4).unwrap(),
+            ["a:b(1500)->b:a(1500)", "b:c(1500)->c:b(1500)"]
+        );
+    }
+
+    /// A multi-homed host gets routes too, and is never used as transit even
+    /// when it offers a shorter path; its address on a far link is reached via
+    /// a host route where the subnet's two ends are reached differently.
+    #[test]
+    fn multihomed_host() {
+        //   a -- r1 -- h -- r2 -- b      and   r1 -- r3 -- r4 -- r2
+        let src = r#"name = "multihomed"
+[nodes.a]
+[nodes.b]
+[nodes.h]
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[nodes.r3]
+router = true
+[nodes.r4]
+router = true
+[[links]]
+between = ["a", "r1"]
+mtu = 1500
+[[links]]
+between = ["r1", "h"]
+mtu = 1500
+[[links]]
+between = ["h", "r2"]
+mtu = 1500
+[[links]]
+between = ["r2", "b"]
+mtu = 1500
+[[links]]
+between = ["r1", "r3"]
+mtu = 1500
+[[links]]
+between = ["r3", "r4"]
+mtu = 1500
+[[links]]
+between = ["r4", "r2"]
+mtu = 1500
+"#;
+        let p = plan(src);
+        // a → b goes the long way round, never through h.
+        let h = p.path("a", "b", Family::V4).unwrap();
+        assert_eq!(
+            h.iter().map(|h| h.link).collect::<Vec<_>>(),
+            [0, 4, 5, 6, 3]
+        );
+        assert!(h.iter().all(|h| h.node != "h"));
+        // h has routes for both of its sides.
+        let hr = routes(&p, "h");
+        assert!(
+            hr.contains(&"198.18.0.0/24 via 198.18.1.1 dev r1".to_owned()),
+            "{hr:?}"
+        );
+        assert!(
+            hr.contains(&"198.18.3.0/24 via 198.18.2.2 dev r2".to_owned()),
+            "{hr:?}"
+        );
+        // r1 reaches h's address on link 2 through h's link 1, but r2's
+        // address on link 2 only round the ring: two host routes.
+        let r1 = routes(&p, "r1");
+        assert!(
+            r1.contains(&"198.18.2.1/32 via 198.18.1.2 dev h".to_owned()),
+            "{r1:?}"
+        );
+        assert!(
+            r1.contains(&"198.18.2.2/32 via 198.18.4.2 dev r3".to_owned()),
+            "{r1:?}"
+        );
+        assert!(!r1.iter().any(|r| r.starts_with("198.18.2.0/24")), "{r1:?}");
+        // a, with a single link, just needs the subnet route.
+        let ar = routes(&p, "a");
+        assert!(
+            ar.contains(&"198.18.2.0/24 via 198.18.0.2 dev r1".to_owned()),
+            "{ar:?}"
+        );
+        // Every ordered host pair has a path that ends at the right node.
+        for from in p.hosts() {
+            for to in p.hosts() {
+                let path = p
+                    .path(from, to, Family::V4)
+                    .unwrap_or_else(|| panic!("{from}->{to}"));
+                if from != to {
+                    assert_eq!(path.last().unwrap().next, to);
+                    assert_eq!(path[0].node, from);
+                }
+            }
+        }
+    }
+
+    /// Hop count from `from` to any of `targets` where only routers forward,
+    /// over links carrying `family` (an independent reference for `path`).
+    fn reference_dist(p: &Plan, from: &str, targets: &[&str], family: Family) -> Option<usize> {
+        let mut dist = BTreeMap::from([(from.to_owned(), 0usize)]);
+        let mut queue = VecDeque::from([from.to_owned()]);
+        while let Some(cur) = queue.pop_front() {
+            let d = dist[&cur];
+            if targets.contains(&cur.as_str()) {
+                return Some(d);
+            }
+            if cur != from && !p.node(&cur).unwrap().router {
+                continue;
+            }
+            for i in &p.node(&cur).unwrap().interfaces {
+                if i.addr(family).is_some() && !dist.contains_key(&i.peer_node) {
+                    dist.insert(i.peer_node.clone(), d + 1);
+                    queue.push_back(i.peer_node.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Over a few thousand small pseudo-random topologies: every accepted one
+    /// has an IPv4 path between every ordered host pair, every path (either
+    /// family) is a chain of links of that family, forwarded only by
+    /// routers, ending at the destination, and as short as the shortest path
+    /// to it; a path exists exactly when the reference search finds one. Rejected ones are rejected for reachability.
+    #[test]
+    fn random_topologies_route_shortest() {
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut accepted = 0;
+        for case in 0..3000 {
+            let n = 2 + next(5) as usize;
+            let mut src = format!("name = \"r{case}\"\n");
+            for i in 0..n {
+                src += &format!("[nodes.n{i}]\nrouter = {}\n", next(2) == 0);
+            }
+            for _ in 0..1 + next(8) {
+                let a = next(n as u64);
+                let b = next(n as u64);
+                if a == b {
+                    continue;
+                }
+                let mtu = [1000, 1280, 1500, 9000][next(4) as usize];
+                src += &format!("[[links]]\nbetween = [\"n{a}\", \"n{b}\"]\nmtu = {mtu}\n");
+            }
+            let t = match Topology::from_str(&src, Path::new("r.toml")) {
+                Ok(t) => t,
+                Err(e) => {
+                    assert!(e.message.contains("cannot reach each other"), "{e}\n{src}");
+                    continue;
+                }
+            };
+            accepted += 1;
+            assert_eq!(
+                Topology::from_str(&t.to_toml(), Path::new("r.toml")).unwrap(),
+                t
+            );
+            let p = Plan::new(&t);
+            for from in p.hosts() {
+                for to in p.hosts() {
+                    for family in [Family::V4, Family::V6] {
+                        let path = p.path(from, to, family);
+                        let expected = p
+                            .address_of(to, family)
+                            .and_then(|_| reference_dist(&p, from, &[to], family));
+                        let ctx = || format!("{from}->{to} {family}\n{src}");
+                        if family == Family::V4 && from != to {
+                            assert!(path.is_some(), "no ipv4 path {}", ctx());
+                        }
+                        assert_eq!(path.as_ref().map(Vec::len), expected, "{}", ctx());
+                        let Some(path) = path else { continue };
+                        let mut at = from;
+                        for (k, h) in path.iter().enumerate() {
+                            assert_eq!(h.node, at, "{}", ctx());
+                            assert!(k == 0 || p.node(at).unwrap().router, "{}", ctx());
+                            assert!(p.links[h.link].subnet(family).is_some(), "{}", ctx());
+                            at = &h.next;
+                        }
+                        assert_eq!(at, to, "{}", ctx());
+                    }
+                }
+            }
+        }
+        assert!(accepted > 500, "only {accepted} accepted");
+    }
+
+    /// Every route's gateway is on a subnet connected to the node, through
+    /// the named device, in all test topologies.
+    #[test]
+    fn gateways_are_on_link() {
+        for src in [CHAIN, DIAMOND] {
+            let p = plan(src);
+            for n in &p.nodes {
+                for r in &n.routes {
+                    let dev = n.iface(&r.dev).unwrap();
+                    let a = dev.addr(family_of(r.via)).unwrap();
+                    assert!(contains(a, r.via), "{}: {r:?}", n.name);
+                    assert_ne!(a.addr, r.via);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn networks() {
+        assert_eq!(v4_network(0), Ipv4Addr::new(198, 18, 0, 0));
+        assert_eq!(v4_network(255), Ipv4Addr::new(198, 18, 255, 0));
+        assert_eq!(v4_network(256), Ipv4Addr::new(198, 19, 0, 0));
+        assert_eq!(v4_network(511), Ipv4Addr::new(198, 19, 255, 0));
+        assert_eq!(
+            v6_network(10),
+            "2001:db8:0:a::".parse::<Ipv6Addr>().unwrap()
+        );
+        assert!(contains(&net("198.18.1.0/24"), ip("198.18.1.200")));
+        assert!(!contains(&net("198.18.1.0/24"), ip("198.18.2.1")));
+        assert!(contains(&net("2001:db8:0:1::/64"), ip("2001:db8:0:1::2")));
+        assert!(!contains(&net("2001:db8:0:1::/64"), ip("198.18.1.1")));
     }
 }

@@ -1,13 +1,20 @@
 //! The topology file (TOML, format v1 of `shared/design.md` §3): serde types,
 //! validation with file/line errors. Pure code: nothing here touches the kernel.
 //!
-//! SKELETON: the helper fills in parsing + validation; the public types below
-//! are the contract the rest of the harness codes against (add fields freely,
-//! do not rename).
+//! Parsing happens in two steps: `toml` deserialises into private `Raw*`
+//! structs that keep byte spans ([`Spanned`]) of everything a later check may
+//! complain about, then [`Validator`] turns them into the public [`Topology`],
+//! reporting the first problem as a [`TopologyError`] with file and line.
+//! No `flatten`/`untagged`: they replace toml's precise messages with vague ones.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
 
 /// A validated topology.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,22 +111,1668 @@ pub struct TopologyError {
     pub message: String,
 }
 
-impl Topology {
-    pub fn from_file(path: &Path) -> Result<Topology, TopologyError> {
-        let _ = path;
-        todo!()
-    }
-    /// `path` is used for error messages and to resolve ruleset paths.
-    pub fn from_str(src: &str, path: &Path) -> Result<Topology, TopologyError> {
-        let _ = (src, path);
-        todo!()
-    }
-    /// Serialise back to the file format (used by proptest round trips and to
-    /// print a shrunk failing case as a ready-to-save file).
-    pub fn to_toml(&self) -> String {
-        todo!()
+/// Check ids `[expect] violations` may name (design §4, plus the model's own).
+pub const CHECK_IDS: [&str; 5] = [
+    "link-mtu-match",
+    "icmp-passes",
+    "pmtud",
+    "tcp-transfer",
+    "model-mismatch",
+];
+
+/// Smallest and largest MTU a link end may have (IPv4 minimum; 16-bit total length).
+pub const MTU_RANGE: std::ops::RangeInclusive<u32> = 68..=65535;
+
+/// Most links a topology may have: each gets a /24 of 198.18.0.0/15.
+pub const MAX_LINKS: usize = 512;
+
+/// Longest topology name (it becomes part of every namespace name).
+pub const MAX_NAME_LEN: usize = 24;
+
+impl Hook {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+        }
     }
 }
 
-#[allow(dead_code)]
-fn _unused(_: IpAddr) {}
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Blackhole => "blackhole",
+            Verdict::Recovered => "recovered",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Topology {
+    pub fn from_file(path: &Path) -> Result<Topology, TopologyError> {
+        let src = std::fs::read_to_string(path).map_err(|e| TopologyError {
+            file: path.to_path_buf(),
+            line: 0,
+            message: format!("cannot read topology file: {e}"),
+        })?;
+        let mut topology = Topology::from_str(&src, path)?;
+        topology.source = Some(path.to_path_buf());
+        Ok(topology)
+    }
+
+    /// `path` is used for error messages and to resolve ruleset paths.
+    pub fn from_str(src: &str, path: &Path) -> Result<Topology, TopologyError> {
+        let raw: RawTopology = toml::from_str(src).map_err(|e| TopologyError {
+            file: path.to_path_buf(),
+            line: e.span().map_or(0, |s| line_of(src, s.start)),
+            message: toml_message(&e),
+        })?;
+        Validator { src, path }.topology(raw)
+    }
+
+    /// Serialise back to the file format (used by proptest round trips and to
+    /// print a shrunk failing case as a ready-to-save file).
+    ///
+    /// Ruleset paths are written relative to `source`'s directory when they
+    /// lie under it, absolute otherwise, so the output parses back to an equal
+    /// topology when saved next to `source` (or anywhere, for absolute paths).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        let q = quote;
+        let _ = writeln!(out, "name = {}", q(&self.name));
+        if !self.description.is_empty() {
+            let _ = writeln!(out, "description = {}", q(&self.description));
+        }
+        for (name, node) in &self.nodes {
+            let _ = writeln!(out, "\n[nodes.{name}]");
+            if node.router {
+                out.push_str("router = true\n");
+            }
+            if !node.sysctl.is_empty() {
+                let items: Vec<String> = node
+                    .sysctl
+                    .iter()
+                    .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+                    .collect();
+                let _ = writeln!(out, "sysctl = {{ {} }}", items.join(", "));
+            }
+        }
+        let defaults = default_iface_names(self.links.iter().map(|l| &l.between));
+        for (link, default) in self.links.iter().zip(&defaults) {
+            out.push_str("\n[[links]]\n");
+            let _ = writeln!(
+                out,
+                "between = [{}, {}]",
+                q(&link.between[0]),
+                q(&link.between[1])
+            );
+            if link.mtu[0] == link.mtu[1] {
+                let _ = writeln!(out, "mtu = {}", link.mtu[0]);
+            } else {
+                let _ = writeln!(out, "mtu = [{}, {}]", link.mtu[0], link.mtu[1]);
+            }
+            if &link.names != default {
+                let _ = writeln!(
+                    out,
+                    "names = [{}, {}]",
+                    q(&link.names[0]),
+                    q(&link.names[1])
+                );
+            }
+        }
+        let base = self.source.as_deref().map(base_dir);
+        for filter in &self.filters {
+            out.push_str("\n[[filters]]\n");
+            let _ = writeln!(out, "node = {}", q(&filter.node));
+            let ruleset = |key: &str, path: &Path| {
+                let shown = base
+                    .as_deref()
+                    .and_then(|b| path.strip_prefix(b).ok().map(Path::to_path_buf))
+                    .unwrap_or_else(|| path.to_path_buf());
+                format!("{key} = {}\n", q(&shown.to_string_lossy()))
+            };
+            match &filter.kind {
+                FilterKind::DropPmtuIcmp { hook } => {
+                    out.push_str("drop = \"pmtu-icmp\"\n");
+                    let _ = writeln!(out, "hook = {}", q(hook.as_str()));
+                }
+                FilterKind::Nft(p) => out.push_str(&ruleset("nft", p)),
+                FilterKind::Iptables(p) => out.push_str(&ruleset("iptables", p)),
+                FilterKind::Ip6tables(p) => out.push_str(&ruleset("ip6tables", p)),
+            }
+        }
+        if let Some(expect) = &self.expect {
+            out.push_str("\n[expect]\n");
+            if let Some(v) = &expect.violations {
+                let items: Vec<String> = v.iter().map(|s| q(s)).collect();
+                let _ = writeln!(out, "violations = [{}]", items.join(", "));
+            }
+            for p in &expect.paths {
+                out.push_str("\n[[expect.paths]]\n");
+                let _ = writeln!(out, "from = {}", q(&p.from));
+                let _ = writeln!(out, "to = {}", q(&p.to));
+                if let Some(f) = p.family {
+                    let _ = writeln!(out, "family = {}", q(f.as_str()));
+                }
+                if let Some(m) = p.pmtu {
+                    let _ = writeln!(out, "pmtu = {m}");
+                }
+                if let Some(t) = p.transfer {
+                    let _ = writeln!(out, "transfer = {}", q(t.as_str()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Host (non-router) names, sorted.
+    pub fn hosts(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| !n.router)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// Router names, sorted.
+    pub fn routers(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.router)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}
+
+/// A TOML basic string literal for `s`.
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The directory ruleset paths are relative to, absolute: canonical when it
+/// exists (so errors show `/x/topologies/r.nft`, not `/x/harness/../topologies/r.nft`).
+fn base_dir(topology_file: &Path) -> PathBuf {
+    let dir = match topology_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    dir.canonicalize()
+        .or_else(|_| std::path::absolute(&dir))
+        .unwrap_or(dir)
+}
+
+/// 1-based line of byte `offset` in `src`.
+fn line_of(src: &str, offset: usize) -> usize {
+    let offset = offset.min(src.len());
+    src.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// toml's message without its own "TOML parse error at line…" snippet (we
+/// print `FILE:LINE:` ourselves), on one line.
+fn toml_message(e: &toml::de::Error) -> String {
+    let msg = e.message().trim();
+    let msg = msg.replace('\n', "; ");
+    let mut chars = msg.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "invalid toml".to_owned(),
+    }
+}
+
+/// Default interface names for links in file order: on node X the link to Y
+/// is `Y`, the second link between X and Y `Y-2`, the third `Y-3`, … (Y
+/// truncated so the name fits 15 characters).
+pub fn default_iface_names<'a>(
+    betweens: impl IntoIterator<Item = &'a [String; 2]>,
+) -> Vec<[String; 2]> {
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    betweens
+        .into_iter()
+        .map(|[a, b]| {
+            let key = if a <= b {
+                (a.clone(), b.clone())
+            } else {
+                (b.clone(), a.clone())
+            };
+            let count = seen.entry(key).or_insert(0);
+            *count += 1;
+            [numbered(b, *count), numbered(a, *count)]
+        })
+        .collect()
+}
+
+fn numbered(peer: &str, n: usize) -> String {
+    if n == 1 {
+        return peer.to_owned();
+    }
+    let suffix = format!("-{n}");
+    let keep = IFNAMSIZ_MAX.saturating_sub(suffix.len());
+    let mut base: String = peer.chars().take(keep).collect();
+    base.push_str(&suffix);
+    base
+}
+
+/// Longest Linux interface name (IFNAMSIZ - 1).
+const IFNAMSIZ_MAX: usize = 15;
+
+/// Why `name` is not a usable Linux interface name, if it is not.
+pub fn iface_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > IFNAMSIZ_MAX {
+        Some("must be 1 to 15 bytes long")
+    } else if name == "." || name == ".." {
+        Some("is reserved")
+    } else if name == "lo" {
+        Some("is the loopback device every namespace already has")
+    } else if name.contains('/') || name.contains(':') {
+        Some("must not contain '/' or ':'")
+    } else if name.chars().any(char::is_whitespace) {
+        Some("must not contain whitespace")
+    } else {
+        None
+    }
+}
+
+/// `[a-z][a-z0-9-]{0,14}`
+fn valid_node_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && name.len() <= 15
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+}
+
+/// `[a-z0-9_-]+`, at most 24 characters.
+fn valid_topology_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .chars()
+            .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
+}
+
+/// `net.` followed by at least two dot-separated components of
+/// `[A-Za-z0-9_-]` (interface names with `-` appear in per-device keys).
+fn valid_sysctl_key(key: &str) -> bool {
+    let mut parts = key.split('.');
+    parts.next() == Some("net")
+        && key.split('.').count() >= 3
+        && parts.all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+}
+
+// ---------------------------------------------------------------------------
+// Raw (serde) layer.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    nodes: Ordered<RawNode>,
+    #[serde(default)]
+    links: Vec<Spanned<RawLink>>,
+    #[serde(default)]
+    filters: Vec<Spanned<RawFilter>>,
+    expect: Option<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    #[serde(default)]
+    router: bool,
+    #[serde(default)]
+    sysctl: Ordered<SysctlValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    between: Spanned<Vec<Spanned<String>>>,
+    mtu: Spanned<RawMtu>,
+    names: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilter {
+    node: Spanned<String>,
+    drop: Option<Spanned<String>>,
+    hook: Option<Spanned<String>>,
+    nft: Option<Spanned<String>>,
+    iptables: Option<Spanned<String>>,
+    ip6tables: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    violations: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    paths: Vec<Spanned<RawExpectPath>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpectPath {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    family: Option<Spanned<String>>,
+    pmtu: Option<Spanned<i64>>,
+    transfer: Option<Spanned<String>>,
+}
+
+/// A TOML table kept in file order, with each key's span.
+struct Ordered<V>(Vec<(Spanned<String>, Spanned<V>)>);
+
+impl<V> Default for Ordered<V> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Ordered<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for OrderedVisitor<V> {
+            type Value = Ordered<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        d.deserialize_map(OrderedVisitor(PhantomData))
+    }
+}
+
+/// A sysctl value: a string, or an integer taken as its decimal string.
+struct SysctlValue(String);
+
+impl<'de> Deserialize<'de> for SysctlValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SysctlValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sysctl value (string or integer)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SysctlValue, E> {
+                Ok(SysctlValue(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SysctlValue, E> {
+                Ok(SysctlValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SysctlValue, E> {
+                Ok(SysctlValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `mtu = 1500` or `mtu = [1500, 9000]`; list length is checked later so the
+/// message can name the link.
+enum RawMtu {
+    One(i64),
+    List(Vec<i64>),
+}
+
+impl<'de> Deserialize<'de> for RawMtu {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMtu;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer or a list of two integers")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawMtu, E> {
+                Ok(RawMtu::One(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawMtu, E> {
+                Ok(RawMtu::One(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawMtu, A::Error> {
+                let mut values = Vec::new();
+                while let Some(MtuInt(v)) = seq.next_element()? {
+                    values.push(v);
+                }
+                Ok(RawMtu::List(values))
+            }
+        }
+        d.deserialize_any(V).map_err(|e| {
+            // serde's "invalid type: string, expected …" becomes our wording.
+            let text = e.to_string();
+            if text.starts_with("invalid type") {
+                de::Error::custom(format!(
+                    "mtu must be an integer or a list of two integers ({text})"
+                ))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+struct MtuInt(i64);
+
+impl<'de> Deserialize<'de> for MtuInt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MtuInt;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer mtu")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<MtuInt, E> {
+                Ok(MtuInt(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<MtuInt, E> {
+                Ok(MtuInt(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Validation: raw → Topology.
+
+struct Validator<'a> {
+    src: &'a str,
+    path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, TopologyError> {
+        Err(TopologyError {
+            file: self.path.to_path_buf(),
+            line: line_of(self.src, span.start),
+            message,
+        })
+    }
+
+    fn topology(&self, raw: RawTopology) -> Result<Topology, TopologyError> {
+        if !valid_topology_name(raw.name.get_ref()) {
+            return self.err(
+                raw.name.span(),
+                format!(
+                    "topology name {:?} must match [a-z0-9_-]+ and be at most {MAX_NAME_LEN} characters",
+                    raw.name.get_ref()
+                ),
+            );
+        }
+
+        // Nodes.
+        let mut nodes = BTreeMap::new();
+        let mut node_lines: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        for (name, raw_node) in raw.nodes.0 {
+            let span = name.span();
+            let name = name.into_inner();
+            if !valid_node_name(&name) {
+                return self.err(
+                    span,
+                    format!("node name {name:?} must match [a-z][a-z0-9-]{{0,14}}"),
+                );
+            }
+            let raw_node = raw_node.into_inner();
+            let mut sysctl = Vec::new();
+            for (key, value) in raw_node.sysctl.0 {
+                if !valid_sysctl_key(key.get_ref()) {
+                    return self.err(
+                        key.span(),
+                        format!(
+                            "node {name:?}: sysctl {:?} must be a net.* key like \"net.ipv4.tcp_mtu_probing\"",
+                            key.get_ref()
+                        ),
+                    );
+                }
+                let value_span = value.span();
+                let value = value.into_inner().0;
+                if value.contains('\n') || value.contains('\0') {
+                    return self.err(
+                        value_span,
+                        format!(
+                            "node {name:?}: sysctl {:?} value {value:?} must be one line",
+                            key.get_ref()
+                        ),
+                    );
+                }
+                sysctl.push((key.into_inner(), value));
+            }
+            node_lines.insert(name.clone(), span);
+            nodes.insert(
+                name,
+                Node {
+                    router: raw_node.router,
+                    sysctl,
+                },
+            );
+        }
+        let node_list = || nodes.keys().cloned().collect::<Vec<_>>().join(", ");
+        let known = |name: &Spanned<String>, what: &str| -> Result<(), TopologyError> {
+            if nodes.contains_key(name.get_ref()) {
+                Ok(())
+            } else {
+                self.err(
+                    name.span(),
+                    format!(
+                        "{what}: unknown node {:?} (nodes: {})",
+                        name.get_ref(),
+                        node_list()
+                    ),
+                )
+            }
+        };
+
+        // Links.
+        if raw.links.len() > MAX_LINKS {
+            return self.err(
+                raw.links[MAX_LINKS].span(),
+                format!(
+                    "too many links: {} (at most {MAX_LINKS}, one /24 of 198.18.0.0/15 each)",
+                    raw.links.len()
+                ),
+            );
+        }
+        let mut betweens = Vec::new();
+        let mut mtus = Vec::new();
+        let mut explicit_names = Vec::new();
+        for (i, raw_link) in raw.links.iter().enumerate() {
+            let what = format!("link {}", i + 1);
+            let link = raw_link.get_ref();
+            let ends = link.between.get_ref();
+            if ends.len() != 2 {
+                return self.err(
+                    link.between.span(),
+                    format!(
+                        "{what}: between must name exactly two nodes, found {}",
+                        ends.len()
+                    ),
+                );
+            }
+            known(&ends[0], &what)?;
+            known(&ends[1], &what)?;
+            if ends[0].get_ref() == ends[1].get_ref() {
+                return self.err(
+                    link.between.span(),
+                    format!("{what} connects {:?} to itself", ends[0].get_ref()),
+                );
+            }
+            betweens.push([ends[0].get_ref().clone(), ends[1].get_ref().clone()]);
+
+            let mtu_values = match link.mtu.get_ref() {
+                RawMtu::One(v) => vec![*v, *v],
+                RawMtu::List(v) if v.len() == 2 => v.clone(),
+                RawMtu::List(v) => {
+                    return self.err(
+                        link.mtu.span(),
+                        format!(
+                            "{what}: mtu list has {} values; expected 2 (one per end, in `between` order)",
+                            v.len()
+                        ),
+                    );
+                }
+            };
+            let mut mtu = [0u32; 2];
+            for (slot, v) in mtu.iter_mut().zip(&mtu_values) {
+                match u32::try_from(*v) {
+                    Ok(m) if MTU_RANGE.contains(&m) => *slot = m,
+                    _ => {
+                        return self.err(
+                            link.mtu.span(),
+                            format!("{what}: mtu {v} is outside 68..=65535"),
+                        );
+                    }
+                }
+            }
+            mtus.push(mtu);
+
+            if let Some(names) = &link.names {
+                let list = names.get_ref();
+                if list.len() != 2 {
+                    return self.err(
+                        names.span(),
+                        format!(
+                            "{what}: names must list exactly two interface names, found {}",
+                            list.len()
+                        ),
+                    );
+                }
+                explicit_names.push(Some([list[0].clone(), list[1].clone()]));
+            } else {
+                explicit_names.push(None);
+            }
+        }
+        let defaults = default_iface_names(&betweens);
+        let mut links = Vec::new();
+        // (node, iface) → link index (0-based) that claimed it.
+        let mut ifaces: HashMap<(String, String), usize> = HashMap::new();
+        for (i, ((between, mtu), (explicit, default))) in betweens
+            .into_iter()
+            .zip(mtus)
+            .zip(explicit_names.into_iter().zip(defaults))
+            .enumerate()
+        {
+            let what = format!("link {}", i + 1);
+            let link_span = raw.links[i].get_ref().between.span();
+            let mut names = default;
+            for end in 0..2 {
+                let span = match &explicit {
+                    Some(e) => {
+                        names[end] = e[end].get_ref().clone();
+                        e[end].span()
+                    }
+                    None => link_span.clone(),
+                };
+                let node = &between[end];
+                let iface = &names[end];
+                if let Some(problem) = iface_name_problem(iface) {
+                    let hint = if explicit.is_some() {
+                        ""
+                    } else {
+                        "; set names = [...] on the link"
+                    };
+                    return self.err(
+                        span,
+                        format!(
+                            "{what}: interface name {iface:?} on node {node:?} {problem}{hint}"
+                        ),
+                    );
+                }
+                if let Some(prev) = ifaces.insert((node.clone(), iface.clone()), i) {
+                    return self.err(
+                        span,
+                        format!(
+                            "{what}: interface name {iface:?} on node {node:?} is already used by link {}",
+                            prev + 1
+                        ),
+                    );
+                }
+            }
+            links.push(Link {
+                between,
+                mtu,
+                names,
+            });
+        }
+
+        // Filters.
+        let base = base_dir(self.path);
+        let mut filters = Vec::new();
+        for (i, raw_filter) in raw.filters.iter().enumerate() {
+            let what = format!("filter {}", i + 1);
+            let f = raw_filter.get_ref();
+            known(&f.node, &what)?;
+            let rulesets: Vec<(&str, &Spanned<String>)> = [
+                ("nft", &f.nft),
+                ("iptables", &f.iptables),
+                ("ip6tables", &f.ip6tables),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+            .collect();
+            let kind = match (&f.drop, rulesets.as_slice()) {
+                (Some(drop), []) => {
+                    if drop.get_ref() != "pmtu-icmp" {
+                        return self.err(
+                            drop.span(),
+                            format!(
+                                "{what}: unknown drop {:?} (expected \"pmtu-icmp\")",
+                                drop.get_ref()
+                            ),
+                        );
+                    }
+                    let Some(hook) = &f.hook else {
+                        return self.err(
+                            raw_filter.span(),
+                            format!("{what}: drop needs a hook (output, forward or input)"),
+                        );
+                    };
+                    let hook = match hook.get_ref().as_str() {
+                        "output" => Hook::Output,
+                        "forward" => Hook::Forward,
+                        "input" => Hook::Input,
+                        other => {
+                            return self.err(
+                                hook.span(),
+                                format!(
+                                    "{what}: unknown hook {other:?} (expected output, forward or input)"
+                                ),
+                            );
+                        }
+                    };
+                    FilterKind::DropPmtuIcmp { hook }
+                }
+                (Some(drop), [(key, _), ..]) => {
+                    return self.err(
+                        drop.span(),
+                        format!("{what}: use either drop or {key}, not both"),
+                    );
+                }
+                (None, []) => {
+                    return self.err(
+                        raw_filter.span(),
+                        format!(
+                            "{what}: needs drop = \"pmtu-icmp\" with a hook, or one of nft, iptables, ip6tables"
+                        ),
+                    );
+                }
+                (None, [(a, _), (b, _), ..]) => {
+                    return self.err(
+                        raw_filter.span(),
+                        format!("{what}: use only one ruleset, not both {a} and {b}"),
+                    );
+                }
+                (None, [(key, file)]) => {
+                    if let Some(hook) = &f.hook {
+                        return self.err(
+                            hook.span(),
+                            format!("{what}: hook only applies to drop, not to {key}"),
+                        );
+                    }
+                    let resolved = base.join(file.get_ref());
+                    if !resolved.is_file() {
+                        return self.err(
+                            file.span(),
+                            format!(
+                                "{what}: {key} ruleset {} does not exist",
+                                resolved.display()
+                            ),
+                        );
+                    }
+                    match *key {
+                        "nft" => FilterKind::Nft(resolved),
+                        "iptables" => FilterKind::Iptables(resolved),
+                        _ => FilterKind::Ip6tables(resolved),
+                    }
+                }
+            };
+            filters.push(Filter {
+                node: f.node.get_ref().clone(),
+                kind,
+            });
+        }
+
+        // Every pair of hosts must reach each other with only routers forwarding.
+        if let Some((a, b)) = unreachable_hosts(&nodes, &links) {
+            return self.err(
+                node_lines[&b].clone(),
+                format!(
+                    "hosts {a:?} and {b:?} cannot reach each other (only routers forward; add a link or make a node a router)"
+                ),
+            );
+        }
+
+        // Expectations.
+        let expect = match raw.expect {
+            None => None,
+            Some(e) => Some(self.expect(e.into_inner(), &nodes)?),
+        };
+
+        Ok(Topology {
+            name: raw.name.into_inner(),
+            description: raw.description,
+            source: None,
+            nodes,
+            links,
+            filters,
+            expect,
+        })
+    }
+
+    fn expect(
+        &self,
+        raw: RawExpect,
+        nodes: &BTreeMap<String, Node>,
+    ) -> Result<Expect, TopologyError> {
+        let violations = match raw.violations {
+            None => None,
+            Some(ids) => {
+                let mut out = Vec::new();
+                for id in ids {
+                    if !CHECK_IDS.contains(&id.get_ref().as_str()) {
+                        return self.err(
+                            id.span(),
+                            format!(
+                                "expect: unknown check id {:?} (expected one of {})",
+                                id.get_ref(),
+                                CHECK_IDS.join(", ")
+                            ),
+                        );
+                    }
+                    if out.contains(id.get_ref()) {
+                        return self.err(
+                            id.span(),
+                            format!("expect: check id {:?} listed twice", id.get_ref()),
+                        );
+                    }
+                    out.push(id.into_inner());
+                }
+                Some(out)
+            }
+        };
+        let hosts: Vec<&str> = nodes
+            .iter()
+            .filter(|(_, n)| !n.router)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        let mut paths = Vec::new();
+        for (i, p) in raw.paths.into_iter().enumerate() {
+            let what = format!("expect path {}", i + 1);
+            let p = p.into_inner();
+            for end in [&p.from, &p.to] {
+                match nodes.get(end.get_ref()) {
+                    None => {
+                        return self.err(
+                            end.span(),
+                            format!(
+                                "{what}: unknown node {:?} (hosts: {})",
+                                end.get_ref(),
+                                hosts.join(", ")
+                            ),
+                        );
+                    }
+                    Some(n) if n.router => {
+                        return self.err(
+                            end.span(),
+                            format!(
+                                "{what}: {:?} is a router; from and to must be hosts (hosts: {})",
+                                end.get_ref(),
+                                hosts.join(", ")
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+            if p.from.get_ref() == p.to.get_ref() {
+                return self.err(
+                    p.to.span(),
+                    format!("{what}: from and to are both {:?}", p.to.get_ref()),
+                );
+            }
+            let family = match &p.family {
+                None => None,
+                Some(f) => Some(match f.get_ref().as_str() {
+                    "ipv4" => Family::V4,
+                    "ipv6" => Family::V6,
+                    other => {
+                        return self.err(
+                            f.span(),
+                            format!("{what}: unknown family {other:?} (expected ipv4 or ipv6)"),
+                        );
+                    }
+                }),
+            };
+            let pmtu = match &p.pmtu {
+                None => None,
+                Some(m) => match u32::try_from(*m.get_ref()) {
+                    Ok(v) if MTU_RANGE.contains(&v) => Some(v),
+                    _ => {
+                        return self.err(
+                            m.span(),
+                            format!("{what}: pmtu {} is outside 68..=65535", m.get_ref()),
+                        );
+                    }
+                },
+            };
+            let transfer = match &p.transfer {
+                None => None,
+                Some(t) => Some(match t.get_ref().as_str() {
+                    "ok" => Verdict::Ok,
+                    "blackhole" => Verdict::Blackhole,
+                    "recovered" => Verdict::Recovered,
+                    other => {
+                        return self.err(
+                            t.span(),
+                            format!(
+                                "{what}: unknown transfer {other:?} (expected ok, blackhole or recovered)"
+                            ),
+                        );
+                    }
+                }),
+            };
+            paths.push(ExpectPath {
+                from: p.from.into_inner(),
+                to: p.to.into_inner(),
+                family,
+                pmtu,
+                transfer,
+            });
+        }
+        Ok(Expect { violations, paths })
+    }
+}
+
+/// The first pair of hosts (sorted) that cannot reach each other when only
+/// routers forward. Not a matter of components: with `a - b - c` and `b` a
+/// host, a reaches b and b reaches c, but a does not reach c.
+fn unreachable_hosts(nodes: &BTreeMap<String, Node>, links: &[Link]) -> Option<(String, String)> {
+    let mut adj: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for l in links {
+        adj.entry(&l.between[0]).or_default().push(&l.between[1]);
+        adj.entry(&l.between[1]).or_default().push(&l.between[0]);
+    }
+    let hosts: Vec<&str> = nodes
+        .iter()
+        .filter(|(_, n)| !n.router)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    for (i, &from) in hosts.iter().enumerate() {
+        // BFS from this host; only routers are expanded beyond the start.
+        let mut seen: BTreeSet<&str> = BTreeSet::from([from]);
+        let mut queue = VecDeque::from([from]);
+        while let Some(cur) = queue.pop_front() {
+            if cur == from || nodes.get(cur).is_some_and(|n| n.router) {
+                for next in adj.get(cur).into_iter().flatten() {
+                    if seen.insert(next) {
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+        if let Some(to) = hosts[i + 1..].iter().find(|h| !seen.contains(*h)) {
+            return Some((from.to_owned(), (*to).to_owned()));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"name = "chain"
+description = "client, router, server"
+
+[nodes.client]
+[nodes.router-a]
+router = true
+[nodes.server]
+
+[[links]]
+between = ["client", "router-a"]
+mtu = 1500
+
+[[links]]
+between = ["router-a", "server"]
+mtu = 1500
+"#;
+
+    fn parse(src: &str) -> Result<Topology, TopologyError> {
+        Topology::from_str(src, Path::new("test.toml"))
+    }
+
+    /// Line (1-based) of the first line that differs between `a` and `b`.
+    fn first_diff_line(a: &str, b: &str) -> usize {
+        a.lines()
+            .zip(b.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
+            + 1
+    }
+
+    /// `good` is accepted, `bad` (which differs only in the bad bit) is
+    /// rejected with a message containing `needle`, on the first line where
+    /// they differ (or on `line`, when given).
+    #[track_caller]
+    fn twin(good: &str, bad: &str, needle: &str, line: Option<usize>) -> TopologyError {
+        if let Err(e) = parse(good) {
+            panic!("twin should be accepted, got {e}\n{good}");
+        }
+        let e = match parse(bad) {
+            Ok(_) => panic!("should be rejected (expected {needle:?}):\n{bad}"),
+            Err(e) => e,
+        };
+        assert!(
+            e.message.contains(needle),
+            "message {:?} lacks {needle:?}",
+            e.message
+        );
+        let want = line.unwrap_or_else(|| first_diff_line(good, bad));
+        assert_eq!(e.line, want, "wrong line for {e}");
+        assert_eq!(
+            e.to_string(),
+            format!("test.toml:{}: {}", e.line, e.message)
+        );
+        e
+    }
+
+    fn with(base: &str, from: &str, to: &str) -> String {
+        assert!(base.contains(from), "{from:?} not in base");
+        base.replacen(from, to, 1)
+    }
+
+    /// The base file parses into what it says.
+    #[test]
+    fn base_parses() {
+        let t = parse(BASE).unwrap();
+        assert_eq!(t.name, "chain");
+        assert_eq!(t.description, "client, router, server");
+        assert_eq!(t.source, None);
+        assert_eq!(
+            t.nodes.keys().collect::<Vec<_>>(),
+            ["client", "router-a", "server"]
+        );
+        assert!(t.nodes["router-a"].router);
+        assert!(!t.nodes["client"].router);
+        assert_eq!(t.links.len(), 2);
+        assert_eq!(t.links[0].between, ["client", "router-a"]);
+        assert_eq!(t.links[0].mtu, [1500, 1500]);
+        assert_eq!(t.links[0].names, ["router-a", "client"]);
+        assert_eq!(t.links[1].names, ["server", "router-a"]);
+        assert_eq!(t.hosts(), ["client", "server"]);
+        assert_eq!(t.routers(), ["router-a"]);
+        assert!(t.filters.is_empty());
+        assert_eq!(t.expect, None);
+    }
+
+    /// A TOML syntax error is reported on its line.
+    #[test]
+    fn syntax_error() {
+        let bad = with(BASE, "mtu = 1500\n\n[[links]]", "mtu = = 1500\n\n[[links]]");
+        twin(BASE, &bad, "", None);
+    }
+
+    /// Unknown keys are rejected (deny_unknown_fields), at their line.
+    #[test]
+    fn unknown_key() {
+        let bad = with(BASE, "mtu = 1500\n", "mtu = 1500\nmut = 1500\n");
+        let e = twin(BASE, &bad, "unknown field `mut`", Some(12));
+        assert!(e.message.contains("expected"), "{e}");
+        let bad = with(BASE, "router = true", "router = true\nforward = true");
+        twin(BASE, &bad, "unknown field `forward`", Some(7));
+        let bad = with(BASE, "name = \"chain\"", "name = \"chain\"\nversion = 2");
+        twin(BASE, &bad, "unknown field `version`", Some(2));
+    }
+
+    /// A missing required key is rejected with a line.
+    #[test]
+    fn missing_key() {
+        let bad = with(BASE, "between = [\"router-a\", \"server\"]\n", "");
+        let e = parse(&bad).unwrap_err();
+        assert!(e.message.contains("missing field `between`"), "{e}");
+        assert!(e.line > 0, "{e}");
+        let bad = with(BASE, "name = \"chain\"\n", "");
+        let e = parse(&bad).unwrap_err();
+        assert!(e.message.contains("missing field `name`"), "{e}");
+    }
+
+    /// Links must name declared nodes; the message lists them.
+    #[test]
+    fn unknown_node() {
+        let bad = with(
+            BASE,
+            r#"between = ["router-a", "server"]"#,
+            r#"between = ["routr-a", "server"]"#,
+        );
+        let e = twin(BASE, &bad, "", None);
+        assert_eq!(
+            e.message,
+            r#"link 2: unknown node "routr-a" (nodes: client, router-a, server)"#
+        );
+    }
+
+    /// A link from a node to itself is rejected.
+    #[test]
+    fn self_link() {
+        let bad = with(
+            BASE,
+            r#"between = ["client", "router-a"]"#,
+            r#"between = ["client", "client"]"#,
+        );
+        let e = twin(BASE, &bad, "", None);
+        assert_eq!(e.message, r#"link 1 connects "client" to itself"#);
+    }
+
+    /// `between` must have exactly two nodes.
+    #[test]
+    fn between_len() {
+        let bad = with(
+            BASE,
+            r#"between = ["client", "router-a"]"#,
+            r#"between = ["client", "router-a", "server"]"#,
+        );
+        twin(
+            BASE,
+            &bad,
+            "link 1: between must name exactly two nodes, found 3",
+            None,
+        );
+    }
+
+    /// MTUs outside 68..=65535 are rejected, at both bounds; the bounds are accepted.
+    #[test]
+    fn mtu_range() {
+        let e = twin(BASE, &with(BASE, "mtu = 1500", "mtu = 70000"), "", None);
+        assert_eq!(e.message, "link 1: mtu 70000 is outside 68..=65535");
+        twin(
+            BASE,
+            &with(BASE, "mtu = 1500", "mtu = 67"),
+            "mtu 67 is outside",
+            None,
+        );
+        twin(
+            BASE,
+            &with(BASE, "mtu = 1500", "mtu = -1"),
+            "mtu -1 is outside",
+            None,
+        );
+        twin(
+            BASE,
+            &with(BASE, "mtu = 1500", "mtu = [1500, 65536]"),
+            "mtu 65536 is outside",
+            None,
+        );
+        let t = parse(&with(BASE, "mtu = 1500", "mtu = [68, 65535]")).unwrap();
+        assert_eq!(t.links[0].mtu, [68, 65535]);
+    }
+
+    /// An MTU list must have exactly two values; a list of two is per end.
+    #[test]
+    fn mtu_list_len() {
+        let good = with(BASE, "mtu = 1500", "mtu = [1500, 9000]");
+        assert_eq!(parse(&good).unwrap().links[0].mtu, [1500, 9000]);
+        let bad = with(BASE, "mtu = 1500", "mtu = [1500, 9000, 1400]");
+        let e = twin(&good, &bad, "", None);
+        assert_eq!(
+            e.message,
+            "link 1: mtu list has 3 values; expected 2 (one per end, in `between` order)"
+        );
+        twin(
+            &good,
+            &with(BASE, "mtu = 1500", "mtu = []"),
+            "mtu list has 0 values",
+            None,
+        );
+    }
+
+    /// An MTU of the wrong type names both accepted forms.
+    #[test]
+    fn mtu_type() {
+        let bad = with(BASE, "mtu = 1500", "mtu = \"1500\"");
+        twin(
+            BASE,
+            &bad,
+            "mtu must be an integer or a list of two integers",
+            None,
+        );
+        let bad = with(BASE, "mtu = 1500", "mtu = [1500, \"9000\"]");
+        twin(BASE, &bad, "an integer mtu", None);
+    }
+
+    /// Node names follow [a-z][a-z0-9-]{0,14}.
+    #[test]
+    fn bad_node_name() {
+        let bad = BASE.replace("client", "Client");
+        let e = twin(BASE, &bad, "", Some(4));
+        assert_eq!(
+            e.message,
+            r#"node name "Client" must match [a-z][a-z0-9-]{0,14}"#
+        );
+        let long = BASE.replace("client", "a23456789012345");
+        let longer = BASE.replace("client", "a234567890123456");
+        twin(&long, &longer, "must match", Some(4));
+        twin(
+            BASE,
+            &BASE.replace("client", "1client"),
+            "must match",
+            Some(4),
+        );
+    }
+
+    /// Topology names follow [a-z0-9_-]+, at most 24 characters.
+    #[test]
+    fn bad_topology_name() {
+        let good = with(BASE, "\"chain\"", "\"a_23456789-1234567890123\"");
+        let bad = with(BASE, "\"chain\"", "\"a_23456789-12345678901234\"");
+        twin(
+            &good,
+            &bad,
+            "must match [a-z0-9_-]+ and be at most 24",
+            None,
+        );
+        twin(
+            BASE,
+            &with(BASE, "\"chain\"", "\"Chain\""),
+            "\"Chain\" must match",
+            None,
+        );
+        twin(BASE, &with(BASE, "\"chain\"", "\"\""), "must match", None);
+    }
+
+    /// Filter hooks are output, forward or input.
+    #[test]
+    fn bad_hook() {
+        let good = format!(
+            "{BASE}\n[[filters]]\nnode = \"router-a\"\ndrop = \"pmtu-icmp\"\nhook = \"forward\"\n"
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.filters,
+            [Filter {
+                node: "router-a".into(),
+                kind: FilterKind::DropPmtuIcmp {
+                    hook: Hook::Forward
+                }
+            }]
+        );
+        let bad = with(&good, "\"forward\"", "\"prerouting\"");
+        let e = twin(&good, &bad, "", None);
+        assert_eq!(
+            e.message,
+            r#"filter 1: unknown hook "prerouting" (expected output, forward or input)"#
+        );
+    }
+
+    /// drop needs a hook and only knows "pmtu-icmp"; filters need a known node.
+    #[test]
+    fn bad_filter() {
+        let good = format!(
+            "{BASE}\n[[filters]]\nnode = \"router-a\"\ndrop = \"pmtu-icmp\"\nhook = \"output\"\n"
+        );
+        let bad = with(&good, "hook = \"output\"\n", "");
+        let e = parse(&bad).unwrap_err();
+        assert!(e.message.contains("filter 1: drop needs a hook"), "{e}");
+        assert!(e.line > 0);
+        twin(
+            &good,
+            &with(&good, "\"pmtu-icmp\"", "\"icmp\""),
+            r#"filter 1: unknown drop "icmp" (expected "pmtu-icmp")"#,
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "node = \"router-a\"", "node = \"router-b\""),
+            r#"filter 1: unknown node "router-b" (nodes: client, router-a, server)"#,
+            None,
+        );
+        let e = parse(&with(
+            &good,
+            "drop = \"pmtu-icmp\"\nhook = \"output\"\n",
+            "",
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("needs drop"), "{e}");
+        assert!(e.line > 0);
+    }
+
+    /// A ruleset file must exist (resolved against the topology file's
+    /// directory), and cannot be mixed with drop or another ruleset.
+    #[test]
+    fn ruleset_files() {
+        let dir = std::env::temp_dir().join(format!("mtulab-topology-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rulesets")).unwrap();
+        let dir = dir.canonicalize().unwrap();
+        std::fs::write(dir.join("rulesets/r.nft"), "table inet t {}\n").unwrap();
+        let file = dir.join("topo.toml");
+        let good = format!("{BASE}\n[[filters]]\nnode = \"router-a\"\nnft = \"rulesets/r.nft\"\n");
+        let t = Topology::from_str(&good, &file).unwrap();
+        assert_eq!(
+            t.filters[0].kind,
+            FilterKind::Nft(dir.join("rulesets/r.nft"))
+        );
+
+        let bad = with(&good, "r.nft", "missing.nft");
+        let e = Topology::from_str(&bad, &file).unwrap_err();
+        assert_eq!(e.line, 19, "{e}");
+        assert_eq!(
+            e.message,
+            format!(
+                "filter 1: nft ruleset {} does not exist",
+                dir.join("rulesets/missing.nft").display()
+            )
+        );
+
+        let bad = with(
+            &good,
+            "nft =",
+            "drop = \"pmtu-icmp\"\nhook = \"output\"\nnft =",
+        );
+        let e = Topology::from_str(&bad, &file).unwrap_err();
+        assert!(
+            e.message.contains("use either drop or nft, not both"),
+            "{e}"
+        );
+        let bad = with(&good, "nft =", "iptables = \"rulesets/r.nft\"\nnft =");
+        let e = Topology::from_str(&bad, &file).unwrap_err();
+        assert!(e.message.contains("use only one ruleset"), "{e}");
+
+        // Round trip through a saved file keeps the ruleset path.
+        std::fs::write(&file, &good).unwrap();
+        let t = Topology::from_file(&file).unwrap();
+        assert_eq!(t.source.as_deref(), Some(file.as_path()));
+        assert!(
+            t.to_toml().contains("nft = \"rulesets/r.nft\""),
+            "{}",
+            t.to_toml()
+        );
+        let back = Topology::from_str(&t.to_toml(), &file).unwrap();
+        assert_eq!(back, Topology { source: None, ..t });
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Hosts never forward: two hosts joined only through a third host are
+    /// disconnected; making the middle node a router connects them.
+    #[test]
+    fn disconnected() {
+        let good = BASE.to_owned();
+        let bad = with(BASE, "router = true\n", "");
+        let e = twin(&good, &bad, "", Some(6));
+        assert_eq!(
+            e.message,
+            r#"hosts "client" and "server" cannot reach each other (only routers forward; add a link or make a node a router)"#
+        );
+        // A host without links is disconnected too.
+        let bad = with(BASE, "[nodes.server]", "[nodes.server]\n[nodes.zed]");
+        let e = twin(
+            BASE,
+            &bad,
+            "hosts \"client\" and \"zed\" cannot reach each other",
+            Some(8),
+        );
+        assert!(e.line > 0);
+    }
+
+    /// Two links between the same nodes get `peer` and `peer-2`; explicit
+    /// names that collide are rejected.
+    #[test]
+    fn duplicate_iface() {
+        let good = format!(
+            "{BASE}\n[[links]]\nbetween = [\"client\", \"router-a\"]\nmtu = 1400\nnames = [\"eth0\", \"eth1\"]\n"
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(t.links[2].names, ["eth0", "eth1"]);
+        let bad = with(&good, "\"eth0\", \"eth1\"", "\"router-a\", \"eth1\"");
+        let e = twin(&good, &bad, "", None);
+        assert_eq!(
+            e.message,
+            r#"link 3: interface name "router-a" on node "client" is already used by link 1"#
+        );
+        let bad = with(&good, "\"eth0\", \"eth1\"", "\"eth0\"");
+        twin(
+            &good,
+            &bad,
+            "link 3: names must list exactly two interface names, found 1",
+            None,
+        );
+    }
+
+    /// Interface names must be valid Linux names.
+    #[test]
+    fn bad_iface_name() {
+        let good = with(
+            BASE,
+            "mtu = 1500\n",
+            "mtu = 1500\nnames = [\"eth0\", \"a23456789012345\"]\n",
+        );
+        for name in ["lo", "a/b", "a b", "a234567890123456", "", "a:1"] {
+            let bad = with(&good, "\"eth0\"", &format!("{name:?}"));
+            twin(
+                &good,
+                &bad,
+                &format!("link 1: interface name {name:?} on node \"client\""),
+                None,
+            );
+        }
+    }
+
+    /// Default names: `peer`, `peer-2`, `peer-3`, truncated to 15 characters.
+    #[test]
+    fn default_names() {
+        let long = "r23456789012345".to_owned();
+        let b = |x: &str, y: &str| [x.to_owned(), y.to_owned()];
+        let names =
+            default_iface_names(&[b("a", &long), b(&long, "a"), b("a", &long), b("a", "c")]);
+        assert_eq!(names[0], b(&long, "a"));
+        assert_eq!(names[1], b("a-2", "r234567890123-2"));
+        assert_eq!(names[2], b("r234567890123-3", "a-3"));
+        assert_eq!(names[3], b("c", "a"));
+
+        let src = format!("{BASE}\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = 9000\n");
+        let t = parse(&src).unwrap();
+        assert_eq!(t.links[2].names, ["router-a-2", "server-2"]);
+    }
+
+    /// Sysctls: net.* keys, string or integer values, file order kept.
+    #[test]
+    fn sysctls() {
+        let good = with(
+            BASE,
+            "[nodes.server]",
+            "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = 1, \"net.ipv4.conf.router-a.rp_filter\" = \"0\", \"net.core.rmem_max\" = \"4096\" }",
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.nodes["server"].sysctl,
+            [
+                ("net.ipv4.tcp_mtu_probing".to_owned(), "1".to_owned()),
+                (
+                    "net.ipv4.conf.router-a.rp_filter".to_owned(),
+                    "0".to_owned()
+                ),
+                ("net.core.rmem_max".to_owned(), "4096".to_owned()),
+            ]
+        );
+        for key in [
+            "kernel.panic",
+            "net.ipv4",
+            "net..x",
+            "net.ipv4/x",
+            "net.ipv4.x y",
+        ] {
+            let bad = with(&good, "net.core.rmem_max", key);
+            twin(
+                &good,
+                &bad,
+                &format!("node \"server\": sysctl {key:?} must be a net.* key"),
+                None,
+            );
+        }
+        let bad = with(&good, "\"4096\"", "true");
+        twin(&good, &bad, "a sysctl value (string or integer)", None);
+    }
+
+    /// Expectations: ids, hosts only, family/pmtu/transfer values.
+    #[test]
+    fn expectations() {
+        let good = format!(
+            "{BASE}\n[expect]\nviolations = [\"pmtud\", \"tcp-transfer\"]\n\n[[expect.paths]]\nfrom = \"server\"\nto = \"client\"\nfamily = \"ipv4\"\npmtu = 1200\ntransfer = \"blackhole\"\n"
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.expect,
+            Some(Expect {
+                violations: Some(vec!["pmtud".into(), "tcp-transfer".into()]),
+                paths: vec![ExpectPath {
+                    from: "server".into(),
+                    to: "client".into(),
+                    family: Some(Family::V4),
+                    pmtu: Some(1200),
+                    transfer: Some(Verdict::Blackhole),
+                }],
+            })
+        );
+        twin(
+            &good,
+            &with(&good, "\"pmtud\"", "\"pmtu\""),
+            "expect: unknown check id \"pmtu\"",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "\"tcp-transfer\"", "\"pmtud\""),
+            "listed twice",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "to = \"client\"", "to = \"router-a\""),
+            "expect path 1: \"router-a\" is a router",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "to = \"client\"", "to = \"clent\""),
+            "expect path 1: unknown node \"clent\" (hosts: client, server)",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "to = \"client\"", "to = \"server\""),
+            "from and to are both \"server\"",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "\"ipv4\"", "\"inet\""),
+            "unknown family \"inet\"",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "1200", "60"),
+            "pmtu 60 is outside",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "\"blackhole\"", "\"stall\""),
+            "unknown transfer \"stall\"",
+            None,
+        );
+        let bare = format!("{BASE}\n[expect]\n");
+        assert_eq!(parse(&bare).unwrap().expect, Some(Expect::default()));
+    }
+
+    /// to_toml parses back to an equal topology.
+    #[test]
+    fn round_trip() {
+        let src = format!(
+            "{}\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = [9000, 1280]\n\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = 576\nnames = [\"e 0\", \"e\\\"1\"]\n\n[[filters]]\nnode = \"router-a\"\ndrop = \"pmtu-icmp\"\nhook = \"output\"\n\n[[filters]]\nnode = \"client\"\ndrop = \"pmtu-icmp\"\nhook = \"input\"\n\n[expect]\nviolations = []\n[[expect.paths]]\nfrom = \"client\"\nto = \"server\"\ntransfer = \"ok\"\n",
+            with(BASE, "[nodes.server]", "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\", \"net.core.rmem_max\" = 8 }")
+        );
+        // Interface names with a space are invalid; use a valid quoted one.
+        let src = src.replace("\"e 0\"", "\"e0\"");
+        let t = parse(&src).unwrap();
+        let text = t.to_toml();
+        let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, t, "{text}");
+        assert_eq!(back.to_toml(), text);
+        // Default names are not written out.
+        assert!(!text.contains("names = [\"router-a\""), "{text}");
+        assert!(text.contains("names = [\"e0\", "), "{text}");
+    }
+
+    /// The minimal topology round trips too.
+    #[test]
+    fn round_trip_minimal() {
+        let t = parse("name = \"x\"\n[nodes.a]\n").unwrap();
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        let t = parse(BASE).unwrap();
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+    }
+
+    fn fixtures(kind: &str) -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../topologies")
+            .join(kind);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Every topologies/invalid/*.toml is rejected with a line and the message
+    /// its `# error: ` comment quotes, and its twin
+    /// in topologies/valid/ (same file name) is accepted.
+    #[test]
+    fn fixture_files() {
+        let invalid = fixtures("invalid");
+        assert!(invalid.len() >= 10, "{invalid:?}");
+        for path in &invalid {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                text.starts_with("# "),
+                "{} lacks its opening comment",
+                path.display()
+            );
+            match Topology::from_file(path) {
+                Ok(_) => panic!("{} was accepted", path.display()),
+                Err(e) => {
+                    assert!(e.line > 0, "{e}");
+                    let want = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("# error: "))
+                        .unwrap_or_else(|| panic!("{} lacks an `# error: ` line", path.display()));
+                    assert!(e.message.contains(want), "{e}\nexpected: {want}");
+                    assert_eq!(e.file, *path);
+                }
+            }
+            let twin = path
+                .parent()
+                .unwrap()
+                .join("../valid")
+                .join(path.file_name().unwrap());
+            assert!(twin.exists(), "{} has no twin", path.display());
+        }
+        let valid = fixtures("valid");
+        assert!(valid.len() >= invalid.len());
+        for path in &valid {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                text.starts_with("# "),
+                "{} lacks its opening comment",
+                path.display()
+            );
+            let t = Topology::from_file(path).unwrap_or_else(|e| panic!("{e}"));
+            let back = Topology::from_str(&t.to_toml(), path).unwrap();
+            assert_eq!(back, Topology { source: None, ..t });
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Live tests of the lab itself (issue 2): the lab matches its file, it
+//! leaves nothing behind, labs do not collide, and the namespace the tests
+//! start in is never modified. Root only: without root each trial is
+//! reported *ignored* (never passed), and with MTULAB_REQUIRE_ROOT=1 failed.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use harness::{Family, Lab, Topology};
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+
+fn topologies_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
+}
+
+fn load(name: &str) -> Topology {
+    Topology::from_file(&topologies_dir().join(format!("{name}.toml"))).expect("bundled topology")
+}
+
+/// A live trial: ignored (with the reason) where labs cannot be built,
+/// failed instead when MTULAB_REQUIRE_ROOT=1.
+fn live(name: &str, f: fn() -> Result<(), Failed>) -> Trial {
+    let why = harness::env::live_unavailable();
+    match why {
+        Some(why) if harness::env::live_required() => Trial::test(name, move || {
+            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
+        }),
+        Some(why) => Trial::test(name, f)
+            .with_ignored_flag(true)
+            .with_kind(why),
+        None => Trial::test(name, f),
+    }
+}
+
+/// Run a command in a node and parse its JSON output (`ip -j …`).
+fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<Value, Failed> {
+    let out = lab
+        .command(node, "ip")
+        .ok_or("no such node")?
+        .arg("-j")
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("ip {args:?} in {node}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The iputils ping: an independent witness that a host reaches an address.
+fn iputils_ping(lab: &Lab, node: &str, dst: IpAddr) -> Result<bool, Failed> {
+    let out = lab
+        .command(node, "ping")
+        .ok_or("no such node")?
+        .args(["-c", "1", "-W", "2", "-n", "-q", &dst.to_string()])
+        .output()?;
+    Ok(out.status.success())
+}
+
+/// Per-end MTUs read back, addresses in range, hosts reach every other host
+/// in each family they have, routers forward and hosts don't.
+fn lab_matches_file() -> Result<(), Failed> {
+    let mut topo = load("hidden_smaller");
+    // One mismatched link too: per-end MTUs must come back per end.
+    topo.links[2].mtu = [9000, 4000];
+    let lab = Lab::build(&topo)?;
+    for node in &lab.plan.nodes {
+        let links = ip_json(&lab, &node.name, &["link", "show"])?;
+        for iface in &node.interfaces {
+            let l = links
+                .as_array()
+                .and_then(|a| a.iter().find(|l| l["ifname"] == iface.name.as_str()))
+                .ok_or_else(|| format!("{}: no interface {}", node.name, iface.name))?;
+            if l["mtu"].as_u64() != Some(iface.mtu as u64) {
+                return Err(format!(
+                    "{}:{} has mtu {} per ip, expected {}",
+                    node.name, iface.name, l["mtu"], iface.mtu
+                )
+                .into());
+            }
+            if lab.mtus.get(&(node.name.clone(), iface.name.clone())) != Some(&iface.mtu) {
+                return Err(format!("lab.mtus disagrees for {}:{}", node.name, iface.name).into());
+            }
+        }
+        let addrs = ip_json(&lab, &node.name, &["addr", "show"])?;
+        for l in addrs.as_array().into_iter().flatten() {
+            for a in l["addr_info"].as_array().into_iter().flatten() {
+                let ip: IpAddr = a["local"].as_str().unwrap_or("").parse()?;
+                let ok = match ip {
+                    IpAddr::V4(v4) => v4.is_loopback() || (v4.octets()[0] == 198 && (v4.octets()[1] & 0xfe) == 18),
+                    IpAddr::V6(v6) => {
+                        v6.is_loopback()
+                            || v6.segments()[0] == 0xfe80
+                            || (v6.segments()[0] == 0x2001 && v6.segments()[1] == 0xdb8)
+                    }
+                };
+                if !ok {
+                    return Err(format!("{}: address {ip} outside the lab ranges", node.name).into());
+                }
+                if a["tentative"].as_bool() == Some(true) {
+                    return Err(format!("{}: address {ip} is tentative (DAD)", node.name).into());
+                }
+            }
+        }
+        let fwd = lab.run_in(&node.name, || {
+            (
+                harness::sysctl::read("net.ipv4.ip_forward").unwrap_or_default(),
+                harness::sysctl::read("net.ipv6.conf.all.forwarding").unwrap_or_default(),
+            )
+        })?;
+        let want = if node.router { "1" } else { "0" };
+        if fwd != (want.to_string(), want.to_string()) {
+            return Err(format!("{}: forwarding is {fwd:?}, expected {want}", node.name).into());
+        }
+    }
+    let hosts = lab.plan.hosts();
+    for from in &hosts {
+        for to in &hosts {
+            if from == to {
+                continue;
+            }
+            for fam in [Family::V4, Family::V6] {
+                let Some(dst) = lab.plan.address_of(to, fam) else { continue };
+                if lab.plan.path(from, to, fam).is_none() {
+                    continue;
+                }
+                if !iputils_ping(&lab, from, dst)? {
+                    return Err(format!("{from} cannot ping {to} at {dst}").into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A host does not forward: with a router's only route to the far side
+/// pointing at a host, packets die at that host.
+fn hosts_do_not_forward() -> Result<(), Failed> {
+    // a -- r -- b, plus a host h linked to r and b. Routing never uses h as
+    // transit; force it: point r's route to b's subnet at h and expect
+    // silence, then at b directly (the control) and expect a reply.
+    let topo = Topology::from_str(
+        r#"
+name = "hostfwd"
+[nodes.a]
+[nodes.r]
+router = true
+[nodes.b]
+[nodes.h]
+[[links]]
+between = ["a", "r"]
+mtu = 1500
+[[links]]
+between = ["r", "b"]
+mtu = 1500
+[[links]]
+between = ["r", "h"]
+mtu = 1500
+[[links]]
+between = ["h", "b"]
+mtu = 1500
+"#,
+        Path::new("hostfwd.toml"),
+    )?;
+    let lab = Lab::build(&topo)?;
+    let a_to_b = lab.plan.address_of("b", Family::V4).ok_or("b has no address")?;
+    if !iputils_ping(&lab, "a", a_to_b)? {
+        return Err("control: a cannot reach b via r".into());
+    }
+    // b's address on its link to r is in link 1's subnet; reroute r's
+    // traffic for it through h (h's address on link r-h).
+    let h_addr = lab
+        .plan
+        .node("h")
+        .and_then(|n| n.interfaces.iter().find(|i| i.peer_node == "r"))
+        .and_then(|i| i.ipv4.clone())
+        .ok_or("h has no address towards r")?;
+    let st = lab
+        .command("r", "ip")
+        .ok_or("no r")?
+        .args(["route", "replace", &format!("{a_to_b}/32"), "via", &h_addr.addr.to_string()])
+        .status()?;
+    if !st.success() {
+        return Err("ip route replace failed".into());
+    }
+    if iputils_ping(&lab, "a", a_to_b)? {
+        return Err("a reached b through host h: h forwards".into());
+    }
+    Ok(())
+}
+
+fn mountinfo_mentions(needle: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .contains(needle)
+}
+
+fn assert_gone(id: &str) -> Result<(), Failed> {
+    let left = harness::netns::list_named(&format!("mtulab-{id}-"));
+    if !left.is_empty() {
+        return Err(format!("namespaces left behind: {left:?}").into());
+    }
+    if mountinfo_mentions(&format!("mtulab-{id}-")) {
+        return Err(format!("mounts of lab {id} left behind").into());
+    }
+    if Path::new(&harness::state::state_path(id)).exists() {
+        return Err(format!("registry entry of lab {id} left behind").into());
+    }
+    Ok(())
+}
+
+/// Dropping a lab removes its namespaces, mounts and registry entry.
+fn teardown_after_success() -> Result<(), Failed> {
+    let lab = Lab::build(&load("icmp_blackhole"))?;
+    let id = lab.id.clone();
+    if harness::netns::list_named(&format!("mtulab-{id}-")).len() != 4 {
+        return Err("expected 4 namespaces while the lab is up".into());
+    }
+    drop(lab);
+    assert_gone(&id)
+}
+
+/// A panic inside a test still tears the lab down (Drop during unwinding).
+fn teardown_after_panic() -> Result<(), Failed> {
+    let topo = load("hidden_smaller");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = std::thread::spawn(move || {
+        let lab = Lab::build(&topo).expect("build");
+        tx.send(lab.id.clone()).unwrap();
+        panic!("planted panic with a live lab");
+    })
+    .join();
+    if r.is_ok() {
+        return Err("the planted panic did not happen".into());
+    }
+    let id = rx.recv_timeout(Duration::from_secs(5))?;
+    assert_gone(&id)
+}
+
+/// Two labs from the same file at once get distinct namespaces and both work.
+fn two_labs_do_not_collide() -> Result<(), Failed> {
+    let topo = load("hidden_smaller");
+    let (l1, l2) = std::thread::scope(|s| {
+        let a = s.spawn(|| Lab::build(&topo));
+        let b = s.spawn(|| Lab::build(&topo));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (l1, l2) = (l1?, l2?);
+    let n1: BTreeSet<_> = l1.namespaces().values().collect();
+    if l2.namespaces().values().any(|n| n1.contains(n)) {
+        return Err("the two labs share a namespace name".into());
+    }
+    for lab in [&l1, &l2] {
+        let dst = lab.plan.address_of("server", Family::V4).ok_or("no server address")?;
+        if !iputils_ping(lab, "client", dst)? {
+            return Err(format!("lab {}: client cannot reach server", lab.id).into());
+        }
+    }
+    Ok(())
+}
+
+/// Everything observable about the namespace the tests run in.
+fn host_snapshot() -> Result<Vec<(String, String)>, Failed> {
+    let mut out = Vec::new();
+    for args in [
+        &["-j", "link", "show"][..],
+        &["-j", "addr", "show"],
+        &["-j", "-4", "route", "show", "table", "all"],
+        &["-j", "-6", "route", "show", "table", "all"],
+    ] {
+        let o = Command::new("ip").args(args).output()?;
+        let mut v: Value = serde_json::from_slice(&o.stdout)?;
+        // Counters move by themselves; what matters is what exists.
+        strip_volatile(&mut v);
+        out.push((format!("ip {}", args.join(" ")), v.to_string()));
+    }
+    let nft = Command::new("nft").args(["list", "ruleset"]).output()?;
+    out.push(("nft list ruleset".into(), String::from_utf8_lossy(&nft.stdout).into()));
+    let mut sysctls = Vec::new();
+    walk_sysctls(Path::new("/proc/sys/net"), &mut sysctls);
+    out.extend(sysctls);
+    Ok(out)
+}
+
+fn strip_volatile(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for k in ["stats", "stats64", "used", "valid_life_time", "preferred_life_time", "expires"] {
+                m.remove(k);
+            }
+            m.values_mut().for_each(strip_volatile);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_volatile),
+        _ => {}
+    }
+}
+
+fn walk_sysctls(dir: &Path, out: &mut Vec<(String, String)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk_sysctls(&p, out);
+        } else if let Ok(v) = std::fs::read_to_string(&p) {
+            let key = p.display().to_string();
+            // Values the kernel changes on its own (hash secrets, counters).
+            if key.ends_with("/stable_secret") || key.contains("/neigh/") && key.ends_with("gc_") {
+                continue;
+            }
+            out.push((key, v));
+        }
+    }
+}
+
+/// Building, probing and removing labs (filters included) leaves the
+/// starting namespace's links, addresses, routes, nft ruleset and net
+/// sysctls exactly as they were.
+fn start_namespace_unchanged() -> Result<(), Failed> {
+    let before = host_snapshot()?;
+    for name in ["hidden_smaller", "icmp_blackhole"] {
+        let lab = Lab::build(&load(name))?;
+        let dst = lab.plan.address_of("client", Family::V6).ok_or("no v6")?;
+        iputils_ping(&lab, "server", dst)?;
+        drop(lab);
+    }
+    let after = host_snapshot()?;
+    for (b, a) in before.iter().zip(&after) {
+        if b != a {
+            return Err(format!("{} changed:\nbefore: {}\nafter:  {}", b.0, b.1, a.1).into());
+        }
+    }
+    if before.len() != after.len() {
+        return Err("the set of net sysctls changed".into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    // Labs of earlier killed runs go first (never a live run's).
+    if harness::env::live_unavailable().is_none() {
+        harness::state::reap();
+    }
+    let trials = vec![
+        live("lab::matches_file", lab_matches_file),
+        live("lab::hosts_do_not_forward", hosts_do_not_forward),
+        live("lab::teardown::after_success", teardown_after_success),
+        live("lab::teardown::after_panic", teardown_after_panic),
+        live("lab::two_labs_do_not_collide", two_labs_do_not_collide),
+        live("lab::start_namespace_unchanged", start_namespace_unchanged),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
