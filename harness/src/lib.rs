@@ -12,6 +12,7 @@ pub mod lab;
 pub mod netlink;
 pub mod netns;
 pub mod plan;
+pub mod probe;
 pub mod state;
 pub mod sysctl;
 pub mod topology;
