@@ -94,7 +94,10 @@ pub struct Trace {
 /// What one probe found.
 enum Answer {
     LocalTooBig(u32),
-    TooBig { mtu: u32, from: Option<IpAddr> },
+    TooBig {
+        mtu: u32,
+        from: Option<IpAddr>,
+    },
     TimeExceeded(Option<IpAddr>),
     Reached(Option<IpAddr>),
     /// Another ICMP error (unreachable): the trace ends here.
@@ -118,7 +121,9 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
     let socket = ns
         .run(|| Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)))?
         .map_err(io("open UDP socket"))?;
-    socket.set_nonblocking(true).map_err(io("set nonblocking"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(io("set nonblocking"))?;
     let probe_mode = match dst {
         IpAddr::V4(_) => libc::IP_PMTUDISC_PROBE,
         IpAddr::V6(_) => libc::IPV6_PMTUDISC_PROBE,

@@ -1,0 +1,4 @@
+//! mtulab checks: the model (what a topology should do), the live checks
+//! (what the kernel does), and the reports.
+
+pub mod report;
