@@ -94,7 +94,10 @@ pub struct Trace {
 /// What one probe found.
 enum Answer {
     LocalTooBig(u32),
-    TooBig { mtu: u32, from: Option<IpAddr> },
+    TooBig {
+        mtu: u32,
+        from: Option<IpAddr>,
+    },
     TimeExceeded(Option<IpAddr>),
     Reached(Option<IpAddr>),
     /// Another ICMP error (unreachable): the trace ends here.
@@ -118,7 +121,9 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
     let socket = ns
         .run(|| Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)))?
         .map_err(io("open UDP socket"))?;
-    socket.set_nonblocking(true).map_err(io("set nonblocking"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(io("set nonblocking"))?;
     let probe_mode = match dst {
         IpAddr::V4(_) => libc::IP_PMTUDISC_PROBE,
         IpAddr::V6(_) => libc::IPV6_PMTUDISC_PROBE,
@@ -291,4 +296,21 @@ fn classify(q: &QueuedError) -> Option<Answer> {
         return Some(Answer::Reached(q.offender));
     }
     Some(Answer::Unreachable(q.offender))
+}
+
+/// [`tracepath`] from host `from` to host `to`'s address in `family`, after
+/// flushing every PMTU exception in the lab.
+pub fn tracepath_hosts(
+    lab: &crate::lab::Lab,
+    from: &str,
+    to: &str,
+    family: crate::topology::Family,
+    opts: &TraceOpts,
+) -> Result<Trace, ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = sock::resolve(lab, to, family)?;
+    super::exceptions::flush(lab)?;
+    tracepath(&node.ns, dst, opts)
 }
