@@ -42,11 +42,15 @@ pub fn route_get(node: &LabNode, dst: IpAddr) -> Result<RouteLookup, ProbeError>
 }
 
 /// Every cached exception in `node`, IPv4 then IPv6 (`ip route show cache
-/// table all`, `ip -6 route show cache`).
+/// table all`, `ip -6 route show cache`), each once.
 pub fn list(node: &LabNode) -> Result<Vec<RouteLookup>, ProbeError> {
     let mut rtnl = node.rtnl();
     let mut out = rtnl.exceptions(false).map_err(netlink_err(node))?;
     out.extend(rtnl.exceptions(true).map_err(netlink_err(node))?);
+    // IPv4 keeps exceptions per next hop and dumps them under every route
+    // sharing that next hop: one exception can be listed several times.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|e| seen.insert((e.dst, e.oif, e.gateway)));
     Ok(out)
 }
 

@@ -210,3 +210,22 @@ fn drain(socket: &Socket) -> Vec<sock::QueuedError> {
     let _ = socket.take_error();
     out
 }
+
+/// [`df_ping`] from host `from` to host `to`'s address in `family`, after
+/// flushing every PMTU exception in the lab (so the answer is the path's,
+/// not an earlier probe's).
+pub fn df_ping_hosts(
+    lab: &crate::lab::Lab,
+    from: &str,
+    to: &str,
+    family: crate::topology::Family,
+    size: u32,
+    timeout: Duration,
+) -> Result<PingResult, ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = sock::resolve(lab, to, family)?;
+    super::exceptions::flush(lab)?;
+    df_ping(&node.ns, dst, size, timeout)
+}

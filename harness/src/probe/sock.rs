@@ -1,12 +1,17 @@
-//! Socket plumbing the probes share: options by number, readiness with a
-//! deadline, and the error queue (`IP_RECVERR` / `IPV6_RECVERR`), which is
-//! how the kernel hands an application the ICMP errors its packets caused.
+//! What the probes share: socket options by number, readiness with a
+//! deadline, the error queue (`IP_RECVERR` / `IPV6_RECVERR`, which is how
+//! the kernel hands an application the ICMP errors its packets caused),
+//! checksums, and host address lookups in a lab.
 
 use std::io;
 use std::mem::{size_of, MaybeUninit};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
+
+use super::error::ProbeError;
+use crate::lab::Lab;
+use crate::topology::Family;
 
 /// One entry of a socket's error queue (`struct sock_extended_err` plus the
 /// addresses that come with it).
@@ -291,6 +296,25 @@ pub(crate) fn inet_checksum(data: &[u8]) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+/// The address probes use to reach host `host` in `family`.
+pub(crate) fn resolve(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, ProbeError> {
+    lab.node(host)
+        .ok_or_else(|| ProbeError::NoNode(host.to_string()))?;
+    lab.plan
+        .address_of(host, family)
+        .ok_or_else(|| ProbeError::NoAddress {
+            node: host.to_string(),
+            family: family_name(family),
+        })
+}
+
+pub(crate) fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "ipv4",
+        Family::V6 => "ipv6",
+    }
 }
 
 #[cfg(test)]

@@ -297,3 +297,20 @@ fn classify(q: &QueuedError) -> Option<Answer> {
     }
     Some(Answer::Unreachable(q.offender))
 }
+
+/// [`tracepath`] from host `from` to host `to`'s address in `family`, after
+/// flushing every PMTU exception in the lab.
+pub fn tracepath_hosts(
+    lab: &crate::lab::Lab,
+    from: &str,
+    to: &str,
+    family: crate::topology::Family,
+    opts: &TraceOpts,
+) -> Result<Trace, ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = sock::resolve(lab, to, family)?;
+    super::exceptions::flush(lab)?;
+    tracepath(&node.ns, dst, opts)
+}
