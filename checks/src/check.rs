@@ -309,7 +309,7 @@ fn check_path(
             };
             report
                 .violations
-                .push(violation(PMTUD, format!("{}", what.join("; ")), fix));
+                .push(violation(PMTUD, what.join("; "), fix));
         }
         report.checks.push(CheckLine {
             check: PMTUD.into(),

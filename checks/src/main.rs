@@ -139,6 +139,18 @@ fn fail(code: u8, message: impl Into<String>) -> Failure {
     }
 }
 
+fn no_node(lab: &Lab, node: &str) -> Failure {
+    let nodes: Vec<&str> = lab.namespaces().keys().map(String::as_str).collect();
+    fail(
+        2,
+        format!(
+            "lab {} has no node {node:?} (nodes: {})",
+            lab.id,
+            nodes.join(", ")
+        ),
+    )
+}
+
 fn require_live() -> Result<(), Failure> {
     match harness::env::live_unavailable() {
         Some(why) => Err(fail(2, format!("cannot build labs here: mtulab {why}"))),
@@ -274,18 +286,7 @@ fn probe(
     let lab = Lab::attach(p.lab.as_deref())?;
     for n in [&p.from, &p.to] {
         if lab.node(n).is_none() {
-            return Err(fail(
-                2,
-                format!(
-                    "lab {} has no node {n:?} (nodes: {})",
-                    lab.id,
-                    lab.namespaces()
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+            return Err(no_node(&lab, n));
         }
     }
     if !p.keep_cache {
@@ -457,18 +458,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             require_live()?;
             let lab = Lab::attach(lab.as_deref())?;
             let Some(mut cmd) = lab.command(&node, &command[0]) else {
-                return Err(fail(
-                    2,
-                    format!(
-                        "lab {} has no node {node:?} (nodes: {})",
-                        lab.id,
-                        lab.namespaces()
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
+                return Err(no_node(&lab, &node));
             };
             let status = cmd
                 .args(&command[1..])

@@ -195,6 +195,17 @@ impl Lab {
         Ok(())
     }
 
+    /// Send one pipelined batch over `node`'s rtnetlink socket.
+    fn execute(&self, node: &str, batch: Vec<Request>) -> Result<(), LabError> {
+        self.nodes[node]
+            .rtnl()
+            .execute(batch)
+            .map_err(|source| LabError::Netlink {
+                node: node.to_string(),
+                source,
+            })
+    }
+
     /// The kernel index of `node`'s interface `iface` (as planned).
     pub fn ifindex(&self, node: &str, iface: &str) -> Option<u32> {
         let n = self.plan.node(node)?;
@@ -243,10 +254,7 @@ impl Lab {
             }
         }
         for (node, batch) in batches {
-            self.nodes[&node]
-                .rtnl()
-                .execute(batch)
-                .map_err(|source| LabError::Netlink { node, source })?;
+            self.execute(&node, batch)?;
         }
         // Then the peer ends up, in every namespace, before any address: an
         // IPv6 address added without carrier would stay tentative.
@@ -263,27 +271,14 @@ impl Lab {
                     )
                 })
                 .collect();
-            self.nodes[&node.name]
-                .rtnl()
-                .execute(batch)
-                .map_err(|source| LabError::Netlink {
-                    node: node.name.clone(),
-                    source,
-                })?;
+            self.execute(&node.name, batch)?;
         }
         Ok(())
     }
 
     fn configure_addresses_and_routes(&mut self) -> Result<(), LabError> {
         for node in &self.plan.nodes {
-            let batch = node_requests(node);
-            self.nodes[&node.name]
-                .rtnl()
-                .execute(batch)
-                .map_err(|source| LabError::Netlink {
-                    node: node.name.clone(),
-                    source,
-                })?;
+            self.execute(&node.name, node_requests(node))?;
         }
         Ok(())
     }
