@@ -18,6 +18,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::live;
@@ -342,6 +343,9 @@ fn mutate(text: &str, edits: &[(u8, prop::sample::Index, String)]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// Host-to-host paths (per family) the live two-rules cases have checked.
+static PATHS_CHECKED: AtomicUsize = AtomicUsize::new(0);
+
 /// The two rules on one topology: pmtud and tcp-transfer hold on every path.
 fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
     let opts = CheckOptions {
@@ -353,6 +357,7 @@ fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
     let human = || mtulab::report::human(&report, false);
     prop_assert!(report.ok, "violations:\n{}", human());
     prop_assert!(!report.paths.is_empty(), "no path checked");
+    PATHS_CHECKED.fetch_add(report.paths.len(), Ordering::Relaxed);
     for p in &report.paths {
         prop_assert_eq!(
             p.observed_pmtu,
@@ -383,12 +388,18 @@ const MATCHING: Allow = Allow {
 
 fn two_rules() -> Result<(), Failed> {
     let n = cases(16);
+    let before = PATHS_CHECKED.load(Ordering::Relaxed);
     let started = Instant::now();
     let mut runner = TestRunner::new(config(n, regressions!("two_rules")));
     let r = runner.run(&live_topology("prop-two-rules", MATCHING), |t| {
         two_rules_case(&t)
     });
-    outcome("two_rules", started, n, r)
+    outcome("two_rules", started, n, r)?;
+    println!(
+        "two_rules: {} paths checked (pmtud + tcp-transfer, both families where configured)",
+        PATHS_CHECKED.load(Ordering::Relaxed) - before
+    );
+    Ok(())
 }
 
 /// The same property on 2 threads: cases are generated up front from one
