@@ -2,4 +2,5 @@
 //! (what the kernel does), and the reports.
 
 pub mod check;
+pub mod model;
 pub mod report;

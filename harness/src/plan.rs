@@ -254,6 +254,43 @@ impl Plan {
             .map(|n| n.name.as_str())
             .collect()
     }
+
+    /// The forwarding path from any node `from` (a router too) to address
+    /// `dst`, as the routes in this plan send it: what an ICMP error a
+    /// router generates towards a host's address follows. Ends at the node
+    /// that owns `dst`; None when some node on the way has no route or the
+    /// walk would need a host to forward. `path(a, b, f)` equals
+    /// `path_to(a, address_of(b, f), f)`.
+    pub fn path_to(&self, from: &str, dst: IpAddr, family: Family) -> Option<Vec<Hop>> {
+        let mut cur = self.node(from)?;
+        let mut hops = Vec::new();
+        for _ in 0..=self.links.len() {
+            if cur
+                .interfaces
+                .iter()
+                .any(|i| i.addr(family).is_some_and(|a| a.addr == dst))
+            {
+                return Some(hops);
+            }
+            if !hops.is_empty() && !cur.router {
+                return None;
+            }
+            let out = self.out_iface(cur, dst, family)?;
+            let peer = self.node(&out.peer_node)?;
+            let peer_iface = peer.iface_on(out.link)?;
+            hops.push(Hop {
+                node: cur.name.clone(),
+                out_iface: out.name.clone(),
+                out_mtu: out.mtu,
+                next: peer.name.clone(),
+                in_iface: peer_iface.name.clone(),
+                in_mtu: peer_iface.mtu,
+                link: out.link,
+            });
+            cur = peer;
+        }
+        None
+    }
 }
 
 /// Network of link `i`: 198.18.0.0 + i*256 (/24).
@@ -1075,6 +1112,32 @@ mtu = 1500
                 }
             }
         }
+    }
+
+    /// `path_to` agrees with `path` between hosts, and starts at routers too:
+    /// in the diamond, rb's way back to the client goes via r1 (link 3) while
+    /// the client's traffic came via r2.
+    #[test]
+    fn path_to_from_routers() {
+        for src in [CHAIN, DIAMOND] {
+            let p = plan(src);
+            for from in p.hosts() {
+                for to in p.hosts() {
+                    for family in [Family::V4, Family::V6] {
+                        let via_addr = p
+                            .address_of(to, family)
+                            .and_then(|a| p.path_to(from, a, family));
+                        assert_eq!(via_addr, p.path(from, to, family), "{from}->{to}");
+                    }
+                }
+            }
+        }
+        let p = plan(DIAMOND);
+        let client = p.address_of("client", Family::V4).unwrap();
+        let back = p.path_to("rb", client, Family::V4).unwrap();
+        assert_eq!(back.iter().map(|h| h.link).collect::<Vec<_>>(), [3, 2, 0]);
+        assert_eq!(p.path_to("rb", ip("198.18.200.1"), Family::V4), None);
+        assert_eq!(p.path_to("nobody", client, Family::V4), None);
     }
 
     #[test]

@@ -1,0 +1,1990 @@
+//! The static model: what a topology *should* do for Path MTU Discovery,
+//! predicted from the topology and its [`Plan`] alone (no kernel). The live
+//! probes observe what the kernel does; every disagreement is reported.
+//!
+//! For each ordered host pair and family with a path, [`predict`] gives a
+//! [`PathPrediction`]: the path MTU and what sets it, the MSS each end
+//! advertises, whether each router's frag-needed / packet-too-big reaches
+//! the sender, DF ping outcomes at and just over the path MTU, the PMTU the
+//! sender learns and the bulk-transfer verdict. Anything that depends on
+//! what the model cannot know (a real nft/iptables ruleset, timing) is
+//! [`Knowable::Unknown`] with the reason. The model assumes fresh state: no
+//! PMTU exceptions cached from earlier probes.
+//!
+//! Kernel behaviour it relies on, measured on 6.18 (veth, throwaway
+//! namespaces; a 1500 → 1400 end means the sending end is 1500):
+//! - veth delivers a non-GSO packet up to the receiving device's MTU + 4
+//!   (`VLAN_HLEN` in `is_skb_forwardable`), IPv4 and IPv6 alike: DF pings of
+//!   1401..=1404 bytes crossed 1500 → 1400 and got replies, 1405 and more
+//!   vanished (counted in the receiver's `rx dropped`), no ICMP anywhere.
+//! - Through a router r2 whose ingress is 1400 (r1 1500 → r2 1400, r2 1500
+//!   onwards): DF pings of 1405+ vanish; of 1401..=1404 cross, and the echo
+//!   reply (no DF on IPv4) is fragmented by r2 and arrives; on IPv6 r2
+//!   cannot fragment the reply, sends packet-too-big to the replier instead,
+//!   and that first ping gets no reply. The other direction (r2 sending
+//!   into 1400) gets frag-needed / packet-too-big with mtu 1400 from r2.
+//! - TCP through an ingress-only restriction (1500-byte segments into 1400):
+//!   veth skips the MTU check for GSO packets, so bursts pass and single
+//!   full-size segments (retransmissions, small writes) do not. 1 MiB
+//!   transfers: IPv4 20 of 20 completed, IPv6 8 of 10 (2 stalled); 4 MiB
+//!   IPv4 4 of 5; 20 MB stalled after 9.7 MB; 1448-byte writes with
+//!   `TCP_NODELAY` stalled at once. Adjacent to the sender (its link's far
+//!   end 1400) 10 of 10 1 MiB completed. Not predictable: `Unknown`.
+//! - Where the ICMP is dropped (nft `drop` of ICMP 3/4 and ICMPv6 2): on the
+//!   bottleneck router's OUTPUT the transfer away from it stalls (after
+//!   64 KiB) and a DF ping over the path MTU is silent; on its FORWARD
+//!   nothing breaks; on the sending host's INPUT only that host's own
+//!   transfers that need PMTUD stall; other directions unaffected.
+//! - `tcp_mtu_probing=1` on the sender recovered that blackhole: 200 KB and
+//!   1 MiB took 6.3-6.5 s on both families.
+//! - frag-needed with mtu 500 (below `net.ipv4.route.min_pmtu` = 552): the
+//!   sender caches `mtu lock 552`; later `ping -M do` of 501..=552 bytes
+//!   still gets frag-needed (mtu = 500) from the router, 500 replies; TCP
+//!   completes (locked route: DF cleared, the router fragments).
+//! - TCP MSS hides a narrow link next to an endpoint: client 1500, server
+//!   1400 on one link: 1 MiB both ways completed (MSS 1348).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use harness::plan::{Hop, Plan};
+use harness::topology::{Family, FilterKind, Hook, Topology, Verdict};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// Bytes beyond its MTU a veth accepts in a non-GSO packet (`VLAN_HLEN`).
+pub const VETH_SLACK: u32 = 4;
+/// `net.ipv4.route.min_pmtu` default: a smaller frag-needed is cached as a locked 552.
+pub const IPV4_MIN_PMTU: u32 = 552;
+/// IPv6 minimum link MTU.
+pub const IPV6_MIN_MTU: u32 = 1280;
+/// Largest ICMPv4 error a Linux router sends (RFC 1812: up to 576 bytes).
+const ICMPV4_ERROR_MAX: u32 = 576;
+/// IP + ICMP header bytes in front of the quoted packet (v4, v6).
+const ICMP_ERROR_HEADER: [u32; 2] = [28, 48];
+
+/// A value the model either knows or cannot know (and why).
+/// Serialises as the value itself, or `{"unknown": "reason"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Knowable<T> {
+    Known(T),
+    Unknown(String),
+}
+
+impl<T> Knowable<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Knowable::Known(v) => Some(v),
+            Knowable::Unknown(_) => None,
+        }
+    }
+
+    pub fn as_ref(&self) -> Knowable<&T> {
+        match self {
+            Knowable::Known(v) => Knowable::Known(v),
+            Knowable::Unknown(r) => Knowable::Unknown(r.clone()),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Knowable<U> {
+        match self {
+            Knowable::Known(v) => Knowable::Known(f(v)),
+            Knowable::Unknown(r) => Knowable::Unknown(r),
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Knowable<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Knowable::Known(v) => v.serialize(s),
+            Knowable::Unknown(reason) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("unknown", reason)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// Switches for tests of the checks themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// Plant a bug on purpose: ignore receiving-end (ingress) MTUs when
+    /// computing `path_mtu` and `bottleneck`, so a test can show the
+    /// model-vs-kernel comparison catches it. Never set outside such tests.
+    pub planted_bug: bool,
+}
+
+/// Everything the model predicts for one topology.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Model {
+    pub topology: String,
+    pub link_mismatches: Vec<LinkMismatch>,
+    /// Ordered host pairs and families with a path: hosts in name order, IPv4 first.
+    pub paths: Vec<PathPrediction>,
+    /// Ordered host pairs and families without one (not a violation).
+    pub no_path: Vec<NoPath>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoPath {
+    pub from: String,
+    pub to: String,
+    #[serde(serialize_with = "ser_family")]
+    pub family: Family,
+}
+
+/// A link whose two ends have different MTUs (rule 1 broken).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkMismatch {
+    /// Index into the topology's links (file order).
+    pub link: usize,
+    pub nodes: [String; 2],
+    /// Interface names per end (on `nodes[i]`).
+    pub ifaces: [String; 2],
+    pub mtu: [u32; 2],
+}
+
+impl fmt::Display for LinkMismatch {
+    /// `link 2 (router-a:router-b 1500 vs router-b:router-a 1400)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "link {} ({}:{} {} vs {}:{} {})",
+            self.link,
+            self.nodes[0],
+            self.ifaces[0],
+            self.mtu[0],
+            self.nodes[1],
+            self.ifaces[1],
+            self.mtu[1]
+        )
+    }
+}
+
+/// One step of a path: `node` sends out of `out_iface` to `next`, arriving on `in_iface`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HopSummary {
+    pub node: String,
+    pub out_iface: String,
+    pub out_mtu: u32,
+    pub next: String,
+    pub in_iface: String,
+    pub in_mtu: u32,
+    pub link: usize,
+}
+
+impl From<&Hop> for HopSummary {
+    fn from(h: &Hop) -> Self {
+        HopSummary {
+            node: h.node.clone(),
+            out_iface: h.out_iface.clone(),
+            out_mtu: h.out_mtu,
+            next: h.next.clone(),
+            in_iface: h.in_iface.clone(),
+            in_mtu: h.in_mtu,
+            link: h.link,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BottleneckKind {
+    /// A node sends into a smaller MTU: a router there generates
+    /// frag-needed / packet-too-big; at hop 0 it is the sender's own interface.
+    Egress,
+    /// The receiving end's MTU is smaller than the sending end's: packets
+    /// between them are dropped silently by veth (beyond the 4-byte slack),
+    /// no ICMP is ever generated.
+    IngressOnly,
+}
+
+/// Which interface sets the path MTU (the first one along the path with the smallest MTU).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bottleneck {
+    /// Index into `hops`.
+    pub hop: usize,
+    pub link: usize,
+    /// Egress: the sending node; ingress-only: the receiving node.
+    pub node: String,
+    pub iface: String,
+    pub mtu: u32,
+    pub kind: BottleneckKind,
+}
+
+/// MSS each end advertises: its interface MTU on the path minus 40 (IPv4) or 60 (IPv6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Mss {
+    pub from: u32,
+    pub to: u32,
+}
+
+/// Outcome of one DF ping; sizes are whole IP packets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Ping {
+    Reply,
+    /// A router's frag-needed / packet-too-big reached the sender.
+    TooBig {
+        mtu: u32,
+        from_node: String,
+    },
+    /// Larger than the sender's own interface MTU: refused locally.
+    LocalTooBig {
+        mtu: u32,
+    },
+    /// Nothing comes back: dropped silently, or the ICMP was dropped.
+    Silence,
+}
+
+/// What stops an ICMP error on its way back to the sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Culprit {
+    /// A declarative `drop = "pmtu-icmp"` filter.
+    Filter {
+        node: String,
+        #[serde(serialize_with = "ser_hook")]
+        hook: Hook,
+    },
+    /// A real ruleset (nft / iptables / ip6tables) the model cannot read.
+    Ruleset {
+        node: String,
+        tool: String,
+        path: String,
+    },
+    /// The generating router has no route back to the sender's address.
+    NoRoute { router: String, dst: IpAddr },
+    /// The ICMP itself is too big for a receiving end on the way back.
+    IngressMtu {
+        link: usize,
+        node: String,
+        iface: String,
+        mtu: u32,
+        size: u32,
+    },
+}
+
+/// Whether a frag-needed / packet-too-big one router on the path would
+/// send reaches the path's sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IcmpPrediction {
+    pub router: String,
+    /// Index into `hops` of the hop this router sends on.
+    pub hop: usize,
+    /// The MTU it would report: its egress MTU on the path.
+    pub mtu: u32,
+    /// Whether the sender needs it today (PMTUD or the transfer hits this router).
+    pub needed: bool,
+    /// Nodes the ICMP crosses: the router (OUTPUT), routers (FORWARD), the sender (INPUT).
+    pub way_back: Vec<String>,
+    pub reaches: Knowable<bool>,
+    /// What drops it (or, with `reaches` unknown, the ruleset that decides).
+    pub culprit: Option<Culprit>,
+}
+
+/// The sender's cached path MTU towards the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Learned {
+    pub mtu: u32,
+    /// Locked at the IPv4 `min_pmtu` floor (TCP then sends without DF).
+    pub locked: bool,
+}
+
+/// What stops a flow (before any mitigation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Stall {
+    /// `router` cannot forward `size`-byte packets into `mtu` and its ICMP does not arrive.
+    IcmpDropped {
+        router: String,
+        next: String,
+        link: usize,
+        mtu: u32,
+        size: u32,
+        culprit: Culprit,
+    },
+    /// `size`-byte packets are dropped silently entering `node:iface` (MTU `mtu`).
+    IngressDrop {
+        link: usize,
+        node: String,
+        iface: String,
+        mtu: u32,
+        size: u32,
+        /// Whether the dropped packets may be GSO (TCP segments straight
+        /// from the sender, which veth does not check): then it is a matter of luck.
+        gso: bool,
+    },
+}
+
+/// The model's prediction for data sent from `from` to `to` in one family.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathPrediction {
+    pub from: String,
+    pub to: String,
+    #[serde(serialize_with = "ser_family")]
+    pub family: Family,
+    /// `to`'s probe address (`Plan::address_of`).
+    pub dst: IpAddr,
+    /// `from`'s source address (of its interface on the path): where ICMP errors go.
+    pub src: IpAddr,
+    pub hops: Vec<HopSummary>,
+    /// The way `to`'s replies and ACKs take back to `src`; None without a route.
+    pub return_hops: Option<Vec<HopSummary>>,
+    /// Smallest MTU of any interface the packets leave or enter.
+    pub path_mtu: u32,
+    pub bottleneck: Bottleneck,
+    pub mss: Knowable<Mss>,
+    /// Largest IP packet the bulk transfer from `from` initially sends.
+    pub tcp_packet: Knowable<u32>,
+    /// One per router on the path, in path order.
+    pub icmp: Vec<IcmpPrediction>,
+    /// DF ping of exactly `path_mtu` bytes.
+    pub ping_at_pmtu: Knowable<Ping>,
+    /// DF ping of `path_mtu + 1` bytes.
+    pub ping_over_pmtu: Knowable<Ping>,
+    pub learned_pmtu: Knowable<Learned>,
+    #[serde(serialize_with = "ser_verdict")]
+    pub transfer: Knowable<Verdict>,
+    /// What stops the bulk transfer, before `tcp_mtu_probing` (None: nothing).
+    pub stall: Option<Stall>,
+    /// `net.ipv4.tcp_mtu_probing` >= 1 on `from` (applies to IPv6 too).
+    pub mtu_probing: bool,
+}
+
+/// One thing a user would notice, with the check it breaks and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Check id (design §4).
+    pub check: &'static str,
+    /// `link 2`, or `server -> client (ipv4)`.
+    pub subject: String,
+    /// What a user would see.
+    pub seen: String,
+    pub fix: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] {}: {}; fix: {}",
+            self.check, self.subject, self.seen, self.fix
+        )
+    }
+}
+
+/// Predict every ordered host pair and family of `topology` (whose plan is `plan`).
+pub fn predict(topology: &Topology, plan: &Plan) -> Model {
+    predict_with(topology, plan, &ModelOptions::default())
+}
+
+/// [`predict`] with test switches.
+pub fn predict_with(topology: &Topology, plan: &Plan, options: &ModelOptions) -> Model {
+    let mut paths = Vec::new();
+    let mut no_path = Vec::new();
+    for family in [Family::V4, Family::V6] {
+        let ctx = Ctx {
+            topology,
+            plan,
+            options,
+            family,
+        };
+        for from in plan.hosts() {
+            for to in plan.hosts() {
+                if from == to {
+                    continue;
+                }
+                match ctx.predict_path(from, to) {
+                    Some(p) => paths.push(p),
+                    None => no_path.push(NoPath {
+                        from: from.to_owned(),
+                        to: to.to_owned(),
+                        family,
+                    }),
+                }
+            }
+        }
+    }
+    Model {
+        topology: topology.name.clone(),
+        link_mismatches: link_mismatches(topology),
+        paths,
+        no_path,
+    }
+}
+
+/// Links whose two ends have different MTUs, in file order.
+pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
+    topology
+        .links
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.mtu[0] != l.mtu[1])
+        .map(|(i, l)| LinkMismatch {
+            link: i,
+            nodes: l.between.clone(),
+            ifaces: l.names.clone(),
+            mtu: l.mtu,
+        })
+        .collect()
+}
+
+/// The outcome of one DF ping of `size` bytes (whole IP packet) from host
+/// `from` to host `to`'s address; None when the family has no path.
+pub fn predict_ping(
+    topology: &Topology,
+    plan: &Plan,
+    from: &str,
+    to: &str,
+    family: Family,
+    size: u32,
+) -> Option<Knowable<Ping>> {
+    let options = ModelOptions::default();
+    let ctx = Ctx {
+        topology,
+        plan,
+        options: &options,
+        family,
+    };
+    let p = ctx.predict_path(from, to)?;
+    let hops = plan.path(from, to, family)?;
+    let back = plan.path_to(to, p.src, family);
+    Some(ctx.ping(&hops, back.as_deref(), &p.icmp, &p.flow_nodes(), size))
+}
+
+impl Model {
+    pub fn path(&self, from: &str, to: &str, family: Family) -> Option<&PathPrediction> {
+        self.paths
+            .iter()
+            .find(|p| p.from == from && p.to == to && p.family == family)
+    }
+
+    /// What a user would notice and how to fix it: link mismatches first,
+    /// then each path's findings.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
+            .link_mismatches
+            .iter()
+            .map(|m| {
+                let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
+                Finding {
+                    check: "link-mtu-match",
+                    subject: format!("link {}", m.link),
+                    seen: format!(
+                        "{}-byte packets from {} to {} cross, {}..={} bytes vanish without ICMP",
+                        m.mtu[small] + VETH_SLACK,
+                        m.nodes[big],
+                        m.nodes[small],
+                        m.mtu[small] + VETH_SLACK + 1,
+                        m.mtu[big]
+                    ),
+                    fix: format!("equalise MTU on {m}"),
+                }
+            })
+            .collect();
+        for p in &self.paths {
+            out.extend(p.findings());
+        }
+        out
+    }
+}
+
+impl PathPrediction {
+    fn fi(&self) -> usize {
+        family_index(self.family)
+    }
+
+    /// Every node the flow's packets, replies and ICMP errors cross.
+    fn flow_nodes(&self) -> Vec<String> {
+        let mut nodes: Vec<String> = Vec::new();
+        let mut add = |n: &String| {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        };
+        for h in self.hops.iter().chain(self.return_hops.iter().flatten()) {
+            add(&h.node);
+            add(&h.next);
+        }
+        for i in &self.icmp {
+            i.way_back.iter().for_each(&mut add);
+        }
+        nodes
+    }
+
+    /// What a user would see on this path and the fix, one finding per broken check.
+    pub fn findings(&self) -> Vec<Finding> {
+        let subject = format!("{} -> {} ({})", self.from, self.to, self.family);
+        let finding = |check, seen: String, fix: String| Finding {
+            check,
+            subject: subject.clone(),
+            seen,
+            fix,
+        };
+        let mut out = Vec::new();
+        let icmp_name = ICMP_NAME[self.fi()];
+        // tcp-transfer
+        if let Some(stall) = &self.stall {
+            let probing = format!("set net.ipv4.tcp_mtu_probing=1 on {}", self.from);
+            match (stall, self.transfer.known()) {
+                (
+                    Stall::IcmpDropped {
+                        router,
+                        next,
+                        link,
+                        mtu,
+                        size,
+                        culprit,
+                    },
+                    Some(v),
+                ) => {
+                    let mss = mtu - MSS_OVERHEAD[self.fi()];
+                    let cause = format!(
+                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {link}) and {}",
+                        culprit_words(culprit, router, self.family)
+                    );
+                    let clamp = format!("clamp MSS to {mss} on {router}");
+                    let (seen, fix) = if *v == Verdict::Recovered {
+                        (
+                            format!(
+                                "bulk transfers from {} to {} stall for seconds, then recover by TCP MTU probing: {cause}",
+                                self.from, self.to
+                            ),
+                            format!("{}, or {clamp}", culprit_fix(culprit, self.family)),
+                        )
+                    } else {
+                        (
+                            format!(
+                                "bulk transfers from {} to {} stall (small exchanges work): {cause}",
+                                self.from, self.to
+                            ),
+                            format!(
+                                "{}, or {clamp}, or {probing}",
+                                culprit_fix(culprit, self.family)
+                            ),
+                        )
+                    };
+                    out.push(finding("tcp-transfer", seen, fix));
+                }
+                (
+                    Stall::IngressDrop {
+                        link,
+                        node,
+                        iface,
+                        mtu,
+                        size,
+                        gso,
+                    },
+                    verdict,
+                ) => {
+                    let how = if *gso {
+                        "may stall (veth lets GSO bursts through but drops single full-size segments)"
+                    } else if verdict == Some(&Verdict::Recovered) {
+                        "stall for seconds, then recover by TCP MTU probing"
+                    } else {
+                        "stall"
+                    };
+                    out.push(finding(
+                        "tcp-transfer",
+                        format!(
+                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {link}), no ICMP",
+                            self.from, self.to
+                        ),
+                        format!("equalise MTU on link {link}, or {probing}"),
+                    ));
+                }
+                (Stall::IcmpDropped { .. }, None) => {}
+            }
+        }
+        // icmp-passes: every router, needed today or latent.
+        for i in &self.icmp {
+            let (Knowable::Known(false), Some(c)) = (&i.reaches, &i.culprit) else {
+                continue;
+            };
+            let when = if i.needed {
+                "so PMTUD fails".to_owned()
+            } else {
+                format!(
+                    "a latent blackhole: nothing needs it today, {} would stall once {} sends into a smaller MTU",
+                    self.from, i.router
+                )
+            };
+            out.push(finding(
+                "icmp-passes",
+                format!(
+                    "{} from {} to {}: {}; {when}",
+                    ICMP_SHORT[self.fi()],
+                    i.router,
+                    self.from,
+                    culprit_words(c, &i.router, self.family)
+                ),
+                culprit_fix(c, self.family),
+            ));
+        }
+        // pmtud: the learned PMTU and a DF ping at the path MTU.
+        if let Knowable::Known(l) = &self.learned_pmtu {
+            if l.mtu != self.path_mtu {
+                let b = &self.bottleneck;
+                let (why, fix) = if l.locked {
+                    (
+                        format!(
+                            "a frag-needed below net.ipv4.route.min_pmtu is cached as a locked {}",
+                            l.mtu
+                        ),
+                        format!(
+                            "raise link {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
+                            b.link, self.from
+                        ),
+                    )
+                } else if b.kind == BottleneckKind::IngressOnly {
+                    (
+                        format!(
+                            "{}:{} receives at {} (link {}) and drops bigger packets without ICMP",
+                            b.node, b.iface, b.mtu, b.link
+                        ),
+                        format!("equalise MTU on link {}", b.link),
+                    )
+                } else if let Some(Stall::IcmpDropped {
+                    router, culprit, ..
+                }) = &self.stall
+                {
+                    (
+                        culprit_words(culprit, router, self.family),
+                        culprit_fix(culprit, self.family),
+                    )
+                } else {
+                    let c = self.icmp.iter().find_map(|i| i.culprit.clone());
+                    match c {
+                        Some(c) => (
+                            culprit_words(&c, &b.node, self.family),
+                            culprit_fix(&c, self.family),
+                        ),
+                        None => (
+                            "a smaller MTU further on is never reported".to_owned(),
+                            format!("let {icmp_name} through"),
+                        ),
+                    }
+                };
+                out.push(finding(
+                    "pmtud",
+                    format!(
+                        "{} learns PMTU {} towards {}, the path MTU is {}: {why}",
+                        self.from, l.mtu, self.to, self.path_mtu
+                    ),
+                    fix,
+                ));
+            }
+        }
+        if let Knowable::Known(Ping::Silence) = &self.ping_at_pmtu {
+            let back = self
+                .return_hops
+                .as_ref()
+                .and_then(|h| h.iter().map(|h| h.out_mtu.min(h.in_mtu)).min());
+            out.push(finding(
+                "pmtud",
+                format!(
+                    "a DF ping of {} bytes from {} to {} gets no reply: the echo reply does not fit the way back{}",
+                    self.path_mtu,
+                    self.from,
+                    self.to,
+                    back.map(|m| format!(" (MTU {m})")).unwrap_or_default()
+                ),
+                "make both directions take links of the same MTU".to_owned(),
+            ));
+        }
+        out
+    }
+}
+
+/// Bytes of IP + TCP header the MSS leaves out (v4, v6).
+const MSS_OVERHEAD: [u32; 2] = [40, 60];
+const ICMP_NAME: [&str; 2] = [
+    "ICMP type 3 code 4 (frag-needed)",
+    "ICMPv6 type 2 (packet-too-big)",
+];
+const ICMP_SHORT: [&str; 2] = ["frag-needed", "packet-too-big"];
+
+fn family_index(family: Family) -> usize {
+    match family {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
+/// How `culprit` stops the ICMP `router` generated.
+fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> String {
+    let what = ICMP_SHORT[family_index(family)];
+    match culprit {
+        Culprit::Filter { node, hook } => match hook {
+            Hook::Output if node == router => format!("{node} drops its own {what} on output"),
+            Hook::Output => format!("{node} drops {what} on output"),
+            Hook::Forward => format!("{node} drops {router}'s {what} in forward"),
+            Hook::Input => format!("{node} drops {router}'s {what} on input"),
+        },
+        Culprit::Ruleset { node, tool, path } => {
+            format!("{tool} ruleset {path} on {node} decides whether {router}'s {what} passes")
+        }
+        Culprit::NoRoute { router, dst } => format!("{router} has no route back to {dst}"),
+        Culprit::IngressMtu {
+            link,
+            node,
+            iface,
+            mtu,
+            size,
+        } => format!(
+            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {link})"
+        ),
+    }
+}
+
+fn culprit_fix(culprit: &Culprit, family: Family) -> String {
+    let what = ICMP_NAME[family_index(family)];
+    match culprit {
+        Culprit::Filter { node, hook } => {
+            let dir = match hook {
+                Hook::Output => "out of",
+                Hook::Forward => "through",
+                Hook::Input => "into",
+            };
+            format!("let {what} {dir} {node}")
+        }
+        Culprit::Ruleset { node, path, .. } => format!("let {what} pass {path} on {node}"),
+        Culprit::NoRoute { router, dst } => format!("give {router} a route back to {dst}"),
+        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {link}"),
+    }
+}
+
+fn ser_family<S: Serializer>(f: &Family, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.as_str())
+}
+
+fn ser_hook<S: Serializer>(h: &Hook, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(h.as_str())
+}
+
+fn ser_verdict<S: Serializer>(v: &Knowable<Verdict>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().map(|v| v.as_str()).serialize(s)
+}
+
+/// What happens to one packet (and its fragments) along a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fate {
+    Delivered,
+    /// Bigger than the sender's own interface and it may not fragment.
+    LocalTooBig {
+        mtu: u32,
+    },
+    /// The router of `hops[hop]` may not fragment it into `mtu`.
+    TooBig {
+        hop: usize,
+        mtu: u32,
+    },
+    /// Dropped silently entering `hops[hop].next` (`size` > MTU + slack).
+    Dropped {
+        hop: usize,
+        size: u32,
+    },
+}
+
+/// Who may fragment: the sender (no DF, or IPv6 source fragmentation) and
+/// routers (IPv4 without DF).
+#[derive(Debug, Clone, Copy)]
+struct Frag {
+    source: bool,
+    routers: bool,
+}
+
+const DF: Frag = Frag {
+    source: false,
+    routers: false,
+};
+
+fn walk(hops: &[Hop], size: u32, frag: Frag) -> Fate {
+    let mut cur = size;
+    for (i, h) in hops.iter().enumerate() {
+        if cur > h.out_mtu {
+            let may = if i == 0 { frag.source } else { frag.routers };
+            if !may {
+                return if i == 0 {
+                    Fate::LocalTooBig { mtu: h.out_mtu }
+                } else {
+                    Fate::TooBig {
+                        hop: i,
+                        mtu: h.out_mtu,
+                    }
+                };
+            }
+            cur = h.out_mtu;
+        }
+        if cur > h.in_mtu + VETH_SLACK {
+            return Fate::Dropped { hop: i, size: cur };
+        }
+    }
+    Fate::Delivered
+}
+
+/// Result of the sender's PMTUD iterations (DF packets, shrinking on each ICMP that arrives).
+struct Run {
+    learned: Learned,
+    /// Hop indices of the routers whose ICMP the sender used.
+    hit: Vec<usize>,
+    stop: Option<Stall>,
+}
+
+struct Ctx<'a> {
+    topology: &'a Topology,
+    plan: &'a Plan,
+    options: &'a ModelOptions,
+    family: Family,
+}
+
+impl Ctx<'_> {
+    fn fi(&self) -> usize {
+        family_index(self.family)
+    }
+
+    fn predict_path(&self, from: &str, to: &str) -> Option<PathPrediction> {
+        let family = self.family;
+        let hops = self.plan.path(from, to, family)?;
+        let first = hops.first()?;
+        let dst = self.plan.address_of(to, family)?;
+        let src = self
+            .plan
+            .node(from)?
+            .iface(&first.out_iface)?
+            .addr(family)?
+            .addr;
+        let back = self.plan.path_to(to, src, family);
+
+        let bottleneck = self.bottleneck(&hops);
+        let from_mtu = first.out_mtu;
+        let to_mtu = back.as_ref().and_then(|b| b.first()).map(|h| h.out_mtu);
+        let overhead = MSS_OVERHEAD[self.fi()];
+        let mss = match to_mtu {
+            Some(t) => Knowable::Known(Mss {
+                from: from_mtu - overhead,
+                to: t - overhead,
+            }),
+            None => Knowable::Unknown(format!("{to} has no route back to {src}")),
+        };
+        let tcp_packet = match to_mtu {
+            Some(t) => Knowable::Known(from_mtu.min(t)),
+            None => Knowable::Unknown(format!("{to} has no route back to {src}")),
+        };
+
+        let mut icmp: Vec<IcmpPrediction> = hops
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, h)| self.icmp_from(&h.node, i, h.out_mtu, src, from_mtu))
+            .collect();
+        // Which routers today's traffic needs, assuming every ICMP arrives.
+        let mut needed: Vec<usize> = self.run(&hops, from_mtu, &icmp, true).hit;
+        if let Knowable::Known(p) = tcp_packet {
+            needed.extend(self.run(&hops, p, &icmp, true).hit);
+        }
+        for i in &mut icmp {
+            i.needed = needed.contains(&i.hop);
+        }
+
+        let mtu_probing = self
+            .topology
+            .nodes
+            .get(from)
+            .into_iter()
+            .flat_map(|n| &n.sysctl)
+            .any(|(k, v)| {
+                k == "net.ipv4.tcp_mtu_probing" && v.trim().parse::<u32>().is_ok_and(|v| v >= 1)
+            });
+
+        let mut p = PathPrediction {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            family,
+            dst,
+            src,
+            hops: hops.iter().map(HopSummary::from).collect(),
+            return_hops: back
+                .as_ref()
+                .map(|b| b.iter().map(HopSummary::from).collect()),
+            path_mtu: bottleneck.mtu,
+            bottleneck,
+            mss,
+            tcp_packet,
+            icmp,
+            ping_at_pmtu: Knowable::Unknown(String::new()),
+            ping_over_pmtu: Knowable::Unknown(String::new()),
+            learned_pmtu: Knowable::Unknown(String::new()),
+            transfer: Knowable::Unknown(String::new()),
+            stall: None,
+            mtu_probing,
+        };
+        let flow = p.flow_nodes();
+        let ruleset = self.ruleset_among(&flow);
+        let unknown = |r: &Culprit| {
+            let Culprit::Ruleset { node, tool, path } = r else {
+                unreachable!("ruleset_among returns rulesets")
+            };
+            format!("{tool} ruleset {path} on {node} may filter or clamp this flow; the live probes decide")
+        };
+
+        p.ping_at_pmtu = self.ping(&hops, back.as_deref(), &p.icmp, &flow, p.path_mtu);
+        p.ping_over_pmtu = self.ping(&hops, back.as_deref(), &p.icmp, &flow, p.path_mtu + 1);
+
+        let pmtud = self.run(&hops, from_mtu, &p.icmp, false);
+        p.learned_pmtu = match (&ruleset, &pmtud.stop) {
+            (Some(r), _) => Knowable::Unknown(unknown(r)),
+            (
+                None,
+                Some(Stall::IcmpDropped {
+                    router,
+                    culprit: c @ Culprit::Ruleset { .. },
+                    ..
+                }),
+            ) => Knowable::Unknown(culprit_words(c, router, family)),
+            _ => Knowable::Known(pmtud.learned),
+        };
+
+        let (transfer, stall) = match p.tcp_packet.clone() {
+            Knowable::Unknown(r) => (Knowable::Unknown(r), None),
+            Knowable::Known(size) => {
+                let run = self.run(&hops, size, &p.icmp, false);
+                let mitigated = if mtu_probing {
+                    Verdict::Recovered
+                } else {
+                    Verdict::Blackhole
+                };
+                let (verdict, stall) = match run.stop {
+                    None => (Knowable::Known(Verdict::Ok), None),
+                    // Whether the ICMP passes is the ruleset's call: no stall to report.
+                    Some(Stall::IcmpDropped {
+                        router,
+                        culprit: c @ Culprit::Ruleset { .. },
+                        ..
+                    }) => (Knowable::Unknown(culprit_words(&c, &router, family)), None),
+                    Some(s @ Stall::IcmpDropped { .. }) => (Knowable::Known(mitigated), Some(s)),
+                    Some(s @ Stall::IngressDrop { gso: true, .. }) => (
+                        Knowable::Unknown(format!(
+                            "{size}-byte TCP segments exceed a receiving end's MTU: veth passes GSO bursts and drops single segments, so the transfer {} depending on loss",
+                            if mtu_probing { "completes or recovers" } else { "completes or stalls" }
+                        )),
+                        Some(s),
+                    ),
+                    Some(s @ Stall::IngressDrop { gso: false, .. }) => {
+                        (Knowable::Known(mitigated), Some(s))
+                    }
+                };
+                match &ruleset {
+                    Some(r) => (Knowable::Unknown(unknown(r)), stall),
+                    None => (verdict, stall),
+                }
+            }
+        };
+        p.transfer = transfer;
+        p.stall = stall;
+        Some(p)
+    }
+
+    /// The first interface along the path with the smallest MTU: each hop's
+    /// egress, then (unless the planted bug is on) its receiving end.
+    fn bottleneck(&self, hops: &[Hop]) -> Bottleneck {
+        let mut best: Option<Bottleneck> = None;
+        for (i, h) in hops.iter().enumerate() {
+            let egress = Bottleneck {
+                hop: i,
+                link: h.link,
+                node: h.node.clone(),
+                iface: h.out_iface.clone(),
+                mtu: h.out_mtu,
+                kind: BottleneckKind::Egress,
+            };
+            let ingress = Bottleneck {
+                hop: i,
+                link: h.link,
+                node: h.next.clone(),
+                iface: h.in_iface.clone(),
+                mtu: h.in_mtu,
+                kind: BottleneckKind::IngressOnly,
+            };
+            let candidates = if self.options.planted_bug {
+                vec![egress]
+            } else {
+                vec![egress, ingress]
+            };
+            for c in candidates {
+                if best.as_ref().is_none_or(|b| c.mtu < b.mtu) {
+                    best = Some(c);
+                }
+            }
+        }
+        best.expect("a path has at least one hop")
+    }
+
+    /// Declarative drop of PMTU ICMP at `hook` on `node`.
+    fn drops(&self, node: &str, hook: Hook) -> bool {
+        self.topology.filters.iter().any(|f| {
+            f.node == node && matches!(f.kind, FilterKind::DropPmtuIcmp { hook: h } if h == hook)
+        })
+    }
+
+    /// A real ruleset on `node` that can see this family's packets.
+    fn ruleset_on(&self, node: &str) -> Option<Culprit> {
+        self.topology.filters.iter().find_map(|f| {
+            if f.node != node {
+                return None;
+            }
+            let (tool, path) = match (&f.kind, self.family) {
+                (FilterKind::Nft(p), _) => ("nft", p),
+                (FilterKind::Iptables(p), Family::V4) => ("iptables", p),
+                (FilterKind::Ip6tables(p), Family::V6) => ("ip6tables", p),
+                _ => return None,
+            };
+            Some(Culprit::Ruleset {
+                node: node.to_owned(),
+                tool: tool.to_owned(),
+                path: path.display().to_string(),
+            })
+        })
+    }
+
+    fn ruleset_among(&self, nodes: &[String]) -> Option<Culprit> {
+        nodes.iter().find_map(|n| self.ruleset_on(n))
+    }
+
+    /// The frag-needed / packet-too-big `router` (sending on `hops[hop]`
+    /// into `mtu`) would send to `src` about a `orig`-byte packet.
+    fn icmp_from(
+        &self,
+        router: &str,
+        hop: usize,
+        mtu: u32,
+        src: IpAddr,
+        orig: u32,
+    ) -> IcmpPrediction {
+        let mut out = IcmpPrediction {
+            router: router.to_owned(),
+            hop,
+            mtu,
+            needed: false,
+            way_back: vec![router.to_owned()],
+            reaches: Knowable::Known(false),
+            culprit: None,
+        };
+        let Some(way) = self.plan.path_to(router, src, self.family) else {
+            out.culprit = Some(Culprit::NoRoute {
+                router: router.to_owned(),
+                dst: src,
+            });
+            return out;
+        };
+        out.way_back.extend(way.iter().map(|h| h.next.clone()));
+        // Position of each event along the way: node k's hooks at (k, 1),
+        // the ingress into node k at (k, 0).
+        let last = out.way_back.len() - 1;
+        let filter = out.way_back.iter().enumerate().find_map(|(k, node)| {
+            let hook = if k == 0 {
+                Hook::Output
+            } else if k == last {
+                Hook::Input
+            } else {
+                Hook::Forward
+            };
+            self.drops(node, hook).then(|| {
+                (
+                    (k, 1),
+                    Culprit::Filter {
+                        node: node.clone(),
+                        hook,
+                    },
+                )
+            })
+        });
+        let size = match self.family {
+            Family::V4 => ICMPV4_ERROR_MAX.min(ICMP_ERROR_HEADER[0] + orig),
+            Family::V6 => IPV6_MIN_MTU.min(ICMP_ERROR_HEADER[1] + orig),
+        };
+        // ICMP errors go without DF: IPv4 routers fragment them, an IPv6 source does.
+        let frag = Frag {
+            source: true,
+            routers: self.family == Family::V4,
+        };
+        let ingress = match walk(&way, size, frag) {
+            Fate::Dropped { hop: j, size } => {
+                let h = &way[j];
+                Some((
+                    (j + 1, 0),
+                    Culprit::IngressMtu {
+                        link: h.link,
+                        node: h.next.clone(),
+                        iface: h.in_iface.clone(),
+                        mtu: h.in_mtu,
+                        size,
+                    },
+                ))
+            }
+            // Cannot happen on IPv6 links (all >= 1280), and IPv4 fragments.
+            Fate::TooBig { hop: j, mtu } => Some((
+                (j, 1),
+                Culprit::IngressMtu {
+                    link: way[j].link,
+                    node: way[j].node.clone(),
+                    iface: way[j].out_iface.clone(),
+                    mtu,
+                    size,
+                },
+            )),
+            Fate::Delivered | Fate::LocalTooBig { .. } => None,
+        };
+        let first = [filter, ingress]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(p, _)| *p);
+        if let Some((_, c)) = first {
+            out.culprit = Some(c);
+        } else if let Some(r) = self.ruleset_among(&out.way_back) {
+            out.reaches = Knowable::Unknown(format!(
+                "{}; the live probes decide",
+                culprit_words(&r, router, self.family)
+            ));
+            out.culprit = Some(r);
+        } else {
+            out.reaches = Knowable::Known(true);
+        }
+        out
+    }
+
+    /// The sender's PMTUD iterations starting with `start`-byte DF packets.
+    /// `optimistic`: every ICMP arrives (to find the routers traffic needs).
+    fn run(&self, hops: &[Hop], start: u32, icmp: &[IcmpPrediction], optimistic: bool) -> Run {
+        let mut learned = Learned {
+            mtu: hops[0].out_mtu,
+            locked: false,
+        };
+        let mut cur = start;
+        let mut hit = Vec::new();
+        loop {
+            // A locked route sends without DF (TCP, IP_PMTUDISC_WANT): routers fragment.
+            let frag = if learned.locked {
+                Frag {
+                    source: true,
+                    routers: true,
+                }
+            } else {
+                DF
+            };
+            match walk(hops, cur, frag) {
+                Fate::Delivered | Fate::LocalTooBig { .. } => {
+                    return Run {
+                        learned,
+                        hit,
+                        stop: None,
+                    }
+                }
+                Fate::Dropped { hop, size } => {
+                    let h = &hops[hop];
+                    return Run {
+                        learned,
+                        hit,
+                        stop: Some(Stall::IngressDrop {
+                            link: h.link,
+                            node: h.next.clone(),
+                            iface: h.in_iface.clone(),
+                            mtu: h.in_mtu,
+                            size,
+                            gso: !learned.locked,
+                        }),
+                    };
+                }
+                Fate::TooBig { hop, mtu } => {
+                    let ic = icmp
+                        .iter()
+                        .find(|i| i.hop == hop)
+                        .expect("an ICMP prediction per router on the path");
+                    if !optimistic && ic.reaches != Knowable::Known(true) {
+                        let h = &hops[hop];
+                        let culprit = ic
+                            .culprit
+                            .clone()
+                            .expect("an ICMP that does not surely arrive has a culprit");
+                        return Run {
+                            learned,
+                            hit,
+                            stop: Some(Stall::IcmpDropped {
+                                router: h.node.clone(),
+                                next: h.next.clone(),
+                                link: h.link,
+                                mtu,
+                                size: cur,
+                                culprit,
+                            }),
+                        };
+                    }
+                    hit.push(hop);
+                    let floor = match self.family {
+                        Family::V4 => IPV4_MIN_PMTU,
+                        Family::V6 => IPV6_MIN_MTU,
+                    };
+                    if mtu < floor {
+                        // The kernel caches min(old, floor), locked (IPv4);
+                        // IPv6 links are never below 1280.
+                        cur = cur.min(floor);
+                        learned = Learned {
+                            mtu: cur,
+                            locked: true,
+                        };
+                    } else {
+                        cur = mtu;
+                        learned.mtu = mtu;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One DF ping of `size` bytes along `hops`, its reply along `back`.
+    fn ping(
+        &self,
+        hops: &[Hop],
+        back: Option<&[Hop]>,
+        icmp: &[IcmpPrediction],
+        flow: &[String],
+        size: u32,
+    ) -> Knowable<Ping> {
+        if let Some(Culprit::Ruleset { node, tool, path }) = self.ruleset_among(flow) {
+            return Knowable::Unknown(format!(
+                "{tool} ruleset {path} on {node} may filter these packets; the live probes decide"
+            ));
+        }
+        match walk(hops, size, DF) {
+            Fate::LocalTooBig { mtu } => Knowable::Known(Ping::LocalTooBig { mtu }),
+            Fate::Dropped { .. } => Knowable::Known(Ping::Silence),
+            Fate::TooBig { hop, mtu } => {
+                match icmp.iter().find(|i| i.hop == hop).map(|i| &i.reaches) {
+                    Some(Knowable::Known(true)) => Knowable::Known(Ping::TooBig {
+                        mtu,
+                        from_node: hops[hop].node.clone(),
+                    }),
+                    Some(Knowable::Unknown(r)) => Knowable::Unknown(r.clone()),
+                    _ => Knowable::Known(Ping::Silence),
+                }
+            }
+            Fate::Delivered => {
+                // The echo reply has no DF: the replier fragments it, IPv4
+                // routers too; an IPv6 router sends packet-too-big to the
+                // replier instead and this reply is lost.
+                let Some(back) = back else {
+                    return Knowable::Known(Ping::Silence);
+                };
+                let frag = Frag {
+                    source: true,
+                    routers: self.family == Family::V4,
+                };
+                match walk(back, size, frag) {
+                    Fate::Delivered => Knowable::Known(Ping::Reply),
+                    _ => Knowable::Known(Ping::Silence),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use harness::topology::Filter;
+
+    use super::*;
+    use Family::{V4, V6};
+
+    fn topo(src: &str) -> Topology {
+        Topology::from_str(src, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn model_of(t: &Topology) -> Model {
+        predict(t, &Plan::new(t))
+    }
+
+    fn model(src: &str) -> Model {
+        model_of(&topo(src))
+    }
+
+    fn path<'a>(m: &'a Model, from: &str, to: &str, family: Family) -> &'a PathPrediction {
+        m.path(from, to, family)
+            .unwrap_or_else(|| panic!("no prediction {from} -> {to} {family}"))
+    }
+
+    fn known<T: Clone + fmt::Debug>(k: &Knowable<T>) -> T {
+        match k {
+            Knowable::Known(v) => v.clone(),
+            Knowable::Unknown(r) => panic!("unknown: {r}"),
+        }
+    }
+
+    fn too_big(mtu: u32, node: &str) -> Knowable<Ping> {
+        Knowable::Known(Ping::TooBig {
+            mtu,
+            from_node: node.to_owned(),
+        })
+    }
+
+    fn learned(mtu: u32) -> Knowable<Learned> {
+        Knowable::Known(Learned { mtu, locked: false })
+    }
+
+    fn ok() -> Knowable<Verdict> {
+        Knowable::Known(Verdict::Ok)
+    }
+
+    fn icmp<'a>(p: &'a PathPrediction, router: &str) -> &'a IcmpPrediction {
+        p.icmp
+            .iter()
+            .find(|i| i.router == router)
+            .unwrap_or_else(|| panic!("no ICMP prediction for {router}"))
+    }
+
+    fn checks(m: &Model) -> Vec<(&'static str, String)> {
+        m.findings()
+            .into_iter()
+            .map(|f| (f.check, f.subject))
+            .collect()
+    }
+
+    //   a ---1500--- b
+    const DIRECT: &str = r#"name = "direct"
+[nodes.a]
+[nodes.b]
+[[links]]
+between = ["a", "b"]
+mtu = 1500
+"#;
+
+    /// Two hosts on one 1500 link: path MTU 1500 set by the sender itself,
+    /// MSS 1460 / 1440, nothing to learn, transfer ok, nothing to report.
+    #[test]
+    fn direct_1500() {
+        let m = model(DIRECT);
+        assert!(m.link_mismatches.is_empty());
+        assert!(m.no_path.is_empty());
+        assert_eq!(m.paths.len(), 4);
+        let p = path(&m, "a", "b", V4);
+        assert_eq!(p.dst, "198.18.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(p.src, "198.18.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(p.path_mtu, 1500);
+        assert_eq!(
+            p.bottleneck,
+            Bottleneck {
+                hop: 0,
+                link: 0,
+                node: "a".into(),
+                iface: "b".into(),
+                mtu: 1500,
+                kind: BottleneckKind::Egress
+            }
+        );
+        assert_eq!(
+            known(&p.mss),
+            Mss {
+                from: 1460,
+                to: 1460
+            }
+        );
+        assert_eq!(known(&p.tcp_packet), 1500);
+        assert!(p.icmp.is_empty());
+        assert_eq!(p.ping_at_pmtu, Knowable::Known(Ping::Reply));
+        assert_eq!(
+            p.ping_over_pmtu,
+            Knowable::Known(Ping::LocalTooBig { mtu: 1500 })
+        );
+        assert_eq!(p.learned_pmtu, learned(1500));
+        assert_eq!(p.transfer, ok());
+        assert_eq!(p.stall, None);
+        let p6 = path(&m, "b", "a", V6);
+        assert_eq!(
+            known(&p6.mss),
+            Mss {
+                from: 1440,
+                to: 1440
+            }
+        );
+        assert_eq!(p6.transfer, ok());
+        assert!(m.findings().is_empty(), "{:?}", m.findings());
+    }
+
+    //   client 1200 ---- 1500 server    (one link, ends differ; no IPv6: 1200 < 1280)
+    const DIRECT_MISMATCH: &str = r#"name = "direct_mismatch"
+[nodes.client]
+[nodes.server]
+[[links]]
+between = ["client", "server"]
+mtu = [1200, 1500]
+"#;
+
+    /// One link, client end 1200, server end 1500: DF traffic towards the
+    /// 1200 end beyond 1204 bytes vanishes (veth's 4-byte slack lets
+    /// 1201..=1204 through, and the client fragments the reply), so the
+    /// server never learns 1200; TCP works because the client advertises MSS 1160.
+    #[test]
+    fn direct_mismatch() {
+        let t = topo(DIRECT_MISMATCH);
+        let m = model_of(&t);
+        assert_eq!(
+            link_mismatches(&t),
+            [LinkMismatch {
+                link: 0,
+                nodes: ["client".into(), "server".into()],
+                ifaces: ["server".into(), "client".into()],
+                mtu: [1200, 1500],
+            }]
+        );
+        assert_eq!(
+            m.link_mismatches[0].to_string(),
+            "link 0 (client:server 1200 vs server:client 1500)"
+        );
+        assert_eq!(
+            m.no_path.len(),
+            2,
+            "no IPv6 on a 1200 link: {:?}",
+            m.no_path
+        );
+        assert!(m.no_path.iter().all(|n| n.family == V6));
+
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(s.path_mtu, 1200);
+        assert_eq!(s.bottleneck.kind, BottleneckKind::IngressOnly);
+        assert_eq!(s.bottleneck.node, "client");
+        assert_eq!(s.bottleneck.iface, "server");
+        assert_eq!(
+            known(&s.mss),
+            Mss {
+                from: 1460,
+                to: 1160
+            }
+        );
+        assert_eq!(known(&s.tcp_packet), 1200);
+        assert_eq!(s.ping_at_pmtu, Knowable::Known(Ping::Reply));
+        assert_eq!(s.ping_over_pmtu, Knowable::Known(Ping::Reply), "slack");
+        let ping = |size| predict_ping(&t, &Plan::new(&t), "server", "client", V4, size);
+        assert_eq!(ping(1204), Some(Knowable::Known(Ping::Reply)));
+        assert_eq!(ping(1205), Some(Knowable::Known(Ping::Silence)));
+        assert_eq!(ping(1500), Some(Knowable::Known(Ping::Silence)));
+        assert_eq!(
+            ping(1501),
+            Some(Knowable::Known(Ping::LocalTooBig { mtu: 1500 }))
+        );
+        assert_eq!(
+            s.learned_pmtu,
+            learned(1500),
+            "nothing is learned from a silent drop"
+        );
+        assert_eq!(s.transfer, ok(), "MSS 1160 hides the small end");
+
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.path_mtu, 1200);
+        assert_eq!(c.bottleneck.kind, BottleneckKind::Egress);
+        assert_eq!(c.bottleneck.node, "client");
+        assert_eq!(
+            c.ping_over_pmtu,
+            Knowable::Known(Ping::LocalTooBig { mtu: 1200 })
+        );
+        assert_eq!(c.learned_pmtu, learned(1200));
+        assert_eq!(c.transfer, ok());
+
+        assert_eq!(
+            checks(&m),
+            [
+                ("link-mtu-match", "link 0".to_owned()),
+                ("pmtud", "server -> client (ipv4)".to_owned()),
+            ]
+        );
+        let f = m.findings();
+        assert_eq!(
+            f[0].fix,
+            "equalise MTU on link 0 (client:server 1200 vs server:client 1500)"
+        );
+        assert_eq!(
+            f[0].seen,
+            "1204-byte packets from server to client cross, 1205..=1500 bytes vanish without ICMP"
+        );
+    }
+
+    //   client --1500-- r --9000-- server
+    const CLIENT_NET_SMALLER: &str = r#"name = "client_net_smaller"
+[nodes.client]
+[nodes.r]
+router = true
+[nodes.server]
+[[links]]
+between = ["client", "r"]
+mtu = 1500
+[[links]]
+between = ["r", "server"]
+mtu = 9000
+"#;
+
+    /// The narrow link is next to the client: its MSS (1460) keeps the
+    /// server's segments at 1500 bytes, so no ICMP is needed for TCP either
+    /// way; the server's PMTUD (9000-byte probes) learns 1500 from r.
+    #[test]
+    fn client_net_smaller() {
+        let m = model(CLIENT_NET_SMALLER);
+        for family in [V4, V6] {
+            let s = path(&m, "server", "client", family);
+            assert_eq!(s.path_mtu, 1500);
+            assert_eq!(s.bottleneck.node, "r");
+            assert_eq!(s.bottleneck.kind, BottleneckKind::Egress);
+            assert_eq!(known(&s.tcp_packet), 1500);
+            assert_eq!(s.transfer, ok());
+            assert_eq!(s.ping_over_pmtu, too_big(1500, "r"));
+            assert_eq!(s.learned_pmtu, learned(1500));
+            assert!(icmp(s, "r").needed);
+            assert_eq!(icmp(s, "r").reaches, Knowable::Known(true));
+            assert_eq!(icmp(s, "r").way_back, ["r", "server"]);
+
+            let c = path(&m, "client", "server", family);
+            assert_eq!(c.path_mtu, 1500);
+            assert_eq!(c.bottleneck.node, "client");
+            assert_eq!(c.transfer, ok());
+            assert!(!icmp(c, "r").needed, "r sends into 9000");
+        }
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(
+            known(&s.mss),
+            Mss {
+                from: 8960,
+                to: 1460
+            }
+        );
+        assert!(m.findings().is_empty(), "{:?}", m.findings());
+    }
+
+    //   client --1500-- router-a --1200-- router-b --9000-- server
+    const HIDDEN_SMALLER: &str = r#"name = "hidden_smaller"
+[nodes.client]
+[nodes.router-a]
+router = true
+[nodes.router-b]
+router = true
+[nodes.server]
+[[links]]
+between = ["client", "router-a"]
+mtu = 1500
+[[links]]
+between = ["router-a", "router-b"]
+mtu = 1200
+[[links]]
+between = ["router-b", "server"]
+mtu = 9000
+"#;
+
+    fn with_filter(src: &str, node: &str, kind: FilterKind) -> Topology {
+        let mut t = topo(src);
+        t.filters.push(Filter {
+            node: node.into(),
+            kind,
+        });
+        t
+    }
+
+    fn drop_at(node: &str, hook: Hook) -> FilterKind {
+        let _ = node;
+        FilterKind::DropPmtuIcmp { hook }
+    }
+
+    /// The 1200 link is between routers: neither MSS covers it (client 1460,
+    /// server 8960), so each direction needs the frag-needed of the router
+    /// in front of it: router-b's for server -> client, router-a's for
+    /// client -> server. All arrive: both ok, path MTU 1200 both ways.
+    #[test]
+    fn hidden_smaller() {
+        let m = model(HIDDEN_SMALLER);
+        assert_eq!(m.no_path.len(), 2, "IPv6 does not cross 1200");
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(s.path_mtu, 1200);
+        assert_eq!(
+            s.bottleneck,
+            Bottleneck {
+                hop: 1,
+                link: 1,
+                node: "router-b".into(),
+                iface: "router-a".into(),
+                mtu: 1200,
+                kind: BottleneckKind::Egress
+            }
+        );
+        assert_eq!(
+            known(&s.mss),
+            Mss {
+                from: 8960,
+                to: 1460
+            }
+        );
+        assert_eq!(known(&s.tcp_packet), 1500);
+        assert_eq!(s.ping_at_pmtu, Knowable::Known(Ping::Reply));
+        assert_eq!(s.ping_over_pmtu, too_big(1200, "router-b"));
+        assert_eq!(s.learned_pmtu, learned(1200));
+        assert_eq!(s.transfer, ok());
+        assert!(icmp(s, "router-b").needed);
+        assert!(!icmp(s, "router-a").needed, "router-a sends into 1500");
+        assert_eq!(
+            icmp(s, "router-a").way_back,
+            ["router-a", "router-b", "server"]
+        );
+
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.path_mtu, 1200);
+        assert_eq!(c.bottleneck.node, "router-a");
+        assert_eq!(c.ping_over_pmtu, too_big(1200, "router-a"));
+        assert_eq!(c.learned_pmtu, learned(1200));
+        assert_eq!(c.transfer, ok());
+        assert!(icmp(c, "router-a").needed);
+        assert!(m.findings().is_empty(), "{:?}", m.findings());
+    }
+
+    /// hidden_smaller with router-b dropping its own frag-needed on OUTPUT:
+    /// server -> client blackholes (and its DF ping over 1200 is silent, the
+    /// server learns nothing); client -> server is fine today, but
+    /// router-b's frag-needed towards the client is dropped as well: latent.
+    #[test]
+    fn icmp_blackhole() {
+        let t = with_filter(
+            HIDDEN_SMALLER,
+            "router-b",
+            drop_at("router-b", Hook::Output),
+        );
+        let m = model_of(&t);
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(s.path_mtu, 1200);
+        assert_eq!(s.transfer, Knowable::Known(Verdict::Blackhole));
+        assert_eq!(s.ping_at_pmtu, Knowable::Known(Ping::Reply));
+        assert_eq!(s.ping_over_pmtu, Knowable::Known(Ping::Silence));
+        assert_eq!(s.learned_pmtu, learned(9000));
+        let b = icmp(s, "router-b");
+        assert!(b.needed);
+        assert_eq!(b.reaches, Knowable::Known(false));
+        assert_eq!(
+            b.culprit,
+            Some(Culprit::Filter {
+                node: "router-b".into(),
+                hook: Hook::Output
+            })
+        );
+        assert_eq!(
+            icmp(s, "router-a").reaches,
+            Knowable::Known(true),
+            "router-a's ICMP crosses router-b's FORWARD, not its OUTPUT"
+        );
+        assert!(matches!(
+            &s.stall,
+            Some(Stall::IcmpDropped { router, mtu: 1200, size: 1500, .. }) if router == "router-b"
+        ));
+
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.transfer, ok());
+        assert_eq!(c.ping_over_pmtu, too_big(1200, "router-a"));
+        let latent = icmp(c, "router-b");
+        assert!(!latent.needed);
+        assert_eq!(latent.reaches, Knowable::Known(false));
+
+        let f = m.findings();
+        let transfer = f.iter().find(|f| f.check == "tcp-transfer").unwrap();
+        assert_eq!(transfer.subject, "server -> client (ipv4)");
+        assert_eq!(
+            transfer.seen,
+            "bulk transfers from server to client stall (small exchanges work): 1500-byte packets do not fit router-b's 1200 towards router-a (link 1) and router-b drops its own frag-needed on output"
+        );
+        assert_eq!(
+            transfer.fix,
+            "let ICMP type 3 code 4 (frag-needed) out of router-b, or clamp MSS to 1160 on router-b, or set net.ipv4.tcp_mtu_probing=1 on server"
+        );
+        assert_eq!(
+            checks(&m),
+            [
+                ("icmp-passes", "client -> server (ipv4)".to_owned()),
+                ("tcp-transfer", "server -> client (ipv4)".to_owned()),
+                ("icmp-passes", "server -> client (ipv4)".to_owned()),
+                ("pmtud", "server -> client (ipv4)".to_owned()),
+            ]
+        );
+    }
+
+    /// A FORWARD drop on router-b, the bottleneck router for server -> client,
+    /// blackholes no transfer: its own frag-needed never crosses its FORWARD
+    /// hook. It does drop router-a's frag-needed towards the server (latent).
+    #[test]
+    fn forward_drop_on_bottleneck_router_breaks_no_transfer() {
+        let t = with_filter(
+            HIDDEN_SMALLER,
+            "router-b",
+            drop_at("router-b", Hook::Forward),
+        );
+        let m = model_of(&t);
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(s.transfer, ok());
+        assert_eq!(s.ping_over_pmtu, too_big(1200, "router-b"));
+        assert_eq!(icmp(s, "router-b").reaches, Knowable::Known(true));
+        let a = icmp(s, "router-a");
+        assert!(!a.needed);
+        assert_eq!(a.reaches, Knowable::Known(false));
+        assert_eq!(
+            a.culprit,
+            Some(Culprit::Filter {
+                node: "router-b".into(),
+                hook: Hook::Forward
+            })
+        );
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.transfer, ok());
+        assert!(c.icmp.iter().all(|i| i.reaches == Knowable::Known(true)));
+        assert_eq!(
+            checks(&m),
+            [("icmp-passes", "server -> client (ipv4)".to_owned())]
+        );
+    }
+
+    /// The client dropping frag-needed on INPUT only hurts paths where the
+    /// client is the sender that needs one: its uploads to the server stall
+    /// (router-a's frag-needed is dropped); the server's downloads to it are
+    /// fine (router-b's frag-needed goes to the server).
+    #[test]
+    fn client_input_drop_blackholes_only_client_uploads() {
+        let t = with_filter(HIDDEN_SMALLER, "client", drop_at("client", Hook::Input));
+        let m = model_of(&t);
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.transfer, Knowable::Known(Verdict::Blackhole));
+        assert_eq!(c.ping_over_pmtu, Knowable::Known(Ping::Silence));
+        assert_eq!(c.learned_pmtu, learned(1500));
+        assert_eq!(
+            icmp(c, "router-a").culprit,
+            Some(Culprit::Filter {
+                node: "client".into(),
+                hook: Hook::Input
+            })
+        );
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(s.transfer, ok());
+        assert_eq!(s.ping_over_pmtu, too_big(1200, "router-b"));
+        assert!(s.icmp.iter().all(|i| i.reaches == Knowable::Known(true)));
+    }
+
+    /// Control for the blackhole: tcp_mtu_probing=1 on the server (the
+    /// sender) makes server -> client recover; it changes nothing for the
+    /// client's uploads, and nothing about what is learned.
+    #[test]
+    fn mtu_probing_on_sender_recovers() {
+        let src = HIDDEN_SMALLER.replace(
+            "[nodes.server]",
+            "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\" }",
+        );
+        let t = with_filter(&src, "router-b", drop_at("router-b", Hook::Output));
+        let m = model_of(&t);
+        let s = path(&m, "server", "client", V4);
+        assert!(s.mtu_probing);
+        assert_eq!(s.transfer, Knowable::Known(Verdict::Recovered));
+        assert_eq!(s.learned_pmtu, learned(9000));
+        assert_eq!(s.ping_over_pmtu, Knowable::Known(Ping::Silence));
+        let c = path(&m, "client", "server", V4);
+        assert!(!c.mtu_probing);
+        assert_eq!(c.transfer, ok());
+        // Probing on the receiver does not help the sender.
+        let src = HIDDEN_SMALLER.replace(
+            "[nodes.client]",
+            "[nodes.client]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"2\" }",
+        );
+        let t = with_filter(&src, "router-b", drop_at("router-b", Hook::Output));
+        let m = model_of(&t);
+        assert_eq!(
+            path(&m, "server", "client", V4).transfer,
+            Knowable::Known(Verdict::Blackhole)
+        );
+    }
+
+    //   client --1500-- router-a --1300-- router-b --9000-- server   (IPv6 too)
+    fn hidden_1300() -> String {
+        HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1300")
+    }
+
+    /// A real ruleset on router-b: whatever crosses router-b is the live
+    /// probes' to decide. iptables only sees IPv4, so IPv6 stays known.
+    #[test]
+    fn ruleset_makes_paths_through_it_unknown() {
+        let t = with_filter(
+            &hidden_1300(),
+            "router-b",
+            FilterKind::Nft(PathBuf::from("/x/rulesets/router-b.nft")),
+        );
+        let m = model_of(&t);
+        for family in [V4, V6] {
+            for (from, to) in [("server", "client"), ("client", "server")] {
+                let p = path(&m, from, to, family);
+                assert_eq!(p.path_mtu, 1300, "interfaces are still known");
+                assert!(matches!(p.transfer, Knowable::Unknown(_)), "{from}->{to}");
+                assert!(matches!(p.ping_over_pmtu, Knowable::Unknown(_)));
+                assert!(matches!(p.learned_pmtu, Knowable::Unknown(_)));
+                let b = icmp(p, "router-b");
+                assert!(matches!(b.reaches, Knowable::Unknown(_)));
+                assert_eq!(
+                    b.culprit,
+                    Some(Culprit::Ruleset {
+                        node: "router-b".into(),
+                        tool: "nft".into(),
+                        path: "/x/rulesets/router-b.nft".into()
+                    })
+                );
+            }
+        }
+        let Knowable::Unknown(reason) = &path(&m, "server", "client", V4).transfer else {
+            unreachable!()
+        };
+        assert!(
+            reason.contains("/x/rulesets/router-b.nft on router-b"),
+            "{reason}"
+        );
+
+        let t = with_filter(
+            &hidden_1300(),
+            "router-b",
+            FilterKind::Iptables(PathBuf::from("/x/r.rules")),
+        );
+        let m = model_of(&t);
+        assert!(matches!(
+            path(&m, "server", "client", V4).transfer,
+            Knowable::Unknown(_)
+        ));
+        let s6 = path(&m, "server", "client", V6);
+        assert_eq!(s6.transfer, ok());
+        assert_eq!(s6.ping_over_pmtu, too_big(1300, "router-b"));
+        // Control: a ruleset on a node off every path changes nothing.
+        let src = hidden_1300() + "[nodes.spare]\nrouter = true\n[[links]]\nbetween = [\"router-a\", \"spare\"]\nmtu = 1500\n";
+        let t = with_filter(&src, "spare", FilterKind::Nft(PathBuf::from("/x/s.nft")));
+        let m = model_of(&t);
+        assert_eq!(path(&m, "server", "client", V4).transfer, ok());
+    }
+
+    //   c --1500-- r1 1500 --- 1400 r2 --1500-- s
+    const INGRESS_BETWEEN_ROUTERS: &str = r#"name = "ingress_only"
+[nodes.c]
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[nodes.s]
+[[links]]
+between = ["c", "r1"]
+mtu = 1500
+[[links]]
+between = ["r1", "r2"]
+mtu = [1500, 1400]
+[[links]]
+between = ["r2", "s"]
+mtu = 1500
+"#;
+
+    /// r2 receives at 1400 from a 1500 r1 (measured on 6.18): c's DF pings
+    /// of 1401..=1404 cross, the IPv4 reply is fragmented by r2 and arrives,
+    /// the IPv6 reply gets packet-too-big at r2 and is lost; 1405+ vanish;
+    /// c learns nothing; TCP depends on GSO luck. The other way r2 sends
+    /// into 1400 and reports it.
+    #[test]
+    fn ingress_only_between_routers() {
+        let t = topo(INGRESS_BETWEEN_ROUTERS);
+        let m = model_of(&t);
+        for family in [V4, V6] {
+            let c = path(&m, "c", "s", family);
+            assert_eq!(c.path_mtu, 1400);
+            assert_eq!(
+                c.bottleneck,
+                Bottleneck {
+                    hop: 1,
+                    link: 1,
+                    node: "r2".into(),
+                    iface: "r1".into(),
+                    mtu: 1400,
+                    kind: BottleneckKind::IngressOnly
+                }
+            );
+            assert_eq!(c.ping_at_pmtu, Knowable::Known(Ping::Reply));
+            assert_eq!(c.learned_pmtu, learned(1500));
+            assert!(
+                matches!(c.transfer, Knowable::Unknown(_)),
+                "{:?}",
+                c.transfer
+            );
+            assert!(matches!(
+                c.stall,
+                Some(Stall::IngressDrop {
+                    gso: true,
+                    mtu: 1400,
+                    ..
+                })
+            ));
+            let ping = |size| predict_ping(&t, &Plan::new(&t), "c", "s", family, size).unwrap();
+            assert_eq!(ping(1405), Knowable::Known(Ping::Silence));
+            let s = path(&m, "s", "c", family);
+            assert_eq!(s.path_mtu, 1400);
+            assert_eq!(s.bottleneck.kind, BottleneckKind::Egress);
+            assert_eq!(s.ping_over_pmtu, too_big(1400, "r2"));
+            assert_eq!(s.learned_pmtu, learned(1400));
+            assert_eq!(s.transfer, ok());
+        }
+        assert_eq!(
+            path(&m, "c", "s", V4).ping_over_pmtu,
+            Knowable::Known(Ping::Reply)
+        );
+        assert_eq!(
+            path(&m, "c", "s", V6).ping_over_pmtu,
+            Knowable::Known(Ping::Silence)
+        );
+        // The planted bug ignores r2's 1400 ingress: path MTU 1500.
+        let bugged = predict_with(&t, &Plan::new(&t), &ModelOptions { planted_bug: true });
+        assert_eq!(path(&bugged, "c", "s", V4).path_mtu, 1500);
+        assert_eq!(path(&bugged, "s", "c", V4).path_mtu, 1400);
+    }
+
+    //   c --1500-- ra --500-- rb --1500-- s    (IPv4 only)
+    /// A frag-needed below min_pmtu: c caches a locked 552 (not 500); DF
+    /// pings of 501 still get frag-needed (500); TCP sends without DF and
+    /// ra fragments: ok.
+    #[test]
+    fn below_min_pmtu_learns_locked_552() {
+        let m = model(&HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 500"));
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.path_mtu, 500);
+        assert_eq!(
+            c.learned_pmtu,
+            Knowable::Known(Learned {
+                mtu: 552,
+                locked: true
+            })
+        );
+        assert_eq!(c.ping_at_pmtu, Knowable::Known(Ping::Reply));
+        assert_eq!(c.ping_over_pmtu, too_big(500, "router-a"));
+        assert_eq!(c.transfer, ok());
+        let f: Vec<_> = m.findings();
+        assert!(f.iter().any(|f| f.check == "pmtud"
+            && f.subject == "client -> server (ipv4)"
+            && f.seen.contains("learns PMTU 552")));
+    }
+
+    /// Knowable serialises as the value, or {"unknown": reason}; pings and
+    /// families the way the CLI's JSON spells them.
+    #[test]
+    fn serialises() {
+        let k: Knowable<u32> = Knowable::Known(3);
+        assert_eq!(serde_json::to_string(&k).unwrap(), "3");
+        let k: Knowable<u32> = Knowable::Unknown("why".into());
+        assert_eq!(serde_json::to_string(&k).unwrap(), r#"{"unknown":"why"}"#);
+        assert_eq!(
+            serde_json::to_value(too_big(1200, "rb")).unwrap(),
+            serde_json::json!({"outcome": "too-big", "mtu": 1200, "from_node": "rb"})
+        );
+        let m = model(HIDDEN_SMALLER);
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["paths"][0]["family"], "ipv4");
+        assert_eq!(v["paths"][0]["transfer"], "ok");
+        assert_eq!(v["paths"][0]["ping_at_pmtu"]["outcome"], "reply");
+    }
+}
