@@ -121,6 +121,7 @@ fn probe_err(topology: &Topology) -> impl Fn(harness::probe::error::ProbeError) 
 pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckError> {
     let started = Instant::now();
     let lab = Lab::build(topology)?;
+    let model = crate::model::predict(topology, &lab.plan);
     let mut report = Report {
         topology: topology.name.clone(),
         file: topology.source.clone(),
@@ -155,6 +156,13 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
                     };
                     check_path(&lab, topology, opts, from, to, *family, &hops, &mut report)
                         .map_err(probe_err(topology))?;
+                    let pred = model
+                        .paths
+                        .iter()
+                        .find(|p| p.from == *from && p.to == *to && p.family == *family);
+                    if let (Some(pred), Some(seen)) = (pred, report.paths.last()) {
+                        compare_model(pred, seen, &mut report.violations);
+                    }
                 }
             }
         }
@@ -162,6 +170,40 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
     report.ok = report.violations.is_empty();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Every difference between the model's prediction and what the kernel
+/// did is a `model-mismatch`: a model bug or a kernel behaviour to
+/// document, never hidden. Values the model cannot know are skipped.
+fn compare_model(pred: &crate::model::PathPrediction, seen: &PathReport, out: &mut Vec<Violation>) {
+    let mut diffs = Vec::new();
+    if pred.path_mtu != seen.expected_pmtu {
+        diffs.push(format!(
+            "path MTU: model {}, routes in the lab {}",
+            pred.path_mtu, seen.expected_pmtu
+        ));
+    }
+    if let (Some(l), Some(o)) = (pred.learned_pmtu.known(), seen.observed_pmtu) {
+        if l.mtu != o {
+            diffs.push(format!("learned PMTU: model {}, kernel {o}", l.mtu));
+        }
+    }
+    if let (Some(v), Some(t)) = (pred.transfer.known(), &seen.transfer) {
+        if v.as_str() != t {
+            diffs.push(format!("transfer: model {}, kernel {t}", v.as_str()));
+        }
+    }
+    for d in diffs {
+        out.push(Violation {
+            check: MODEL_MISMATCH.into(),
+            message: format!("{} -> {} {}: {d}", seen.from, seen.to, seen.family),
+            fix: None,
+            from: Some(seen.from.clone()),
+            to: Some(seen.to.clone()),
+            family: Some(seen.family.clone()),
+            link: None,
+        });
+    }
 }
 
 fn check_links(lab: &Lab, report: &mut Report) {
