@@ -481,3 +481,46 @@ pub fn del_exception(e: &RouteLookup) -> RouteNetlinkMessage {
     }
     RouteNetlinkMessage::DelRoute(msg)
 }
+
+/// One link's readiness to carry traffic, as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkReadiness {
+    pub name: String,
+    /// `IFLA_OPERSTATE` is UP (or UNKNOWN, as `lo` reports).
+    pub oper_up: bool,
+    /// `IFLA_QDISC`: "noop" until the kernel activates the device's queue
+    /// (linkwatch, after carrier on); packets sent before are dropped.
+    pub qdisc: String,
+}
+
+/// Every link's operational state and qdisc (a dump of RTM_GETLINK).
+pub fn link_readiness(rtnl: &mut Rtnl) -> Result<Vec<LinkReadiness>, NetlinkError> {
+    use netlink_packet_route::link::State;
+    let replies = rtnl.query(
+        "list links",
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        true,
+    )?;
+    let mut out = Vec::new();
+    for r in replies {
+        if let RouteNetlinkMessage::NewLink(l) = r {
+            let mut st = LinkReadiness {
+                name: String::new(),
+                oper_up: false,
+                qdisc: String::new(),
+            };
+            for a in l.attributes {
+                match a {
+                    LinkAttribute::IfName(n) => st.name = n,
+                    LinkAttribute::OperState(s) => {
+                        st.oper_up = matches!(s, State::Up | State::Unknown)
+                    }
+                    LinkAttribute::Qdisc(q) => st.qdisc = q,
+                    _ => {}
+                }
+            }
+            out.push(st);
+        }
+    }
+    Ok(out)
+}

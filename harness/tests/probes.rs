@@ -83,8 +83,37 @@ fn hidden_smaller(
         .unwrap_or_else(|e| panic!("test topology does not parse: {e}\n{toml}"))
 }
 
+/// Build a lab and wait until every link is operationally up.
+///
+/// Lab::build returns before the kernel has activated every veth: its
+/// operstate stays DOWN and its transmit queue drops packets until linkwatch
+/// runs. Both ends of a lab link get the same ifindex (in different
+/// namespaces), which makes linkwatch treat the carrier change as
+/// non-urgent and batch it, up to 1 s later; a first ARP / ND probe sent
+/// meanwhile is lost and the probe sees a second of silence. (Reported;
+/// until the lab waits itself, the probes' tests do.)
 fn build(topo: &Topology) -> Result<Lab, Failed> {
-    Lab::build(topo).map_err(|e| format!("build lab: {e}").into())
+    let lab = Lab::build(topo).map_err(|e| format!("build lab: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let mut down = Vec::new();
+        for n in lab.nodes() {
+            for l in harness::netlink::link_readiness(&mut n.rtnl())? {
+                if l.name != "lo" && !l.oper_up {
+                    down.push(format!("{}:{}", n.name, l.name));
+                }
+            }
+        }
+        if down.is_empty() {
+            return Ok(lab);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("links still down 3 s after building: {down:?}").into());
+        }
+        // A bounded poll: linkwatch gives no readiness signal to wait on
+        // short of a netlink subscription.
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn addr(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, Failed> {
