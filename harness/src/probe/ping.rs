@@ -229,3 +229,22 @@ pub fn df_ping_hosts(
     super::exceptions::flush(lab)?;
     df_ping(&node.ns, dst, size, timeout)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_serialise_as_the_report_contract() {
+        let v = [
+            PingOutcome::Reply,
+            PingOutcome::TooBig,
+            PingOutcome::LocalTooBig,
+            PingOutcome::Silence,
+        ];
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"["reply","too-big","local-too-big","silence"]"#
+        );
+    }
+}

@@ -554,3 +554,43 @@ pub fn transfer_hosts(
     exceptions::flush(lab)?;
     transfer(&from_node.ns, &to_node.ns, addr, opts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offsets of `struct tcp_info` in include/uapi/linux/tcp.h (6.7+;
+    /// checked against the installed header up to `tcpi_snd_wnd`).
+    #[test]
+    fn tcp_info_matches_the_kernel_layout() {
+        assert_eq!(offset_of!(TcpInfo, rto), 8);
+        assert_eq!(offset_of!(TcpInfo, pmtu), 60);
+        assert_eq!(offset_of!(TcpInfo, total_retrans), 100);
+        assert_eq!(offset_of!(TcpInfo, bytes_acked), 120);
+        assert_eq!(offset_of!(TcpInfo, delivery_rate), 160);
+        assert_eq!(offset_of!(TcpInfo, bytes_sent), 200);
+        assert_eq!(offset_of!(TcpInfo, total_rto), 240);
+        assert_eq!(std::mem::size_of::<TcpInfo>(), 248);
+    }
+
+    #[test]
+    fn pattern_has_a_prime_period() {
+        let p = pattern();
+        assert_eq!(&p[..PERIOD], &p[PERIOD..2 * PERIOD]);
+        assert_eq!(p[250], 250);
+        assert_eq!(p[251], 0);
+    }
+
+    #[test]
+    fn verdicts_serialise_as_the_report_contract() {
+        let v = [
+            TransferVerdict::Ok,
+            TransferVerdict::Recovered,
+            TransferVerdict::Blackhole,
+        ];
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"["ok","recovered","blackhole"]"#
+        );
+    }
+}
