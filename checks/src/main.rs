@@ -12,14 +12,87 @@ use harness::{Lab, LabError, Topology};
 mod signals;
 
 #[derive(Parser)]
-#[command(name = "mtulab", version, about = "Path MTU Discovery labs on Linux network namespaces")]
+#[command(
+    name = "mtulab",
+    version,
+    about = "Path MTU Discovery labs on Linux network namespaces"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Junit,
+}
+
+/// Options shared by the probe commands on a kept lab.
+#[derive(clap::Args)]
+struct ProbeArgs {
+    /// The kept lab (id or topology name); default: the only one.
+    #[arg(long)]
+    lab: Option<String>,
+    /// Sending node.
+    from: String,
+    /// Receiving host (its address in the family).
+    to: String,
+    /// IPv6 instead of IPv4.
+    #[arg(short = '6')]
+    ipv6: bool,
+    /// Print the structured result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Keep cached PMTU exceptions (default: flush every node first, so the
+    /// probe sees what the path does, not what an earlier probe learned).
+    #[arg(long)]
+    keep_cache: bool,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
+    /// Build each topology, run every check, tear it down.
+    Check {
+        /// Topology files, or directories of them (*.toml, not recursive).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Exit 0 when each outcome matches the file's [expect] (for
+        /// scenarios broken on purpose), 1 when it does not.
+        #[arg(long)]
+        expect: bool,
+        /// Topologies checked at once.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Only IPv4 / only IPv6.
+        #[arg(short = '4', conflicts_with = "only6")]
+        only4: bool,
+        #[arg(short = '6')]
+        only6: bool,
+    },
+    /// DF ping of an exact whole-packet size on a kept lab.
+    Ping {
+        #[command(flatten)]
+        probe: ProbeArgs,
+        /// Whole IP packet size in bytes (what must fit an MTU).
+        #[arg(long)]
+        size: u32,
+    },
+    /// tracepath on a kept lab: hops and the PMTU seen at each.
+    Tracepath {
+        #[command(flatten)]
+        probe: ProbeArgs,
+    },
+    /// A bulk TCP transfer from FROM to TO on a kept lab.
+    Transfer {
+        #[command(flatten)]
+        probe: ProbeArgs,
+        #[arg(long, default_value_t = 1 << 20)]
+        bytes: u64,
+    },
     /// Build a lab from a topology file and keep it; prints each node's namespace.
     Up {
         file: PathBuf,
@@ -66,6 +139,18 @@ fn fail(code: u8, message: impl Into<String>) -> Failure {
     }
 }
 
+fn no_node(lab: &Lab, node: &str) -> Failure {
+    let nodes: Vec<&str> = lab.namespaces().keys().map(String::as_str).collect();
+    fail(
+        2,
+        format!(
+            "lab {} has no node {node:?} (nodes: {})",
+            lab.id,
+            nodes.join(", ")
+        ),
+    )
+}
+
 fn require_live() -> Result<(), Failure> {
     match harness::env::live_unavailable() {
         Some(why) => Err(fail(2, format!("cannot build labs here: mtulab {why}"))),
@@ -73,13 +158,255 @@ fn require_live() -> Result<(), Failure> {
     }
 }
 
+/// Topology files named on the command line; directories expand to their
+/// `*.toml` files, sorted.
+fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let rd = std::fs::read_dir(p).map_err(|e| fail(2, format!("{}: {e}", p.display())))?;
+            let mut found: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(fail(
+                    2,
+                    format!("{}: no *.toml topology files", p.display()),
+                ));
+            }
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn check(
+    paths: &[PathBuf],
+    format: Format,
+    expect: bool,
+    jobs: usize,
+    families: Vec<harness::Family>,
+) -> Result<u8, Failure> {
+    use mtulab::check::{self, CheckOptions};
+    use std::io::IsTerminal;
+    // Every file is validated before any lab is built: bad input changes nothing.
+    let topologies = collect_files(paths)?
+        .iter()
+        .map(|f| Topology::from_file(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(LabError::from)?;
+    require_live()?;
+    let opts = CheckOptions {
+        families,
+        ..CheckOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let total = topologies.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<(usize, Result<mtulab::report::Report, String>)>> =
+        Default::default();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, total.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(t) = topologies.get(i) else { break };
+                let r = check::run(t, &opts).map(|mut r| {
+                    if expect {
+                        r.expect_mismatches = Some(check::compare_expect(t, &r, &opts));
+                    }
+                    r
+                });
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if started.elapsed().as_secs() >= 2 || std::io::stderr().is_terminal() {
+                    let verdict = match &r {
+                        Ok(r) if r.ok => "ok".to_string(),
+                        Ok(r) => format!("{} violations", r.violations.len()),
+                        Err(_) => "error".to_string(),
+                    };
+                    eprintln!(
+                        "[{n}/{total}] {}: {verdict} ({:.1} s elapsed)",
+                        t.name,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                results
+                    .lock()
+                    .unwrap()
+                    .push((i, r.map_err(|e| e.to_string())));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _)| *i);
+    let mut reports = Vec::new();
+    for (_, r) in results {
+        reports.push(r.map_err(|e| fail(2, e))?);
+    }
+    let colour = std::io::stdout().is_terminal();
+    match format {
+        Format::Human => {
+            for r in &reports {
+                println!("{}", mtulab::report::human(r, colour));
+            }
+            let bad = reports.iter().filter(|r| !r.ok).count();
+            println!(
+                "{} topologies, {} with violations, {:.1} s",
+                reports.len(),
+                bad,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Format::Json => println!("{}", mtulab::report::json(&reports)),
+        Format::Junit => print!("{}", mtulab::report::junit(&reports)),
+    }
+    let good = if expect {
+        reports
+            .iter()
+            .all(|r| r.expect_mismatches.as_ref().is_some_and(|m| m.is_empty()))
+    } else {
+        reports.iter().all(|r| r.ok)
+    };
+    Ok(if good { 0 } else { 1 })
+}
+
+fn probe(
+    p: &ProbeArgs,
+    what: impl FnOnce(
+        &Lab,
+        harness::Family,
+    ) -> Result<(serde_json::Value, String), harness::probe::error::ProbeError>,
+) -> Result<u8, Failure> {
+    require_live()?;
+    let lab = Lab::attach(p.lab.as_deref())?;
+    for n in [&p.from, &p.to] {
+        if lab.node(n).is_none() {
+            return Err(no_node(&lab, n));
+        }
+    }
+    if !p.keep_cache {
+        harness::probe::exceptions::flush(&lab).map_err(|e| fail(2, e.to_string()))?;
+    }
+    let family = if p.ipv6 {
+        harness::Family::V6
+    } else {
+        harness::Family::V4
+    };
+    let (json, text) = what(&lab, family).map_err(|e| fail(2, e.to_string()))?;
+    if p.json {
+        println!("{}", serde_json::to_string_pretty(&json).expect("json"));
+    } else {
+        println!("{text}");
+    }
+    Ok(0)
+}
+
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
+        Cmd::Check {
+            paths,
+            format,
+            expect,
+            jobs,
+            only4,
+            only6,
+        } => {
+            let families = match (only4, only6) {
+                (true, _) => vec![harness::Family::V4],
+                (_, true) => vec![harness::Family::V6],
+                _ => vec![harness::Family::V4, harness::Family::V6],
+            };
+            check(&paths, format, expect, jobs, families)
+        }
+        Cmd::Ping { probe: p, size } => probe(&p, |lab, fam| {
+            let r = harness::probe::ping::df_ping_hosts(
+                lab,
+                &p.from,
+                &p.to,
+                fam,
+                size,
+                std::time::Duration::from_secs(2),
+            )?;
+            let text = format!(
+                "{} -> {} ({}), {} bytes DF: {}{}{}",
+                p.from,
+                p.to,
+                r.dst,
+                size,
+                serde_json::to_value(r.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                r.mtu.map(|m| format!(", mtu {m}")).unwrap_or_default(),
+                r.from.map(|a| format!(", from {a}")).unwrap_or_default(),
+            );
+            Ok((serde_json::to_value(&r).expect("json"), text))
+        }),
+        Cmd::Tracepath { probe: p } => probe(&p, |lab, fam| {
+            let t = harness::probe::tracepath::tracepath_hosts(
+                lab,
+                &p.from,
+                &p.to,
+                fam,
+                &Default::default(),
+            )?;
+            let mut text = String::new();
+            for (i, h) in t.hops.iter().enumerate() {
+                text.push_str(&format!(
+                    "{:2}: {:<28} {}\n",
+                    i + 1,
+                    h.addr
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|| "no reply".into()),
+                    h.pmtu.map(|m| format!("pmtu {m}")).unwrap_or_default()
+                ));
+            }
+            text.push_str(&format!(
+                "    pmtu {} {}",
+                t.pmtu,
+                if t.reached { "reached" } else { "NOT reached" }
+            ));
+            Ok((serde_json::to_value(&t).expect("json"), text))
+        }),
+        Cmd::Transfer { probe: p, bytes } => probe(&p, |lab, fam| {
+            let t = harness::probe::transfer::transfer_hosts(
+                lab,
+                &p.from,
+                &p.to,
+                fam,
+                &harness::probe::transfer::TransferOpts {
+                    bytes,
+                    ..Default::default()
+                },
+            )?;
+            let v = serde_json::to_value(&t).expect("json");
+            let text = format!(
+                "{} -> {}: {} ({} of {} bytes in {:.2} s; pmtu {}, mss {}, {} timeouts)",
+                p.from,
+                p.to,
+                v["verdict"].as_str().unwrap_or(""),
+                t.bytes,
+                t.requested,
+                t.seconds,
+                t.pmtu,
+                t.snd_mss,
+                t.rtos
+            );
+            Ok((v, text))
+        }),
         Cmd::Up { file, wait } => {
             let topology = Topology::from_file(&file).map_err(LabError::from)?;
             require_live()?;
             let lab = Lab::build(&topology)?;
-            println!("lab {} is up; remove it with `mtulab down --lab {}`", lab.id, lab.id);
+            println!(
+                "lab {} is up; remove it with `mtulab down --lab {}`",
+                lab.id, lab.id
+            );
             let width = lab.namespaces().keys().map(|n| n.len()).max().unwrap_or(0);
             for (node, ns) in lab.namespaces() {
                 println!("  {node:width$}  {ns}");
@@ -131,14 +458,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             require_live()?;
             let lab = Lab::attach(lab.as_deref())?;
             let Some(mut cmd) = lab.command(&node, &command[0]) else {
-                return Err(fail(
-                    2,
-                    format!(
-                        "lab {} has no node {node:?} (nodes: {})",
-                        lab.id,
-                        lab.namespaces().keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                ));
+                return Err(no_node(&lab, &node));
             };
             let status = cmd
                 .args(&command[1..])

@@ -20,7 +20,11 @@ fn bad_input_rejected(file: &Path) -> Result<(), Failed> {
     let child = child.wait_with_output()?;
     let stderr = text(&child.stderr);
     if child.status.code() != Some(2) {
-        return Err(format!("exit {:?}, expected 2; stderr: {stderr}", child.status.code()).into());
+        return Err(format!(
+            "exit {:?}, expected 2; stderr: {stderr}",
+            child.status.code()
+        )
+        .into());
     }
     // "FILE:LINE: message", LINE > 0.
     let after = stderr
@@ -76,7 +80,9 @@ fn up_exec_down() -> Result<(), Failed> {
             .lines()
             .find_map(|l| {
                 let mut w = l.split_whitespace();
-                (w.next() == Some("client")).then(|| w.next().map(String::from)).flatten()
+                (w.next() == Some("client"))
+                    .then(|| w.next().map(String::from))
+                    .flatten()
             })
             .ok_or("no namespace printed for client")?;
         if !client_ns.starts_with("mtulab-") || !client_ns.ends_with("-client") {
@@ -84,13 +90,17 @@ fn up_exec_down() -> Result<(), Failed> {
         }
         // ip netns exec sees it: the client has an interface named router-a.
         let ipx = std::process::Command::new("ip")
-            .args(["netns", "exec", &client_ns, "ip", "-j", "link", "show", "router-a"])
+            .args([
+                "netns", "exec", &client_ns, "ip", "-j", "link", "show", "router-a",
+            ])
             .output()?;
         let v: serde_json::Value = serde_json::from_slice(&ipx.stdout)?;
         if v[0]["mtu"] != 1500 {
             return Err(format!("ip netns exec: unexpected {v}").into());
         }
-        let ex = run(&["exec", "--lab", &id, "server", "--", "ip", "-j", "link", "show", "router-b"])?;
+        let ex = run(&[
+            "exec", "--lab", &id, "server", "--", "ip", "-j", "link", "show", "router-b",
+        ])?;
         let v: serde_json::Value = serde_json::from_slice(&ex.stdout)?;
         if !ex.status.success() || v[0]["mtu"] != 9000 {
             return Err(format!("mtulab exec: {v} / {}", text(&ex.stderr)).into());
@@ -126,7 +136,10 @@ fn main() {
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
             .unwrap_or_default();
         files.sort();
-        for file in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+        for file in files
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
             let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
             if invalid {
                 // Rejection must not depend on root: plain trial.
@@ -134,7 +147,9 @@ fn main() {
                     bad_input_rejected(&file)
                 }));
             } else {
-                trials.push(live(format!("cli::valid_twin::{stem}"), move || twin_accepted(&file)));
+                trials.push(live(format!("cli::valid_twin::{stem}"), move || {
+                    twin_accepted(&file)
+                }));
             }
         }
     }

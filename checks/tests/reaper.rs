@@ -52,19 +52,30 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Result<std::process::ExitSta
 
 fn sigkill_then_reaper() -> Result<(), Failed> {
     let (mut child, ns) = up_waiting()?;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL)?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
     wait_exit(&mut child, Duration::from_secs(5))?;
     // The control: a SIGKILLed run cannot clean up, so its lab is still there.
-    let still: Vec<_> = ns.iter().filter(|n| harness::netns::list_named(n).contains(n)).collect();
+    let still: Vec<_> = ns
+        .iter()
+        .filter(|n| harness::netns::list_named(n).contains(n))
+        .collect();
     if still.len() != ns.len() {
-        return Err(format!("after SIGKILL expected all of {ns:?} present, found {still:?}").into());
+        return Err(
+            format!("after SIGKILL expected all of {ns:?} present, found {still:?}").into(),
+        );
     }
     // Any new run reaps it.
     let list = run(&["list"])?;
     if !list.status.success() {
         return Err(text(&list.stderr).into());
     }
-    let left: Vec<_> = ns.iter().filter(|n| harness::netns::list_named(n).contains(n)).collect();
+    let left: Vec<_> = ns
+        .iter()
+        .filter(|n| harness::netns::list_named(n).contains(n))
+        .collect();
     if !left.is_empty() {
         return Err(format!("the reaper left {left:?}").into());
     }
@@ -73,12 +84,18 @@ fn sigkill_then_reaper() -> Result<(), Failed> {
 
 fn ctrl_c_tears_down() -> Result<(), Failed> {
     let (mut child, ns) = up_waiting()?;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )?;
     let st = wait_exit(&mut child, Duration::from_secs(10))?;
     if st.success() {
         return Err("interrupted run exited 0".into());
     }
-    let left: Vec<_> = ns.iter().filter(|n| harness::netns::list_named(n).contains(n)).collect();
+    let left: Vec<_> = ns
+        .iter()
+        .filter(|n| harness::netns::list_named(n).contains(n))
+        .collect();
     if !left.is_empty() {
         return Err(format!("Ctrl-C left {left:?}").into());
     }
@@ -89,7 +106,10 @@ fn ctrl_c_tears_down() -> Result<(), Failed> {
 fn reaper_spares_live_labs() -> Result<(), Failed> {
     let (mut child, ns) = up_waiting()?;
     let list = run(&["list"])?;
-    let present: Vec<_> = ns.iter().filter(|n| harness::netns::list_named(n).contains(n)).collect();
+    let present: Vec<_> = ns
+        .iter()
+        .filter(|n| harness::netns::list_named(n).contains(n))
+        .collect();
     drop(child.stdin.take()); // end of input: the child removes its lab
     let st = wait_exit(&mut child, Duration::from_secs(10))?;
     if !list.status.success() || present.len() != ns.len() {

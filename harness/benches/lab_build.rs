@@ -31,11 +31,20 @@ fn script(plan: &Plan, tag: &str) -> String {
     for n in &plan.nodes {
         for i in n.interfaces.iter().filter(|i| i.end == 0) {
             let peer = plan.node(&i.peer_node).unwrap();
-            let pi = peer.interfaces.iter().find(|p| p.link == i.link && p.end == 1).unwrap();
+            let pi = peer
+                .interfaces
+                .iter()
+                .find(|p| p.link == i.link && p.end == 1)
+                .unwrap();
             let _ = writeln!(
                 s,
                 "ip -n {} link add {} mtu {} type veth peer name {} mtu {} netns {}",
-                ns(&n.name), i.name, i.mtu, pi.name, pi.mtu, ns(&peer.name)
+                ns(&n.name),
+                i.name,
+                i.mtu,
+                pi.name,
+                pi.mtu,
+                ns(&peer.name)
             );
             let _ = writeln!(s, "ip -n {} link set {} up", ns(&n.name), i.name);
             let _ = writeln!(s, "ip -n {} link set {} up", ns(&peer.name), pi.name);
@@ -43,11 +52,24 @@ fn script(plan: &Plan, tag: &str) -> String {
     }
     for n in &plan.nodes {
         for i in &n.interfaces {
-            for a in [&i.ipv4, &i.ipv6].into_iter().flatten() {
+            if let Some(a) = &i.ipv4 {
+                let _ = writeln!(
+                    s,
+                    "ip -n {} addr add {}/{} dev {}",
+                    ns(&n.name),
+                    a.addr,
+                    a.prefix_len,
+                    i.name
+                );
+            }
+            if let Some(a) = &i.ipv6 {
                 let _ = writeln!(
                     s,
                     "ip -n {} addr add {}/{} dev {} nodad",
-                    ns(&n.name), a.addr, a.prefix_len, i.name
+                    ns(&n.name),
+                    a.addr,
+                    a.prefix_len,
+                    i.name
                 );
             }
         }
@@ -55,7 +77,11 @@ fn script(plan: &Plan, tag: &str) -> String {
             let _ = writeln!(
                 s,
                 "ip -n {} route add {}/{} via {} dev {}",
-                ns(&n.name), r.dst.addr, r.dst.prefix_len, r.via, r.dev
+                ns(&n.name),
+                r.dst.addr,
+                r.dst.prefix_len,
+                r.via,
+                r.dev
             );
         }
     }
@@ -92,7 +118,11 @@ fn main() {
     for r in 0..rounds.clamp(1, 10) {
         let text = script(&plan, &format!("{}x{r}", std::process::id()));
         let t = Instant::now();
-        let st = Command::new("sh").arg("-c").arg(&text).status().expect("sh");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(&text)
+            .status()
+            .expect("sh");
         theirs.push(t.elapsed());
         assert!(st.success(), "the ip script failed");
     }

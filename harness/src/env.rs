@@ -17,9 +17,10 @@ pub fn live_unavailable() -> Option<String> {
 /// The first of `tools` not found on PATH.
 pub fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    tools.iter().copied().find(|t| {
-        !std::env::split_paths(&path).any(|d| d.join(t).is_file())
-    })
+    tools
+        .iter()
+        .copied()
+        .find(|t| !std::env::split_paths(&path).any(|d| d.join(t).is_file()))
 }
 
 /// `MTULAB_REQUIRE_ROOT=1`: a live test that cannot run is a failure.

@@ -44,6 +44,10 @@ pub enum LabError {
     },
 }
 
+/// What creating one node's namespace gave: the namespace (if made) and
+/// the result of setting it up.
+type Made = Result<(Netns, Result<Rtnl, LabError>), NetnsError>;
+
 /// First interface index used in each node; `lo` is 1. Choosing indexes
 /// ourselves saves a lookup round trip per node when adding addresses.
 const FIRST_IFINDEX: u32 = 10;
@@ -128,45 +132,56 @@ impl Lab {
     }
 
     fn create_nodes(&mut self) -> Result<(), LabError> {
-        for node in &self.plan.nodes {
-            let ns_name = &self.state.namespaces[&node.name];
-            let (ns, made) = Netns::create_with(ns_name, || -> Result<Rtnl, LabError> {
-                let sysctl_err = |source| LabError::Sysctl {
-                    node: node.name.clone(),
-                    source,
-                };
-                for (k, v) in sysctl::base(node.router) {
-                    match sysctl::write(k, v) {
-                        // Older kernels lack some knobs; none is essential.
-                        Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {}
-                        r => r.map_err(sysctl_err)?,
-                    }
-                }
-                for (k, v) in &node.sysctl {
-                    sysctl::write(k, v).map_err(sysctl_err)?;
-                }
-                Rtnl::open().map_err(|source| LabError::Netlink {
-                    node: node.name.clone(),
-                    source,
+        // Namespace creation dominates build time (the kernel initialises
+        // every per-namespace subsystem) and copy_net_ns only takes the
+        // pernet lock for reading: create them in parallel.
+        let made: Vec<(String, Made)> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .plan
+                .nodes
+                .iter()
+                .map(|node| {
+                    let ns_name = &self.state.namespaces[&node.name];
+                    let h = s.spawn(move || Netns::create_with(ns_name, || setup_node(node)));
+                    (node.name.clone(), h)
                 })
-            })?;
-            // Track the namespace before looking at the setup's result, so a
-            // failed setup is still torn down.
-            let rtnl = match made {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = ns.remove();
-                    return Err(e);
+                .collect();
+            handles
+                .into_iter()
+                .map(|(n, h)| {
+                    let r = h
+                        .join()
+                        .unwrap_or_else(|_| Err(NetnsError::Panicked { name: n.clone() }));
+                    (n, r)
+                })
+                .collect()
+        });
+        // Track every namespace that was made before reporting any error, so
+        // that dropping the lab removes them all.
+        let mut first_err = None;
+        for (name, r) in made {
+            match r {
+                Ok((ns, Ok(rtnl))) => {
+                    self.nodes.insert(
+                        name.clone(),
+                        LabNode {
+                            name,
+                            ns,
+                            rtnl: Mutex::new(rtnl),
+                        },
+                    );
                 }
-            };
-            self.nodes.insert(
-                node.name.clone(),
-                LabNode {
-                    name: node.name.clone(),
-                    ns,
-                    rtnl: Mutex::new(rtnl),
-                },
-            );
+                Ok((ns, Err(e))) => {
+                    let _ = ns.remove();
+                    first_err.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e.into());
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
         }
         // lo up everywhere: a node must reach its own addresses.
         for node in self.nodes.values() {
@@ -178,6 +193,17 @@ impl Lab {
                 })?;
         }
         Ok(())
+    }
+
+    /// Send one pipelined batch over `node`'s rtnetlink socket.
+    fn execute(&self, node: &str, batch: Vec<Request>) -> Result<(), LabError> {
+        self.nodes[node]
+            .rtnl()
+            .execute(batch)
+            .map_err(|source| LabError::Netlink {
+                node: node.to_string(),
+                source,
+            })
     }
 
     /// The kernel index of `node`'s interface `iface` (as planned).
@@ -215,20 +241,20 @@ impl Lab {
                 };
                 use std::os::fd::AsRawFd;
                 let msg = netlink::new_veth(&a, &b, peer.ns.fd().as_raw_fd());
-                batches.entry(node.name.clone()).or_default().push(Request::create(
-                    format!(
-                        "create veth {}:{} (mtu {}) <-> {}:{} (mtu {})",
-                        node.name, a.name, a.mtu, iface.peer_node, b.name, b.mtu
-                    ),
-                    msg,
-                ));
+                batches
+                    .entry(node.name.clone())
+                    .or_default()
+                    .push(Request::create(
+                        format!(
+                            "create veth {}:{} (mtu {}) <-> {}:{} (mtu {})",
+                            node.name, a.name, a.mtu, iface.peer_node, b.name, b.mtu
+                        ),
+                        msg,
+                    ));
             }
         }
         for (node, batch) in batches {
-            self.nodes[&node]
-                .rtnl()
-                .execute(batch)
-                .map_err(|source| LabError::Netlink { node, source })?;
+            self.execute(&node, batch)?;
         }
         // Then the peer ends up, in every namespace, before any address: an
         // IPv6 address added without carrier would stay tentative.
@@ -245,27 +271,14 @@ impl Lab {
                     )
                 })
                 .collect();
-            self.nodes[&node.name]
-                .rtnl()
-                .execute(batch)
-                .map_err(|source| LabError::Netlink {
-                    node: node.name.clone(),
-                    source,
-                })?;
+            self.execute(&node.name, batch)?;
         }
         Ok(())
     }
 
     fn configure_addresses_and_routes(&mut self) -> Result<(), LabError> {
         for node in &self.plan.nodes {
-            let batch = node_requests(node);
-            self.nodes[&node.name]
-                .rtnl()
-                .execute(batch)
-                .map_err(|source| LabError::Netlink {
-                    node: node.name.clone(),
-                    source,
-                })?;
+            self.execute(&node.name, node_requests(node))?;
         }
         Ok(())
     }
@@ -311,20 +324,28 @@ impl Lab {
         }
         for (node, hs) in hooks {
             let script = firewall::pmtu_icmp_drop_script(&hs);
-            firewall::load(&self.nodes[node].ns, node, "nft", &["-f", "-"], &script, None)?;
+            firewall::load(
+                &self.nodes[node].ns,
+                node,
+                "nft",
+                &["-f", "-"],
+                &script,
+                None,
+            )?;
         }
         Ok(())
     }
 
     fn read_back_mtus(&mut self) -> Result<(), LabError> {
         for node in &self.plan.nodes {
-            let links = self.nodes[&node.name]
-                .rtnl()
-                .links()
-                .map_err(|source| LabError::Netlink {
-                    node: node.name.clone(),
-                    source,
-                })?;
+            let links =
+                self.nodes[&node.name]
+                    .rtnl()
+                    .links()
+                    .map_err(|source| LabError::Netlink {
+                        node: node.name.clone(),
+                        source,
+                    })?;
             for l in links {
                 if l.name != "lo" {
                     self.mtus.insert((node.name.clone(), l.name), l.mtu);
@@ -413,7 +434,10 @@ impl Lab {
                 return Err(LabError::Ambiguous(format!(
                     "{} kept labs match; pick one with --lab: {}",
                     many.len(),
-                    many.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|l| l.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )))
             }
         };
@@ -426,12 +450,10 @@ impl Lab {
         let mut nodes = BTreeMap::new();
         for (node, ns_name) in &st.namespaces {
             let ns = Netns::open(ns_name)?;
-            let rtnl = ns
-                .run(Rtnl::open)?
-                .map_err(|source| LabError::Netlink {
-                    node: node.clone(),
-                    source,
-                })?;
+            let rtnl = ns.run(Rtnl::open)?.map_err(|source| LabError::Netlink {
+                node: node.clone(),
+                source,
+            })?;
             nodes.insert(
                 node.clone(),
                 LabNode {
@@ -519,6 +541,30 @@ fn read_ruleset(path: &Path) -> Result<String, LabError> {
             file: Some(path.display().to_string()),
             stderr: e.to_string(),
         })
+    })
+}
+
+/// Runs on the thread that created `node`'s namespace, inside it: sysctls
+/// (before any interface exists, so `default` values apply to all), then
+/// the node's rtnetlink socket.
+fn setup_node(node: &NodePlan) -> Result<Rtnl, LabError> {
+    let sysctl_err = |source| LabError::Sysctl {
+        node: node.name.clone(),
+        source,
+    };
+    for (k, v) in sysctl::base(node.router) {
+        match sysctl::write(k, v) {
+            // Older kernels lack some knobs; none is essential.
+            Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {}
+            r => r.map_err(sysctl_err)?,
+        }
+    }
+    for (k, v) in &node.sysctl {
+        sysctl::write(k, v).map_err(sysctl_err)?;
+    }
+    Rtnl::open().map_err(|source| LabError::Netlink {
+        node: node.name.clone(),
+        source,
     })
 }
 

@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{
@@ -92,7 +92,9 @@ impl Rtnl {
         socket
             .bind(&SocketAddr::new(0, 0))
             .map_err(NetlinkError::Open)?;
-        socket.connect(&SocketAddr::new(0, 0)).map_err(NetlinkError::Open)?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(NetlinkError::Open)?;
         // Extended acks: the kernel's own words on a refused request.
         let _ = socket.set_ext_ack(true);
         let _ = socket.set_netlink_get_strict_chk(true);
@@ -281,7 +283,9 @@ impl Rtnl {
             false,
         )?;
         let Some(RouteNetlinkMessage::NewRoute(r)) = replies.into_iter().next() else {
-            return Err(NetlinkError::Decode(format!("no reply to route lookup to {dst}")));
+            return Err(NetlinkError::Decode(format!(
+                "no reply to route lookup to {dst}"
+            )));
         };
         Ok(RouteLookup::from_message(dst, &r))
     }
@@ -360,9 +364,7 @@ impl RouteLookup {
             match a {
                 RouteAttribute::Oif(i) => out.oif = Some(*i),
                 RouteAttribute::Gateway(RouteAddress::Inet(g)) => out.gateway = Some((*g).into()),
-                RouteAttribute::Gateway(RouteAddress::Inet6(g)) => {
-                    out.gateway = Some((*g).into())
-                }
+                RouteAttribute::Gateway(RouteAddress::Inet6(g)) => out.gateway = Some((*g).into()),
                 RouteAttribute::Metrics(ms) => {
                     for m in ms {
                         match m {
@@ -477,7 +479,8 @@ pub fn del_exception(e: &RouteLookup) -> RouteNetlinkMessage {
         msg.attributes.push(RouteAttribute::Oif(oif));
     }
     if let Some(gw) = e.gateway {
-        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
     }
     RouteNetlinkMessage::DelRoute(msg)
 }

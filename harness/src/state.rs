@@ -53,7 +53,10 @@ impl LabState {
         std::fs::create_dir_all(STATE_DIR)?;
         let path = state_path(&self.id);
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).map_err(io::Error::other)?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).map_err(io::Error::other)?,
+        )?;
         std::fs::rename(tmp, path)
     }
 
@@ -80,7 +83,10 @@ impl LabState {
         let mut errors = Vec::new();
         for ns in self.namespaces.values() {
             if let Err(e) = netns::remove_named(&Path::new(netns::NETNS_RUN_DIR).join(ns)) {
-                errors.push(io::Error::new(e.kind(), format!("remove namespace {ns}: {e}")));
+                errors.push(io::Error::new(
+                    e.kind(),
+                    format!("remove namespace {ns}: {e}"),
+                ));
             }
         }
         if let Err(e) = self.remove_file() {

@@ -29,9 +29,7 @@ fn live(name: &str, f: fn() -> Result<(), Failed>) -> Trial {
         Some(why) if harness::env::live_required() => Trial::test(name, move || {
             Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
         }),
-        Some(why) => Trial::test(name, f)
-            .with_ignored_flag(true)
-            .with_kind(why),
+        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
         None => Trial::test(name, f),
     }
 }
@@ -45,7 +43,11 @@ fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<Value, Failed> {
         .args(args)
         .output()?;
     if !out.status.success() {
-        return Err(format!("ip {args:?} in {node}: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "ip {args:?} in {node}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
@@ -90,7 +92,9 @@ fn lab_matches_file() -> Result<(), Failed> {
             for a in l["addr_info"].as_array().into_iter().flatten() {
                 let ip: IpAddr = a["local"].as_str().unwrap_or("").parse()?;
                 let ok = match ip {
-                    IpAddr::V4(v4) => v4.is_loopback() || (v4.octets()[0] == 198 && (v4.octets()[1] & 0xfe) == 18),
+                    IpAddr::V4(v4) => {
+                        v4.is_loopback() || (v4.octets()[0] == 198 && (v4.octets()[1] & 0xfe) == 18)
+                    }
                     IpAddr::V6(v6) => {
                         v6.is_loopback()
                             || v6.segments()[0] == 0xfe80
@@ -98,7 +102,9 @@ fn lab_matches_file() -> Result<(), Failed> {
                     }
                 };
                 if !ok {
-                    return Err(format!("{}: address {ip} outside the lab ranges", node.name).into());
+                    return Err(
+                        format!("{}: address {ip} outside the lab ranges", node.name).into(),
+                    );
                 }
                 if a["tentative"].as_bool() == Some(true) {
                     return Err(format!("{}: address {ip} is tentative (DAD)", node.name).into());
@@ -123,7 +129,9 @@ fn lab_matches_file() -> Result<(), Failed> {
                 continue;
             }
             for fam in [Family::V4, Family::V6] {
-                let Some(dst) = lab.plan.address_of(to, fam) else { continue };
+                let Some(dst) = lab.plan.address_of(to, fam) else {
+                    continue;
+                };
                 if lab.plan.path(from, to, fam).is_none() {
                     continue;
                 }
@@ -166,7 +174,10 @@ mtu = 1500
         Path::new("hostfwd.toml"),
     )?;
     let lab = Lab::build(&topo)?;
-    let a_to_b = lab.plan.address_of("b", Family::V4).ok_or("b has no address")?;
+    let a_to_b = lab
+        .plan
+        .address_of("b", Family::V4)
+        .ok_or("b has no address")?;
     if !iputils_ping(&lab, "a", a_to_b)? {
         return Err("control: a cannot reach b via r".into());
     }
@@ -181,7 +192,13 @@ mtu = 1500
     let st = lab
         .command("r", "ip")
         .ok_or("no r")?
-        .args(["route", "replace", &format!("{a_to_b}/32"), "via", &h_addr.addr.to_string()])
+        .args([
+            "route",
+            "replace",
+            &format!("{a_to_b}/32"),
+            "via",
+            &h_addr.addr.to_string(),
+        ])
         .status()?;
     if !st.success() {
         return Err("ip route replace failed".into());
@@ -254,7 +271,10 @@ fn two_labs_do_not_collide() -> Result<(), Failed> {
         return Err("the two labs share a namespace name".into());
     }
     for lab in [&l1, &l2] {
-        let dst = lab.plan.address_of("server", Family::V4).ok_or("no server address")?;
+        let dst = lab
+            .plan
+            .address_of("server", Family::V4)
+            .ok_or("no server address")?;
         if !iputils_ping(lab, "client", dst)? {
             return Err(format!("lab {}: client cannot reach server", lab.id).into());
         }
@@ -278,7 +298,10 @@ fn host_snapshot() -> Result<Vec<(String, String)>, Failed> {
         out.push((format!("ip {}", args.join(" ")), v.to_string()));
     }
     let nft = Command::new("nft").args(["list", "ruleset"]).output()?;
-    out.push(("nft list ruleset".into(), String::from_utf8_lossy(&nft.stdout).into()));
+    out.push((
+        "nft list ruleset".into(),
+        String::from_utf8_lossy(&nft.stdout).into(),
+    ));
     let mut sysctls = Vec::new();
     walk_sysctls(Path::new("/proc/sys/net"), &mut sysctls);
     out.extend(sysctls);
@@ -288,7 +311,14 @@ fn host_snapshot() -> Result<Vec<(String, String)>, Failed> {
 fn strip_volatile(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            for k in ["stats", "stats64", "used", "valid_life_time", "preferred_life_time", "expires"] {
+            for k in [
+                "stats",
+                "stats64",
+                "used",
+                "valid_life_time",
+                "preferred_life_time",
+                "expires",
+            ] {
                 m.remove(k);
             }
             m.values_mut().for_each(strip_volatile);
@@ -299,7 +329,9 @@ fn strip_volatile(v: &mut Value) {
 }
 
 fn walk_sysctls(dir: &Path, out: &mut Vec<(String, String)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {

@@ -12,7 +12,10 @@ pub fn topologies_dir() -> PathBuf {
 
 /// A live trial: ignored (with the reason) where labs cannot be built,
 /// failed instead when MTULAB_REQUIRE_ROOT=1. Never passed unrun.
-pub fn live(name: impl Into<String>, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
+pub fn live(
+    name: impl Into<String>,
+    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> Trial {
     match harness::env::live_unavailable() {
         Some(why) if harness::env::live_required() => Trial::test(name, move || {
             Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
@@ -44,7 +47,10 @@ pub fn namespaces_of_pid(pid: u32) -> Vec<String> {
 
 /// The lab id `mtulab up` printed ("lab ID is up; …").
 pub fn lab_id(stdout: &str) -> Option<String> {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("lab ")?.split_whitespace().next().map(String::from))
+    stdout.lines().find_map(|l| {
+        l.strip_prefix("lab ")?
+            .split_whitespace()
+            .next()
+            .map(String::from)
+    })
 }

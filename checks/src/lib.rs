@@ -1,0 +1,5 @@
+//! mtulab checks: the model (what a topology should do), the live checks
+//! (what the kernel does), and the reports.
+
+pub mod check;
+pub mod report;

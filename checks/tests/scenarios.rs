@@ -1,0 +1,99 @@
+//! One trial per bundled scenario × family × check, named
+//! `scenario::NAME::FAMILY::CHECK` (`scenario::NAME::link_mtu_match` for the
+//! family-less check), each asserting the scenario's `[expect]` on a fresh
+//! lab. Without root (or a needed tool) trials are ignored with the reason,
+//! never passed; MTULAB_REQUIRE_ROOT=1 makes that a failure.
+
+mod common;
+
+use common::*;
+use harness::{Family, Plan, Topology};
+use libtest_mimic::{Arguments, Failed, Trial};
+use mtulab::check::{self, CheckOptions};
+
+fn run_trial(
+    topology: &Topology,
+    family: Option<Family>,
+    check_id: &'static str,
+) -> Result<(), Failed> {
+    let opts = CheckOptions {
+        families: family
+            .map(|f| vec![f])
+            .unwrap_or_else(|| vec![Family::V4, Family::V6]),
+        checks: vec![check_id],
+        ..CheckOptions::default()
+    };
+    let report = check::run(topology, &opts)?;
+    let mismatches = check::compare_expect(topology, &report, &opts);
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "not as expected:\n  - {}\n\n{}",
+        mismatches.join("\n  - "),
+        mtulab::report::human(&report, false)
+    )
+    .into())
+}
+
+/// Why a (family, check) of this topology has nothing to check, if so.
+fn nothing_to_check(plan: &Plan, family: Family, check_id: &str) -> Option<String> {
+    let hosts = plan.hosts();
+    let paths: Vec<_> = hosts
+        .iter()
+        .flat_map(|a| hosts.iter().map(move |b| (*a, *b)))
+        .filter(|(a, b)| a != b)
+        .filter_map(|(a, b)| plan.path(a, b, family))
+        .collect();
+    if paths.is_empty() {
+        return Some(format!("no host pair has an {} path", family.as_str()));
+    }
+    if check_id == check::ICMP_PASSES && paths.iter().all(|p| p.len() < 2) {
+        return Some("no router on any path".into());
+    }
+    None
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    let dir = topologies_dir();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("topologies/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let topology =
+            Topology::from_file(&file).unwrap_or_else(|e| panic!("bundled scenario: {e}"));
+        let plan = Plan::new(&topology);
+        let name = topology.name.clone();
+        let t = topology.clone();
+        trials.push(live(
+            format!("scenario::{name}::link_mtu_match"),
+            move || run_trial(&t, None, check::LINK_MTU_MATCH),
+        ));
+        for family in [Family::V4, Family::V6] {
+            for id in [check::PMTUD, check::TCP_TRANSFER, check::ICMP_PASSES] {
+                let trial_name = format!(
+                    "scenario::{name}::{}::{}",
+                    family.as_str(),
+                    id.replace('-', "_")
+                );
+                if let Some(why) = nothing_to_check(&plan, family, id) {
+                    trials.push(
+                        Trial::test(trial_name, || Ok(()))
+                            .with_ignored_flag(true)
+                            .with_kind(why),
+                    );
+                    continue;
+                }
+                let t = topology.clone();
+                trials.push(live(trial_name, move || run_trial(&t, Some(family), id)));
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
