@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use harness::probe::exceptions;
 use harness::probe::icmp_delivery::icmp_delivery;
 use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
-use harness::probe::tracepath::{tracepath, tracepath_hosts, TraceOpts};
+use harness::probe::tracepath::{tracepath_hosts, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::{Family, Lab, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -83,37 +83,11 @@ fn hidden_smaller(
         .unwrap_or_else(|e| panic!("test topology does not parse: {e}\n{toml}"))
 }
 
-/// Build a lab and wait until every link is operationally up.
-///
-/// Lab::build returns before the kernel has activated every veth: its
-/// operstate stays DOWN and its transmit queue drops packets until linkwatch
-/// runs. Both ends of a lab link get the same ifindex (in different
-/// namespaces), which makes linkwatch treat the carrier change as
-/// non-urgent and batch it, up to 1 s later; a first ARP / ND probe sent
-/// meanwhile is lost and the probe sees a second of silence. (Reported;
-/// until the lab waits itself, the probes' tests do.)
+/// Build a lab. The probes' lab-level helpers check each path with a
+/// minimal echo first, so a fresh lab's first lost ARP / ND solicitation
+/// (seen now and then under parallel builds) cannot pass for silence.
 fn build(topo: &Topology) -> Result<Lab, Failed> {
-    let lab = Lab::build(topo).map_err(|e| format!("build lab: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let mut down = Vec::new();
-        for n in lab.nodes() {
-            for l in harness::netlink::link_readiness(&mut n.rtnl())? {
-                if l.name != "lo" && !l.oper_up {
-                    down.push(format!("{}:{}", n.name, l.name));
-                }
-            }
-        }
-        if down.is_empty() {
-            return Ok(lab);
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("links still down 3 s after building: {down:?}").into());
-        }
-        // A bounded poll: linkwatch gives no readiness signal to wait on
-        // short of a netlink subscription.
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    Lab::build(topo).map_err(|e| format!("build lab: {e}").into())
 }
 
 fn addr(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, Failed> {
@@ -293,8 +267,7 @@ fn tracepath_matches_iputils(family: Family) -> Result<(), Failed> {
     let lab = build(&hidden_smaller(family, &[], &[]))?;
     for (a, b) in [("client", "server"), ("server", "client")] {
         let dst = addr(&lab, b, family)?;
-        exceptions::flush(&lab)?;
-        let ours = tracepath(&lab.node(a).ok_or("node")?.ns, dst, &TraceOpts::default())?;
+        let ours = tracepath_hosts(&lab, a, b, family, &TraceOpts::default())?;
         exceptions::flush(&lab)?;
         let (pmtu, reached, secs) = iputils_tracepath(&lab, a, dst)?;
         expect(
@@ -425,16 +398,21 @@ fn transfer_recovered(family: Family) -> Result<(), Failed> {
 fn flush_removes_all(family: Family) -> Result<(), Failed> {
     let lab = build(&hidden_smaller(family, &[], &[]))?;
     let n = narrow(family);
-    exceptions::flush(&lab)?;
-    for (a, b) in [("client", "server"), ("server", "client")] {
-        let ns = &lab.node(a).ok_or("node")?.ns;
-        let r = df_ping(ns, addr(&lab, b, family)?, n + 1, PING_TIMEOUT)?;
-        expect(
-            &format!("ping {a} -> {b} one over"),
-            r.outcome,
-            PingOutcome::TooBig,
-        )?;
-    }
+    // Warms the path up and flushes first; the server's ping then needs no
+    // warm-up (the echo and its reply resolved every neighbour).
+    let r = df_ping_hosts(&lab, "client", "server", family, n + 1, PING_TIMEOUT)?;
+    expect(
+        "ping client -> server one over",
+        r.outcome,
+        PingOutcome::TooBig,
+    )?;
+    let server = &lab.node("server").ok_or("node")?.ns;
+    let r = df_ping(server, addr(&lab, "client", family)?, n + 1, PING_TIMEOUT)?;
+    expect(
+        "ping server -> client one over",
+        r.outcome,
+        PingOutcome::TooBig,
+    )?;
     expect("exceptions made", exceptions::live_in(&lab)?.len(), 2)?;
     let flushed = exceptions::flush(&lab)?;
     expect("exceptions flushed", flushed, 2)?;

@@ -535,8 +535,10 @@ fn drive(
     }
 }
 
-/// [`transfer`] between two hosts of a lab over `family`, after flushing
-/// every PMTU exception in the lab so earlier probes cannot help or hurt.
+/// [`transfer`] between two hosts of a lab over `family`, after checking
+/// the path carries a minimal echo (a lost first SYN would cost a 1 s
+/// retransmission) and flushing every PMTU exception in the lab so earlier
+/// probes cannot help or hurt.
 pub fn transfer_hosts(
     lab: &Lab,
     from: &str,
@@ -551,6 +553,7 @@ pub fn transfer_hosts(
         .node(to)
         .ok_or_else(|| ProbeError::NoNode(to.to_string()))?;
     let addr = sock::resolve(lab, to, family)?;
+    sock::warm_up(lab, from, to, family)?;
     exceptions::flush(lab)?;
     transfer(&from_node.ns, &to_node.ns, addr, opts)
 }
