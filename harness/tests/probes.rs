@@ -312,6 +312,8 @@ fn exception_after_tracepath(family: Family) -> Result<(), Failed> {
 
 // ------------------------------------------------------------ transfer
 
+/// 1 MiB from `from` to `to` completes without an RTO, every byte checked,
+/// and the sender's socket learned the narrow MTU.
 fn transfer_ok(family: Family, from: &str, to: &str) -> Result<(), Failed> {
     let lab = build(&hidden_smaller(family, &[], &[]))?;
     let opts = TransferOpts::default();
