@@ -40,6 +40,16 @@ pub enum ProbeError {
         dst: String,
         detail: String,
     },
+    #[error(
+        "reach {to} ({dst}) from {from} with a minimal echo first: {outcome} \
+         (the path is down, whatever the packet size)"
+    )]
+    PathDown {
+        from: String,
+        to: String,
+        dst: IpAddr,
+        outcome: String,
+    },
     #[error("run {tool} in node {node}: {detail}")]
     Tool {
         tool: String,

@@ -15,8 +15,10 @@
 //! anywhere leaves the queue empty until the deadline (or, at R's OUTPUT
 //! hook, makes the send itself fail with `EPERM`).
 //!
-//! Delivery creates a PMTU exception on S towards D, as a real error would:
-//! the probe flushes the lab's exceptions before returning.
+//! Before crafting anything, S checks with a minimal echo to D that the
+//! path is up (neighbours resolved), so a missing error can only mean a
+//! drop. Delivery creates a PMTU exception on S towards D, as a real error
+//! would: the probe flushes the lab's exceptions before returning.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -84,6 +86,8 @@ pub fn icmp_delivery_within(
     let (r_node, s_node) = (node(router)?, node(sender)?);
     node(dst)?;
     let d_addr = sock::resolve(lab, dst, family)?;
+    // The error travels R -> S; S -> D and back covers those links too.
+    sock::warm_up(lab, sender, dst, family)?;
     let fo = family_opts(d_addr);
     let floor = match family {
         Family::V4 => 552,

@@ -212,8 +212,9 @@ fn drain(socket: &Socket) -> Vec<sock::QueuedError> {
 }
 
 /// [`df_ping`] from host `from` to host `to`'s address in `family`, after
-/// flushing every PMTU exception in the lab (so the answer is the path's,
-/// not an earlier probe's).
+/// checking the path carries a minimal echo (so `silence` can only mean the
+/// size) and flushing every PMTU exception in the lab (so the answer is the
+/// path's, not an earlier probe's).
 pub fn df_ping_hosts(
     lab: &crate::lab::Lab,
     from: &str,
@@ -226,6 +227,26 @@ pub fn df_ping_hosts(
         .node(from)
         .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
     let dst = sock::resolve(lab, to, family)?;
+    sock::warm_up(lab, from, to, family)?;
     super::exceptions::flush(lab)?;
     df_ping(&node.ns, dst, size, timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_serialise_as_the_report_contract() {
+        let v = [
+            PingOutcome::Reply,
+            PingOutcome::TooBig,
+            PingOutcome::LocalTooBig,
+            PingOutcome::Silence,
+        ];
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"["reply","too-big","local-too-big","silence"]"#
+        );
+    }
 }

@@ -310,6 +310,36 @@ pub(crate) fn resolve(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, P
         })
 }
 
+/// How long [`warm_up`] waits for its small echo: long enough for a lost
+/// first ARP / ND solicitation to be retransmitted (`retrans_time`, 1 s).
+pub(crate) const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Make sure host `from` reaches host `to` in `family` with a packet that
+/// fits any link (a 28 / 48-byte echo), before a probe whose *silence*
+/// means something. It resolves the neighbours on the way both ways: a
+/// fresh lab sometimes loses the first solicitation, and a probe with a
+/// short deadline would take the 1 s retransmission for a drop.
+pub(crate) fn warm_up(lab: &Lab, from: &str, to: &str, family: Family) -> Result<(), ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = resolve(lab, to, family)?;
+    let size = match family {
+        Family::V4 => 28,
+        Family::V6 => 48,
+    };
+    let r = super::ping::df_ping(&node.ns, dst, size, WARM_UP_TIMEOUT)?;
+    if r.outcome != super::ping::PingOutcome::Reply {
+        return Err(ProbeError::PathDown {
+            from: from.to_string(),
+            to: to.to_string(),
+            dst,
+            outcome: format!("{:?}", r.outcome),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn family_name(f: Family) -> &'static str {
     match f {
         Family::V4 => "ipv4",

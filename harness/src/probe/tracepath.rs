@@ -299,7 +299,8 @@ fn classify(q: &QueuedError) -> Option<Answer> {
 }
 
 /// [`tracepath`] from host `from` to host `to`'s address in `family`, after
-/// flushing every PMTU exception in the lab.
+/// checking the path carries a minimal echo and flushing every PMTU
+/// exception in the lab.
 pub fn tracepath_hosts(
     lab: &crate::lab::Lab,
     from: &str,
@@ -311,6 +312,7 @@ pub fn tracepath_hosts(
         .node(from)
         .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
     let dst = sock::resolve(lab, to, family)?;
+    sock::warm_up(lab, from, to, family)?;
     super::exceptions::flush(lab)?;
     tracepath(&node.ns, dst, opts)
 }

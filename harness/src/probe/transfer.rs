@@ -535,8 +535,10 @@ fn drive(
     }
 }
 
-/// [`transfer`] between two hosts of a lab over `family`, after flushing
-/// every PMTU exception in the lab so earlier probes cannot help or hurt.
+/// [`transfer`] between two hosts of a lab over `family`, after checking
+/// the path carries a minimal echo (a lost first SYN would cost a 1 s
+/// retransmission) and flushing every PMTU exception in the lab so earlier
+/// probes cannot help or hurt.
 pub fn transfer_hosts(
     lab: &Lab,
     from: &str,
@@ -551,6 +553,47 @@ pub fn transfer_hosts(
         .node(to)
         .ok_or_else(|| ProbeError::NoNode(to.to_string()))?;
     let addr = sock::resolve(lab, to, family)?;
+    sock::warm_up(lab, from, to, family)?;
     exceptions::flush(lab)?;
     transfer(&from_node.ns, &to_node.ns, addr, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offsets of `struct tcp_info` in include/uapi/linux/tcp.h (6.7+;
+    /// checked against the installed header up to `tcpi_snd_wnd`).
+    #[test]
+    fn tcp_info_matches_the_kernel_layout() {
+        assert_eq!(offset_of!(TcpInfo, rto), 8);
+        assert_eq!(offset_of!(TcpInfo, pmtu), 60);
+        assert_eq!(offset_of!(TcpInfo, total_retrans), 100);
+        assert_eq!(offset_of!(TcpInfo, bytes_acked), 120);
+        assert_eq!(offset_of!(TcpInfo, delivery_rate), 160);
+        assert_eq!(offset_of!(TcpInfo, bytes_sent), 200);
+        assert_eq!(offset_of!(TcpInfo, total_rto), 240);
+        assert_eq!(std::mem::size_of::<TcpInfo>(), 248);
+    }
+
+    #[test]
+    fn pattern_has_a_prime_period() {
+        let p = pattern();
+        assert_eq!(&p[..PERIOD], &p[PERIOD..2 * PERIOD]);
+        assert_eq!(p[250], 250);
+        assert_eq!(p[251], 0);
+    }
+
+    #[test]
+    fn verdicts_serialise_as_the_report_contract() {
+        let v = [
+            TransferVerdict::Ok,
+            TransferVerdict::Recovered,
+            TransferVerdict::Blackhole,
+        ];
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"["ok","recovered","blackhole"]"#
+        );
+    }
 }
