@@ -11,6 +11,20 @@
 //! [`Knowable::Unknown`] with the reason. The model assumes fresh state: no
 //! PMTU exceptions cached from earlier probes.
 //!
+//! Rules it applies:
+//! - The path MTU is the smallest MTU of any interface the packets leave or
+//!   enter; the first such interface along the path is the bottleneck
+//!   (an egress before the receiving end of the same hop).
+//! - A router's ICMP error leaves through its own OUTPUT hook, crosses the
+//!   FORWARD hook of every router on *its* routed way back to the sender's
+//!   source address (not the forward path reversed), and the sender's INPUT.
+//!   A `drop = "pmtu-icmp"` at one of those hooks drops it. A real ruleset
+//!   on any node a flow, its replies or its ICMP errors cross makes that
+//!   flow's pings, learned PMTU and transfer `Unknown` (it may filter or
+//!   clamp anything); iptables counts for IPv4 only, ip6tables for IPv6 only.
+//! - The sender's PMTUD starts at its interface MTU and shrinks on every
+//!   report that arrives; it stops at a silent drop or a dropped report.
+//!
 //! Kernel behaviour it relies on, measured on 6.18 (veth, throwaway
 //! namespaces; a 1500 → 1400 end means the sending end is 1500):
 //! - veth delivers a non-GSO packet up to the receiving device's MTU + 4
@@ -31,8 +45,9 @@
 //!   `TCP_NODELAY` stalled at once. Adjacent to the sender (its link's far
 //!   end 1400) 10 of 10 1 MiB completed. Not predictable: `Unknown`.
 //! - Where the ICMP is dropped (nft `drop` of ICMP 3/4 and ICMPv6 2): on the
-//!   bottleneck router's OUTPUT the transfer away from it stalls (after
-//!   64 KiB) and a DF ping over the path MTU is silent; on its FORWARD
+//!   bottleneck router's OUTPUT the transfer away from it stalls (the
+//!   sender wrote 64 KiB, then nothing moved for 4 s) and a DF ping over
+//!   the path MTU is silent; on its FORWARD
 //!   nothing breaks; on the sending host's INPUT only that host's own
 //!   transfers that need PMTUD stall; other directions unaffected.
 //! - `tcp_mtu_probing=1` on the sender recovered that blackhole: 200 KB and
@@ -43,6 +58,11 @@
 //!   completes (locked route: DF cleared, the router fragments).
 //! - TCP MSS hides a narrow link next to an endpoint: client 1500, server
 //!   1400 on one link: 1 MiB both ways completed (MSS 1348).
+//! - A throwaway sweep of 11 chain topologies (each filter hook, probing,
+//!   ingress-only both ways, within-slack ends, a 500 link, a second
+//!   narrowing, one mismatched link) agreed with this model on every DF
+//!   ping at and over the path MTU, learned PMTU (`ping -M want`, then
+//!   `ip route get`) and 1 MiB transfer, both families.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -276,7 +296,9 @@ pub struct IcmpPrediction {
     pub hop: usize,
     /// The MTU it would report: its egress MTU on the path.
     pub mtu: u32,
-    /// Whether the sender needs it today (PMTUD or the transfer hits this router).
+    /// Whether the sender's PMTUD (from its interface MTU) or the bulk
+    /// transfer hits this router, assuming every ICMP arrives: false means
+    /// a drop here is latent.
     pub needed: bool,
     /// Nodes the ICMP crosses: the router (OUTPUT), routers (FORWARD), the sender (INPUT).
     pub way_back: Vec<String>,
@@ -350,6 +372,9 @@ pub struct PathPrediction {
     pub transfer: Knowable<Verdict>,
     /// What stops the bulk transfer, before `tcp_mtu_probing` (None: nothing).
     pub stall: Option<Stall>,
+    /// What stops the sender's PMTUD short of `path_mtu` (None: nothing;
+    /// `learned_pmtu` may still differ: the IPv4 floor, or veth's slack).
+    pub pmtud_stall: Option<Stall>,
     /// `net.ipv4.tcp_mtu_probing` >= 1 on `from` (applies to IPv6 too).
     pub mtu_probing: bool,
 }
@@ -470,17 +495,26 @@ impl Model {
             .iter()
             .map(|m| {
                 let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
+                let limit = m.mtu[small] + VETH_SLACK;
+                let seen = if m.mtu[big] <= limit {
+                    format!(
+                        "the ends differ by {} bytes, within veth's {VETH_SLACK}-byte slack: nothing is dropped, but nothing reports {}'s smaller MTU either",
+                        m.mtu[big] - m.mtu[small],
+                        m.nodes[small]
+                    )
+                } else {
+                    format!(
+                        "packets from {} to {} of up to {limit} bytes cross, {}..={} bytes vanish without ICMP",
+                        m.nodes[big],
+                        m.nodes[small],
+                        limit + 1,
+                        m.mtu[big]
+                    )
+                };
                 Finding {
                     check: "link-mtu-match",
                     subject: format!("link {}", m.link),
-                    seen: format!(
-                        "{}-byte packets from {} to {} cross, {}..={} bytes vanish without ICMP",
-                        m.mtu[small] + VETH_SLACK,
-                        m.nodes[big],
-                        m.nodes[small],
-                        m.mtu[small] + VETH_SLACK + 1,
-                        m.mtu[big]
-                    ),
+                    seen,
                     fix: format!("equalise MTU on {m}"),
                 }
             })
@@ -525,7 +559,6 @@ impl PathPrediction {
             fix,
         };
         let mut out = Vec::new();
-        let icmp_name = ICMP_NAME[self.fi()];
         // tcp-transfer
         if let Some(stall) = &self.stall {
             let probing = format!("set net.ipv4.tcp_mtu_probing=1 on {}", self.from);
@@ -605,10 +638,10 @@ impl PathPrediction {
                 continue;
             };
             let when = if i.needed {
-                "so PMTUD fails".to_owned()
+                format!("{} needs it ({} sends into {})", self.from, i.router, i.mtu)
             } else {
                 format!(
-                    "a latent blackhole: nothing needs it today, {} would stall once {} sends into a smaller MTU",
+                    "latent: nothing needs it today, {} would blackhole once {} has to send into a smaller MTU",
                     self.from, i.router
                 )
             };
@@ -639,32 +672,35 @@ impl PathPrediction {
                             b.link, self.from
                         ),
                     )
-                } else if b.kind == BottleneckKind::IngressOnly {
-                    (
-                        format!(
-                            "{}:{} receives at {} (link {}) and drops bigger packets without ICMP",
-                            b.node, b.iface, b.mtu, b.link
-                        ),
-                        format!("equalise MTU on link {}", b.link),
-                    )
-                } else if let Some(Stall::IcmpDropped {
-                    router, culprit, ..
-                }) = &self.stall
-                {
-                    (
-                        culprit_words(culprit, router, self.family),
-                        culprit_fix(culprit, self.family),
-                    )
                 } else {
-                    let c = self.icmp.iter().find_map(|i| i.culprit.clone());
-                    match c {
-                        Some(c) => (
-                            culprit_words(&c, &b.node, self.family),
-                            culprit_fix(&c, self.family),
+                    match &self.pmtud_stall {
+                        Some(Stall::IngressDrop {
+                            link,
+                            node,
+                            iface,
+                            mtu,
+                            size,
+                            ..
+                        }) => (
+                            format!(
+                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {link})"
+                            ),
+                            format!("equalise MTU on link {link}"),
                         ),
+                        Some(Stall::IcmpDropped {
+                            router, culprit, ..
+                        }) => (
+                            culprit_words(culprit, router, self.family),
+                            culprit_fix(culprit, self.family),
+                        ),
+                        // Delivered although bigger than a receiving end:
+                        // within veth's slack, nothing reports it.
                         None => (
-                            "a smaller MTU further on is never reported".to_owned(),
-                            format!("let {icmp_name} through"),
+                            format!(
+                                "{}:{} receives at {} (link {}) but veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
+                                b.node, b.iface, b.mtu, b.link, l.mtu
+                            ),
+                            format!("equalise MTU on link {}", b.link),
                         ),
                     }
                 };
@@ -920,6 +956,7 @@ impl Ctx<'_> {
             learned_pmtu: Knowable::Unknown(String::new()),
             transfer: Knowable::Unknown(String::new()),
             stall: None,
+            pmtud_stall: None,
             mtu_probing,
         };
         let flow = p.flow_nodes();
@@ -935,6 +972,7 @@ impl Ctx<'_> {
         p.ping_over_pmtu = self.ping(&hops, back.as_deref(), &p.icmp, &flow, p.path_mtu + 1);
 
         let pmtud = self.run(&hops, from_mtu, &p.icmp, false);
+        p.pmtud_stall = pmtud.stop.clone();
         p.learned_pmtu = match (&ruleset, &pmtud.stop) {
             (Some(r), _) => Knowable::Unknown(unknown(r)),
             (
@@ -1507,7 +1545,7 @@ mtu = [1200, 1500]
         );
         assert_eq!(
             f[0].seen,
-            "1204-byte packets from server to client cross, 1205..=1500 bytes vanish without ICMP"
+            "packets from server to client of up to 1204 bytes cross, 1205..=1500 bytes vanish without ICMP"
         );
     }
 
@@ -1589,8 +1627,7 @@ mtu = 9000
         t
     }
 
-    fn drop_at(node: &str, hook: Hook) -> FilterKind {
-        let _ = node;
+    fn drop_at(hook: Hook) -> FilterKind {
         FilterKind::DropPmtuIcmp { hook }
     }
 
@@ -1650,11 +1687,7 @@ mtu = 9000
     /// router-b's frag-needed towards the client is dropped as well: latent.
     #[test]
     fn icmp_blackhole() {
-        let t = with_filter(
-            HIDDEN_SMALLER,
-            "router-b",
-            drop_at("router-b", Hook::Output),
-        );
+        let t = with_filter(HIDDEN_SMALLER, "router-b", drop_at(Hook::Output));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.path_mtu, 1200);
@@ -1716,11 +1749,7 @@ mtu = 9000
     /// hook. It does drop router-a's frag-needed towards the server (latent).
     #[test]
     fn forward_drop_on_bottleneck_router_breaks_no_transfer() {
-        let t = with_filter(
-            HIDDEN_SMALLER,
-            "router-b",
-            drop_at("router-b", Hook::Forward),
-        );
+        let t = with_filter(HIDDEN_SMALLER, "router-b", drop_at(Hook::Forward));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.transfer, ok());
@@ -1751,7 +1780,7 @@ mtu = 9000
     /// fine (router-b's frag-needed goes to the server).
     #[test]
     fn client_input_drop_blackholes_only_client_uploads() {
-        let t = with_filter(HIDDEN_SMALLER, "client", drop_at("client", Hook::Input));
+        let t = with_filter(HIDDEN_SMALLER, "client", drop_at(Hook::Input));
         let m = model_of(&t);
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.transfer, Knowable::Known(Verdict::Blackhole));
@@ -1779,7 +1808,7 @@ mtu = 9000
             "[nodes.server]",
             "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\" }",
         );
-        let t = with_filter(&src, "router-b", drop_at("router-b", Hook::Output));
+        let t = with_filter(&src, "router-b", drop_at(Hook::Output));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert!(s.mtu_probing);
@@ -1794,7 +1823,7 @@ mtu = 9000
             "[nodes.client]",
             "[nodes.client]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"2\" }",
         );
-        let t = with_filter(&src, "router-b", drop_at("router-b", Hook::Output));
+        let t = with_filter(&src, "router-b", drop_at(Hook::Output));
         let m = model_of(&t);
         assert_eq!(
             path(&m, "server", "client", V4).transfer,
@@ -1967,6 +1996,195 @@ mtu = 1500
         assert!(f.iter().any(|f| f.check == "pmtud"
             && f.subject == "client -> server (ipv4)"
             && f.seen.contains("learns PMTU 552")));
+    }
+
+    //   client --1500-- router-a 1500 --- 1497 router-b --1500-- server
+    /// Ends 3 bytes apart, within veth's 4-byte slack: nothing is dropped
+    /// client -> server, so nothing is learned (1500) although router-b
+    /// receives at 1497; a DF ping of 1498 gets a reply on IPv4 (router-b
+    /// fragments the reply into 1497) but not on IPv6 (router-b sends
+    /// packet-too-big to the server instead).
+    #[test]
+    fn mismatch_within_slack() {
+        let m = model(
+            &HIDDEN_SMALLER
+                .replace("mtu = 1200", "mtu = [1500, 1497]")
+                .replace("mtu = 9000", "mtu = 1500"),
+        );
+        for family in [V4, V6] {
+            let c = path(&m, "client", "server", family);
+            assert_eq!(c.path_mtu, 1497);
+            assert_eq!(c.bottleneck.kind, BottleneckKind::IngressOnly);
+            assert_eq!(c.bottleneck.node, "router-b");
+            assert_eq!(c.ping_at_pmtu, Knowable::Known(Ping::Reply));
+            assert_eq!(c.learned_pmtu, learned(1500));
+            assert_eq!(c.pmtud_stall, None);
+            assert_eq!(c.transfer, ok(), "1500 <= 1497 + 4");
+            let s = path(&m, "server", "client", family);
+            assert_eq!(s.path_mtu, 1497);
+            assert_eq!(s.ping_over_pmtu, too_big(1497, "router-b"));
+            assert_eq!(s.learned_pmtu, learned(1497));
+        }
+        assert_eq!(
+            path(&m, "client", "server", V4).ping_over_pmtu,
+            Knowable::Known(Ping::Reply)
+        );
+        assert_eq!(
+            path(&m, "client", "server", V6).ping_over_pmtu,
+            Knowable::Known(Ping::Silence)
+        );
+        let f = m.findings();
+        assert_eq!(f[0].check, "link-mtu-match");
+        assert!(
+            f[0].seen.contains("within veth's 4-byte slack"),
+            "{}",
+            f[0].seen
+        );
+        let pmtud = f
+            .iter()
+            .find(|f| f.check == "pmtud" && f.subject == "client -> server (ipv4)")
+            .unwrap();
+        assert!(
+            pmtud.seen.contains("slack lets 1500-byte packets in"),
+            "{}",
+            pmtud.seen
+        );
+    }
+
+    //   c --1500-- r1 --1400-- r2 --1300-- r3 --1500-- s     r2 drops on output
+    /// Two narrowing steps: c learns 1400 from r1, then r2's frag-needed is
+    /// dropped: c is stuck at 1400 and its transfer stalls at r2, not r1.
+    /// s meets r3 (1300) first, whose ICMP arrives; r2 sends s's packets
+    /// into 1400, which they already fit: its dropped ICMP is latent for s.
+    #[test]
+    fn second_narrowing_blackholes() {
+        let src = r#"name = "two_narrow"
+[nodes.c]
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[nodes.r3]
+router = true
+[nodes.s]
+[[links]]
+between = ["c", "r1"]
+mtu = 1500
+[[links]]
+between = ["r1", "r2"]
+mtu = 1400
+[[links]]
+between = ["r2", "r3"]
+mtu = 1300
+[[links]]
+between = ["r3", "s"]
+mtu = 1500
+"#;
+        let t = with_filter(src, "r2", drop_at(Hook::Output));
+        let m = model_of(&t);
+        for family in [V4, V6] {
+            let c = path(&m, "c", "s", family);
+            assert_eq!(c.path_mtu, 1300);
+            assert_eq!(c.bottleneck.node, "r2");
+            assert_eq!(c.learned_pmtu, learned(1400));
+            assert_eq!(c.transfer, Knowable::Known(Verdict::Blackhole));
+            assert!(matches!(
+                &c.stall,
+                Some(Stall::IcmpDropped { router, size: 1400, mtu: 1300, .. }) if router == "r2"
+            ));
+            assert_eq!(c.ping_over_pmtu, Knowable::Known(Ping::Silence));
+            assert_eq!(
+                c.icmp.iter().map(|i| i.needed).collect::<Vec<_>>(),
+                [true, true, false]
+            );
+            let s = path(&m, "s", "c", family);
+            assert_eq!(s.learned_pmtu, learned(1300));
+            assert_eq!(s.ping_over_pmtu, too_big(1300, "r3"));
+            assert_eq!(s.transfer, ok());
+            let r2 = icmp(s, "r2");
+            assert!(!r2.needed);
+            assert_eq!(r2.reaches, Knowable::Known(false));
+        }
+    }
+
+    //                    link 1 (1400)  r2  link 4 (1400)
+    //   client -- ra <                                 > rb -- server
+    //   link 0 (1500)    link 2 (1400)  r1  link 3 (1400)     link 5 (1300)
+    const DIAMOND: &str = r#"name = "diamond"
+[nodes.client]
+[nodes.server]
+[nodes.ra]
+router = true
+[nodes.rb]
+router = true
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[[links]]
+between = ["client", "ra"]
+mtu = 1500
+[[links]]
+between = ["ra", "r2"]
+mtu = 1400
+[[links]]
+between = ["ra", "r1"]
+mtu = 1400
+[[links]]
+between = ["r1", "rb"]
+mtu = 1400
+[[links]]
+between = ["r2", "rb"]
+mtu = 1400
+[[links]]
+between = ["rb", "server"]
+mtu = 1300
+"#;
+
+    /// The way back is routed, not the forward path reversed: client ->
+    /// server goes ra, r2, rb, but rb's frag-needed to the client goes rb,
+    /// r1, ra. A FORWARD drop on r1, a router the client's packets never
+    /// cross, stops the client's PMTUD at 1400 (ra's report arrives, rb's
+    /// does not); TCP is unaffected because the server's MSS (1260) covers
+    /// rb's 1300.
+    #[test]
+    fn icmp_way_back_differs_from_forward_path() {
+        let t = with_filter(DIAMOND, "r1", drop_at(Hook::Forward));
+        let m = model_of(&t);
+        for family in [V4, V6] {
+            let c = path(&m, "client", "server", family);
+            assert_eq!(
+                c.hops.iter().map(|h| h.node.as_str()).collect::<Vec<_>>(),
+                ["client", "ra", "r2", "rb"]
+            );
+            assert_eq!(c.path_mtu, 1300);
+            assert_eq!(c.bottleneck.node, "rb");
+            let rb = icmp(c, "rb");
+            assert!(rb.needed);
+            assert_eq!(rb.way_back, ["rb", "r1", "ra", "client"]);
+            assert_eq!(
+                rb.culprit,
+                Some(Culprit::Filter {
+                    node: "r1".into(),
+                    hook: Hook::Forward
+                })
+            );
+            assert_eq!(icmp(c, "ra").reaches, Knowable::Known(true));
+            assert_eq!(c.learned_pmtu, learned(1400));
+            assert_eq!(c.ping_at_pmtu, Knowable::Known(Ping::Reply));
+            assert_eq!(c.ping_over_pmtu, Knowable::Known(Ping::Silence));
+            assert_eq!(known(&c.tcp_packet), 1300);
+            assert_eq!(c.transfer, ok());
+            // The server's path back runs through r1 but r1's own ICMP
+            // leaves through its OUTPUT, not FORWARD.
+            let s = path(&m, "server", "client", family);
+            assert!(s.icmp.iter().all(|i| i.reaches == Knowable::Known(true)));
+        }
+        // Control: without the filter the client learns 1300 from rb.
+        let m = model(DIAMOND);
+        let c = path(&m, "client", "server", V4);
+        assert_eq!(c.learned_pmtu, learned(1300));
+        assert_eq!(c.ping_over_pmtu, too_big(1300, "rb"));
     }
 
     /// Knowable serialises as the value, or {"unknown": reason}; pings and
