@@ -142,6 +142,7 @@ fn build(
         links,
         filters,
         expect: None,
+        tunnels: Vec::new(),
     }
 }
 

@@ -218,7 +218,8 @@ impl Lab {
         let mut batches: BTreeMap<String, Vec<Request>> = BTreeMap::new();
         for node in &self.plan.nodes {
             for (k, iface) in node.interfaces.iter().enumerate() {
-                if iface.end != 0 {
+                // Tunnel ends are made with the second batch (below).
+                if iface.end != 0 || self.plan.links[iface.link].tunnel.is_some() {
                     continue;
                 }
                 let peer = &self.nodes[&iface.peer_node];
@@ -259,11 +260,11 @@ impl Lab {
         // Then the peer ends up, in every namespace, before any address: an
         // IPv6 address added without carrier would stay tentative.
         for node in &self.plan.nodes {
-            let batch: Vec<Request> = node
+            let mut batch: Vec<Request> = node
                 .interfaces
                 .iter()
                 .enumerate()
-                .filter(|(_, i)| i.end == 1)
+                .filter(|(_, i)| i.end == 1 && self.plan.links[i.link].tunnel.is_none())
                 .map(|(k, i)| {
                     Request::plain(
                         format!("bring {} up", i.name),
@@ -271,6 +272,8 @@ impl Lab {
                     )
                 })
                 .collect();
+            // VXLAN ends (created up) in the same round trip.
+            batch.extend(tunnel_requests(&self.plan, node));
             self.execute(&node.name, batch)?;
         }
         Ok(())
@@ -566,6 +569,32 @@ fn setup_node(node: &NodePlan) -> Result<Rtnl, LabError> {
         node: node.name.clone(),
         source,
     })
+}
+
+/// The VXLAN devices of `node`'s tunnel ends (see [`crate::tunnel`]).
+fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
+    node.interfaces
+        .iter()
+        .enumerate()
+        .filter_map(|(k, iface)| {
+            let t = plan.links[iface.link].tunnel.as_ref()?;
+            let v = netlink::VxlanEnd {
+                name: iface.name.clone(),
+                index: FIRST_IFINDEX + k as u32,
+                mtu: iface.mtu,
+                vni: t.vni,
+                local: t.local[iface.end],
+                remote: t.local[1 - iface.end],
+            };
+            Some(Request::create(
+                format!(
+                    "create vxlan {}:{} (vni {}, {} -> {}, mtu {})",
+                    node.name, v.name, v.vni, v.local, v.remote, v.mtu
+                ),
+                netlink::new_vxlan(&v),
+            ))
+        })
+        .collect()
 }
 
 /// Addresses, then routes, for one node: one pipelined batch.

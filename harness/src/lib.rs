@@ -16,6 +16,7 @@ pub mod probe;
 pub mod state;
 pub mod sysctl;
 pub mod topology;
+pub mod tunnel;
 
 pub use lab::{Lab, LabError};
 pub use plan::Plan;

@@ -17,7 +17,8 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoVeth, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    VxlanDf,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
@@ -414,6 +415,61 @@ pub struct VethEnd {
     pub name: String,
     pub index: u32,
     pub mtu: u32,
+}
+
+/// One end of a VXLAN tunnel, created up in the socket's namespace.
+pub struct VxlanEnd {
+    pub name: String,
+    pub index: u32,
+    pub mtu: u32,
+    pub vni: u32,
+    /// Underlay source address (IPv4 or IPv6; `remote` is the same family).
+    pub local: IpAddr,
+    pub remote: IpAddr,
+}
+
+/// A point-to-point VXLAN device (`ip link add NAME type vxlan id VNI
+/// local L remote R dstport 4789 nolearning df unset`): the default FDB
+/// entry sends everything, ARP/ND included, to `remote`. No underlay device
+/// is bound, so the kernel would default the MTU to 1500: it is always set.
+/// DF on the outer header stays unset (the kernel default): an underlay
+/// narrower than the tunnel fragments outer packets rather than dropping
+/// them (measured; with `df set` forwarded traffic was silently dropped).
+pub fn new_vxlan(v: &VxlanEnd) -> RouteNetlinkMessage {
+    let mut data = vec![InfoVxlan::Id(v.vni)];
+    match (v.local, v.remote) {
+        (IpAddr::V4(l), IpAddr::V4(r)) => {
+            data.push(InfoVxlan::Local(l));
+            data.push(InfoVxlan::Group(r));
+        }
+        (IpAddr::V6(l), IpAddr::V6(r)) => {
+            data.push(InfoVxlan::Local6(l));
+            data.push(InfoVxlan::Group6(r));
+        }
+        // Mixed families: let the kernel refuse it with its own words.
+        (l, r) => {
+            for a in [l, r] {
+                match a {
+                    IpAddr::V4(a) => data.push(InfoVxlan::Local(a)),
+                    IpAddr::V6(a) => data.push(InfoVxlan::Group6(a)),
+                }
+            }
+        }
+    }
+    data.push(InfoVxlan::Port(crate::tunnel::VXLAN_PORT));
+    data.push(InfoVxlan::Learning(false));
+    data.push(InfoVxlan::Df(VxlanDf::Unset));
+    let mut msg = LinkMessage::default();
+    msg.header.index = v.index;
+    msg.header.flags = LinkFlags::Up;
+    msg.header.change_mask = LinkFlags::Up;
+    msg.attributes.push(LinkAttribute::IfName(v.name.clone()));
+    msg.attributes.push(LinkAttribute::Mtu(v.mtu));
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Vxlan),
+        LinkInfo::Data(InfoData::Vxlan(data)),
+    ]));
+    RouteNetlinkMessage::NewLink(msg)
 }
 
 /// Bring a link up (e.g. `lo`).

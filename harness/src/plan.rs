@@ -83,6 +83,8 @@ pub struct LinkPlan {
     pub ipv4: IfAddr,
     /// The link's IPv6 network, /64; None when an end's MTU is below 1280.
     pub ipv6: Option<IfAddr>,
+    /// Some for a `[[tunnels]]` entry (a VXLAN link, numbered after the links).
+    pub tunnel: Option<crate::tunnel::TunnelPlan>,
 }
 
 impl LinkPlan {
@@ -149,8 +151,14 @@ impl Plan {
                     addr: IpAddr::V6(v6_network(i)),
                     prefix_len: 64,
                 }),
+                tunnel: None,
             })
             .collect();
+        let phys = (!topology.tunnels.is_empty()).then(|| crate::tunnel::physical_plan(topology));
+        let mut links = links;
+        if let Some(phys) = &phys {
+            links.extend(tunnel_links(topology, phys, links.len()));
+        }
         let mut nodes: Vec<NodePlan> = topology
             .nodes
             .iter()
@@ -168,11 +176,15 @@ impl Plan {
                 node.routes.append(&mut r);
             }
         }
-        Plan {
+        let mut plan = Plan {
             name: topology.name.clone(),
             nodes,
             links,
+        };
+        if let Some(phys) = &phys {
+            crate::tunnel::pin_underlay_routes(&mut plan, phys);
         }
+        plan
     }
 
     pub fn node(&self, name: &str) -> Option<&NodePlan> {
@@ -291,6 +303,33 @@ impl Plan {
         }
         None
     }
+}
+
+/// The tunnels of `topology` as links `first`, `first + 1`, … (see [`crate::tunnel`]).
+fn tunnel_links(topology: &Topology, phys: &Plan, first: usize) -> Vec<LinkPlan> {
+    topology
+        .tunnels
+        .iter()
+        .enumerate()
+        .filter_map(|(k, t)| {
+            let (mtu, tunnel) = crate::tunnel::plan_tunnel(phys, t, k)?;
+            let i = first + k;
+            Some(LinkPlan {
+                between: t.between.clone(),
+                names: t.names.clone(),
+                mtu,
+                ipv4: IfAddr {
+                    addr: IpAddr::V4(v4_network(i)),
+                    prefix_len: 24,
+                },
+                ipv6: (mtu.iter().all(|&m| m >= IPV6_MIN_MTU)).then(|| IfAddr {
+                    addr: IpAddr::V6(v6_network(i)),
+                    prefix_len: 64,
+                }),
+                tunnel: Some(tunnel),
+            })
+        })
+        .collect()
 }
 
 /// Network of link `i`: 198.18.0.0 + i*256 (/24).

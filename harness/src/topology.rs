@@ -28,6 +28,22 @@ pub struct Topology {
     pub links: Vec<Link>,
     pub filters: Vec<Filter>,
     pub expect: Option<Expect>,
+    /// `[[tunnels]]`: VXLAN links over the lab's own links (see [`crate::tunnel`]).
+    pub tunnels: Vec<Tunnel>,
+}
+
+/// A link carried over VXLAN between two nodes that reach each other over
+/// the physical links (the underlay).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tunnel {
+    pub between: [String; 2],
+    /// Family of the outer (encapsulating) packets.
+    pub underlay: Family,
+    /// Per end, in `between` order; None: the underlay path MTU between the
+    /// endpoints minus the encapsulation overhead, on both ends.
+    pub mtu: Option<[u32; 2]>,
+    /// Interface names per end (default `vx-PEER`, `vx-PEER-2` for a second tunnel to PEER).
+    pub names: [String; 2],
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -269,6 +285,7 @@ impl Topology {
                 FilterKind::Ip6tables(p) => out.push_str(&ruleset("ip6tables", p)),
             }
         }
+        self.tunnels_toml(&mut out);
         if let Some(expect) = &self.expect {
             out.push_str("\n[expect]\n");
             if let Some(v) = &expect.violations {
@@ -291,6 +308,34 @@ impl Topology {
             }
         }
         out
+    }
+
+    /// The `[[tunnels]]` part of [`Topology::to_toml`].
+    fn tunnels_toml(&self, out: &mut String) {
+        let q = quote;
+        let defaults = crate::tunnel::default_names(self.tunnels.iter().map(|t| &t.between));
+        for (t, default) in self.tunnels.iter().zip(&defaults) {
+            out.push_str("\n[[tunnels]]\n");
+            let _ = writeln!(
+                out,
+                "between = [{}, {}]",
+                q(&t.between[0]),
+                q(&t.between[1])
+            );
+            let _ = writeln!(out, "underlay = {}", q(t.underlay.as_str()));
+            match t.mtu {
+                Some([a, b]) if a == b => {
+                    let _ = writeln!(out, "mtu = {a}");
+                }
+                Some([a, b]) => {
+                    let _ = writeln!(out, "mtu = [{a}, {b}]");
+                }
+                None => {}
+            }
+            if &t.names != default {
+                let _ = writeln!(out, "names = [{}, {}]", q(&t.names[0]), q(&t.names[1]));
+            }
+        }
     }
 
     /// Host (non-router) names, sorted.
@@ -450,6 +495,17 @@ struct RawTopology {
     #[serde(default)]
     filters: Vec<Spanned<RawFilter>>,
     expect: Option<Spanned<RawExpect>>,
+    #[serde(default)]
+    tunnels: Vec<Spanned<RawTunnel>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTunnel {
+    between: Spanned<Vec<Spanned<String>>>,
+    underlay: Option<Spanned<String>>,
+    mtu: Option<Spanned<RawMtu>>,
+    names: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -935,6 +991,8 @@ impl Validator<'_> {
             });
         }
 
+        let tunnels = self.tunnels(&raw.tunnels, &nodes, &mut ifaces, links.len())?;
+
         // Every pair of hosts must reach each other with only routers forwarding.
         if let Some((a, b)) = unreachable_hosts(&nodes, &links) {
             return self.err(
@@ -951,7 +1009,7 @@ impl Validator<'_> {
             Some(e) => Some(self.expect(e.into_inner(), &nodes)?),
         };
 
-        Ok(Topology {
+        let topology = Topology {
             name: raw.name.into_inner(),
             description: raw.description,
             source: None,
@@ -959,7 +1017,178 @@ impl Validator<'_> {
             links,
             filters,
             expect,
-        })
+            tunnels,
+        };
+        // Tunnel endpoints must reach each other over the physical links, and
+        // a given MTU must fit the underlay (needs the routing, so last).
+        if let Err((k, e)) = crate::tunnel::check_underlays(&topology) {
+            let t = raw.tunnels[k].get_ref();
+            let span = match (&e, &t.mtu) {
+                (crate::tunnel::UnderlayError::MtuTooBig { .. }, Some(m)) => m.span(),
+                _ => t.between.span(),
+            };
+            return self.err(span, format!("tunnel {}: {e}", k + 1));
+        }
+        Ok(topology)
+    }
+
+    /// `[[tunnels]]`: nodes, underlay family, MTU, interface names (unique on
+    /// each node together with the links' names in `ifaces`).
+    fn tunnels(
+        &self,
+        raw: &[Spanned<RawTunnel>],
+        nodes: &BTreeMap<String, Node>,
+        ifaces: &mut HashMap<(String, String), usize>,
+        link_count: usize,
+    ) -> Result<Vec<Tunnel>, TopologyError> {
+        if link_count + raw.len() > MAX_LINKS {
+            return self.err(
+                raw[MAX_LINKS.saturating_sub(link_count).min(raw.len() - 1)].span(),
+                format!(
+                    "too many links and tunnels: {} (at most {MAX_LINKS}, one /24 of 198.18.0.0/15 each)",
+                    link_count + raw.len()
+                ),
+            );
+        }
+        let mut betweens = Vec::new();
+        for (k, rt) in raw.iter().enumerate() {
+            let what = format!("tunnel {}", k + 1);
+            let t = rt.get_ref();
+            let ends = t.between.get_ref();
+            if ends.len() != 2 {
+                return self.err(
+                    t.between.span(),
+                    format!(
+                        "{what}: between must name exactly two nodes, found {}",
+                        ends.len()
+                    ),
+                );
+            }
+            for end in ends {
+                if !nodes.contains_key(end.get_ref()) {
+                    return self.err(
+                        end.span(),
+                        format!(
+                            "{what}: unknown node {:?} (nodes: {})",
+                            end.get_ref(),
+                            nodes.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
+            }
+            if ends[0].get_ref() == ends[1].get_ref() {
+                return self.err(
+                    t.between.span(),
+                    format!("{what} connects {:?} to itself", ends[0].get_ref()),
+                );
+            }
+            betweens.push([ends[0].get_ref().clone(), ends[1].get_ref().clone()]);
+        }
+        let defaults = crate::tunnel::default_names(&betweens);
+        let mut out = Vec::new();
+        for (k, ((rt, between), default)) in raw.iter().zip(betweens).zip(defaults).enumerate() {
+            let what = format!("tunnel {}", k + 1);
+            let t = rt.get_ref();
+            let underlay = match &t.underlay {
+                None => Family::V4,
+                Some(u) => match u.get_ref().as_str() {
+                    "ipv4" => Family::V4,
+                    "ipv6" => Family::V6,
+                    other => {
+                        return self.err(
+                            u.span(),
+                            format!("{what}: unknown underlay {other:?} (expected ipv4 or ipv6)"),
+                        );
+                    }
+                },
+            };
+            let mtu = match &t.mtu {
+                None => None,
+                Some(m) => {
+                    let values = match m.get_ref() {
+                        RawMtu::One(v) => vec![*v, *v],
+                        RawMtu::List(v) if v.len() == 2 => v.clone(),
+                        RawMtu::List(v) => {
+                            return self.err(
+                                m.span(),
+                                format!(
+                                    "{what}: mtu list has {} values; expected 2 (one per end, in `between` order)",
+                                    v.len()
+                                ),
+                            );
+                        }
+                    };
+                    let mut mtu = [0u32; 2];
+                    for (slot, v) in mtu.iter_mut().zip(&values) {
+                        match u32::try_from(*v) {
+                            Ok(x) if MTU_RANGE.contains(&x) => *slot = x,
+                            _ => {
+                                return self.err(
+                                    m.span(),
+                                    format!("{what}: mtu {v} is outside 68..=65535"),
+                                );
+                            }
+                        }
+                    }
+                    Some(mtu)
+                }
+            };
+            let mut names = default;
+            let explicit = match &t.names {
+                Some(n) if n.get_ref().len() != 2 => {
+                    return self.err(
+                        n.span(),
+                        format!(
+                            "{what}: names must list exactly two interface names, found {}",
+                            n.get_ref().len()
+                        ),
+                    );
+                }
+                Some(n) => Some(n.get_ref()),
+                None => None,
+            };
+            for end in 0..2 {
+                let span = match explicit {
+                    Some(e) => {
+                        names[end] = e[end].get_ref().clone();
+                        e[end].span()
+                    }
+                    None => t.between.span(),
+                };
+                let node = &between[end];
+                let iface = &names[end];
+                let hint = if explicit.is_some() {
+                    ""
+                } else {
+                    "; set names = [...] on the tunnel"
+                };
+                if let Some(problem) = iface_name_problem(iface) {
+                    return self.err(
+                        span,
+                        format!("{what}: interface name {iface:?} on node {node:?} {problem}{hint}"),
+                    );
+                }
+                // Tunnels are numbered after the links in `ifaces`.
+                if let Some(prev) = ifaces.insert((node.clone(), iface.clone()), link_count + k) {
+                    let by = if prev < link_count {
+                        format!("link {}", prev + 1)
+                    } else {
+                        format!("tunnel {}", prev - link_count + 1)
+                    };
+                    return self.err(
+                        span,
+                        format!("{what}: interface name {iface:?} on node {node:?} is already used by {by}{hint}"),
+                    );
+                }
+            }
+            out.push(Tunnel {
+                between,
+                underlay,
+                mtu,
+                names,
+            });
+        }
+        Ok(out)
     }
 
     fn expect(
