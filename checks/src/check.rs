@@ -234,16 +234,30 @@ fn check_links(lab: &Lab, report: &mut Report) {
         } else {
             (1, 0)
         };
+        let consequence = if link.tunnel.is_some() {
+            // Measured: a VXLAN device does not check its MTU on receive.
+            format!(
+                "the VXLAN tunnel's ends differ; {} accepts up to {} bytes from {} (a tunnel does not enforce its MTU on receive), so traffic entering at {} learns {}, never {}",
+                link.between[small],
+                link.mtu[big],
+                link.between[big],
+                link.between[big],
+                link.mtu[big],
+                link.mtu[small]
+            )
+        } else {
+            format!(
+                "the ends differ; {} silently drops what {} sends above {} bytes, and no ICMP tells the sender",
+                link.between[small], link.between[big], link.mtu[small]
+            )
+        };
         report.violations.push(Violation {
             check: LINK_MTU_MATCH.into(),
             message: format!(
-                "link {} ({} vs {}): the ends differ; {} silently drops what {} sends above {} bytes, and no ICMP tells the sender",
+                "link {} ({} vs {}): {consequence}",
                 i + 1,
                 side(0, a),
                 side(1, b),
-                link.between[small],
-                link.between[big],
-                link.mtu[small]
             ),
             fix: Some(format!(
                 "equalise MTU on link {} ({} <-> {})",
