@@ -317,3 +317,255 @@ pub fn pin_underlay_routes(plan: &mut Plan, phys: &Plan) {
         plan.nodes[n].routes.push(r);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::topology::Topology;
+
+    fn parse(src: &str) -> Result<Topology, crate::topology::TopologyError> {
+        Topology::from_str(src, Path::new("t.toml"))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// gw-a and gw-b three routers apart, so a router next to gw-a would
+    /// reach gw-b's underlay address sooner through the tunnel (2 hops)
+    /// than physically (3): the pinned routes must stop that.
+    //
+    //   client -- gw-a -- r1 -- r2 -- r3 -- gw-b -- server     (links 0-5)
+    //               \\============ vx (link 6) ===========//
+    const LONG: &str = r#"name = "long"
+[nodes.client]
+[nodes.server]
+[nodes.gw-a]
+router = true
+[nodes.gw-b]
+router = true
+[nodes.r1]
+router = true
+[nodes.r2]
+router = true
+[nodes.r3]
+router = true
+[[links]]
+between = ["client", "gw-a"]
+mtu = 1500
+[[links]]
+between = ["gw-a", "r1"]
+mtu = 1500
+[[links]]
+between = ["r1", "r2"]
+mtu = 1400
+[[links]]
+between = ["r2", "r3"]
+mtu = 1500
+[[links]]
+between = ["r3", "gw-b"]
+mtu = 1500
+[[links]]
+between = ["gw-b", "server"]
+mtu = 1500
+[[tunnels]]
+between = ["gw-a", "gw-b"]
+"#;
+
+    /// The tunnel is link 6 with its own subnets, the default MTU is the
+    /// underlay path MTU (1400) minus 50, end addresses are the endpoints'
+    /// addresses on the links facing each other.
+    #[test]
+    fn planned_as_a_link() {
+        let t = parse(LONG).unwrap();
+        assert_eq!(t.tunnels[0].names, ["vx-gw-b", "vx-gw-a"]);
+        assert_eq!(t.tunnels[0].underlay, Family::V4);
+        assert_eq!(t.tunnels[0].mtu, None);
+        let p = Plan::new(&t);
+        assert_eq!(p.links.len(), 7);
+        let l = &p.links[6];
+        assert_eq!(l.mtu, [1350, 1350]);
+        assert_eq!(l.ipv4.addr, ip("198.18.6.0"));
+        assert_eq!(l.ipv6.as_ref().unwrap().addr, ip("2001:db8:0:6::"));
+        let tp = l.tunnel.as_ref().unwrap();
+        assert_eq!(tp.vni, 1);
+        assert_eq!(tp.local, [ip("198.18.1.1"), ip("198.18.4.2")]);
+        assert_eq!(tp.underlay_mtu, [1400, 1400]);
+        assert!(!tp.mtu_given);
+        let gwa = p.node("gw-a").unwrap().iface("vx-gw-b").unwrap();
+        assert_eq!(gwa.mtu, 1350);
+        assert_eq!(gwa.ipv4.as_ref().unwrap().addr, ip("198.18.6.1"));
+        // Overlay traffic takes the tunnel, both families.
+        for family in [Family::V4, Family::V6] {
+            let links: Vec<usize> = p
+                .path("client", "server", family)
+                .unwrap()
+                .iter()
+                .map(|h| h.link)
+                .collect();
+            assert_eq!(links, [0, 6, 5], "{family}");
+        }
+        // Control: without the tunnel the path is the physical chain.
+        let phys = physical_plan(&t);
+        assert_eq!(phys.links.len(), 6);
+        assert_eq!(phys.path("client", "server", Family::V4).unwrap().len(), 6);
+    }
+
+    /// Every node's way to both underlay addresses uses physical links only,
+    /// and r1 needed a pinned host route for it (its overlay route to r3's
+    /// link goes through gw-a and the tunnel).
+    #[test]
+    fn underlay_never_through_a_tunnel() {
+        let t = parse(LONG).unwrap();
+        let p = Plan::new(&t);
+        let tp = p.links[6].tunnel.clone().unwrap();
+        for node in &p.nodes {
+            for dst in tp.local {
+                let Some(path) = p.path_to(&node.name, dst, Family::V4) else {
+                    panic!("{} has no way to {dst}", node.name)
+                };
+                assert!(
+                    path.iter().all(|h| p.links[h.link].tunnel.is_none()),
+                    "{} -> {dst}: {path:?}",
+                    node.name
+                );
+            }
+        }
+        let r1 = p.node("r1").unwrap();
+        assert!(
+            r1.routes.iter().any(|r| r.dst.addr == ip("198.18.4.2")
+                && r.dst.prefix_len == 32
+                && r.dev == "r2"),
+            "{:?}",
+            r1.routes
+        );
+        // Control: without pinning, r1 would send it into the tunnel's direction.
+        let mut unpinned = p.clone();
+        for n in &mut unpinned.nodes {
+            n.routes
+                .retain(|r| !(r.dst.prefix_len == 32 && tp.local.contains(&r.dst.addr)));
+        }
+        let via = unpinned.path_to("r1", ip("198.18.4.2"), Family::V4);
+        assert!(
+            via.as_ref().is_none_or(|h| h.iter().any(|h| unpinned.links[h.link].tunnel.is_some())),
+            "{via:?}"
+        );
+    }
+
+    /// Over an IPv6 underlay the overhead is 70; a tunnel below 1280 carries
+    /// no IPv6, so the IPv6 overlay stays on the links.
+    #[test]
+    fn ipv6_underlay_and_small_tunnels() {
+        let t = parse(&LONG.replace(
+            "between = [\"gw-a\", \"gw-b\"]\n",
+            "between = [\"gw-a\", \"gw-b\"]\nunderlay = \"ipv6\"\n",
+        ))
+        .unwrap();
+        let p = Plan::new(&t);
+        assert_eq!(p.links[6].mtu, [1330, 1330]);
+        let tp = p.links[6].tunnel.as_ref().unwrap();
+        assert_eq!(tp.local, [ip("2001:db8:0:1::1"), ip("2001:db8:0:4::2")]);
+
+        let t = parse(&LONG.replacen("mtu = 1400", "mtu = 1300", 1)).unwrap();
+        let p = Plan::new(&t);
+        assert_eq!(p.links[6].mtu, [1250, 1250]);
+        assert_eq!(p.links[6].ipv6, None);
+        let h = p.path("client", "server", Family::V6).unwrap();
+        assert!(h.iter().all(|h| h.link != 6), "{h:?}");
+        let h = p.path("client", "server", Family::V4).unwrap();
+        assert!(h.iter().any(|h| h.link == 6), "{h:?}");
+    }
+
+    /// A given MTU is kept (per end too) when it fits, rejected when it does
+    /// not; the error names the tunnel's mtu line.
+    #[test]
+    fn given_mtu() {
+        let with = |mtu: &str| {
+            parse(&LONG.replace(
+                "between = [\"gw-a\", \"gw-b\"]\n",
+                &format!("between = [\"gw-a\", \"gw-b\"]\nmtu = {mtu}\n"),
+            ))
+        };
+        let p = Plan::new(&with("[1350, 1300]").unwrap());
+        assert_eq!(p.links[6].mtu, [1350, 1300]);
+        assert!(p.links[6].tunnel.as_ref().unwrap().mtu_given);
+        let e = with("1351").unwrap_err();
+        assert_eq!(e.line, 34, "{e}"); // the mtu line
+        assert_eq!(
+            e.message,
+            "tunnel 1: mtu 1351 on \"gw-a\" does not fit the underlay: path MTU 1400 minus the 50-byte VXLAN overhead is 1350"
+        );
+        let e = with("[1300, 1400]").unwrap_err();
+        assert!(e.message.contains("mtu 1400 on \"gw-b\""), "{e}");
+        let e = with("[1300]").unwrap_err();
+        assert!(e.message.contains("tunnel 1: mtu list has 1 values"), "{e}");
+        let e = with("60").unwrap_err();
+        assert!(e.message.contains("tunnel 1: mtu 60 is outside"), "{e}");
+        // An underlay too narrow for any tunnel.
+        let e = parse(&LONG.replacen("mtu = 1400", "mtu = 100", 1)).unwrap_err();
+        assert!(e.message.contains("minus the 50-byte VXLAN overhead is below 68"), "{e}");
+    }
+
+    /// Endpoints need a physical path on which only routers forward.
+    #[test]
+    fn no_underlay() {
+        let e = parse(&LONG.replace("[nodes.r2]\nrouter = true", "[nodes.r2]")).unwrap_err();
+        // r2 a host: the hosts are disconnected before tunnels are looked at.
+        assert!(e.message.contains("cannot reach each other"), "{e}");
+        // A host as endpoint is fine; one behind another host is not.
+        let src = LONG.replace("between = [\"gw-a\", \"gw-b\"]\n", "between = [\"client\", \"server\"]\n");
+        let p = Plan::new(&parse(&src).unwrap());
+        assert_eq!(p.links[6].between, ["client", "server"]);
+        assert_eq!(p.links[6].names, ["vx-server", "vx-client"]);
+    }
+
+    /// Names: `vx-PEER`, `vx-PEER-2`, truncated; they must not collide with
+    /// a link's interface name; self-tunnels and unknown keys are refused.
+    #[test]
+    fn names_and_shape() {
+        let b = |x: &str, y: &str| [x.to_owned(), y.to_owned()];
+        let long = "r23456789012345";
+        let names = default_names(&[b("a", long), b(long, "a"), b("a", "c")]);
+        assert_eq!(names[0], b("vx-r23456789012", "vx-a"));
+        assert_eq!(names[1], b("vx-a-2", "vx-r234567890-2"));
+        assert_eq!(names[2], b("vx-c", "vx-a"));
+
+        let e = parse(&LONG.replace(
+            "between = [\"gw-a\", \"gw-b\"]\n",
+            "between = [\"gw-a\", \"gw-b\"]\nnames = [\"r1\", \"vx\"]\n",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "tunnel 1: interface name \"r1\" on node \"gw-a\" is already used by link 2"
+        );
+        let ok = parse(&LONG.replace(
+            "between = [\"gw-a\", \"gw-b\"]\n",
+            "between = [\"gw-a\", \"gw-b\"]\nnames = [\"vx0\", \"vx1\"]\n",
+        ))
+        .unwrap();
+        assert_eq!(ok.tunnels[0].names, ["vx0", "vx1"]);
+        let e = parse(&LONG.replace("[\"gw-a\", \"gw-b\"]\n", "[\"gw-a\", \"gw-a\"]\n")).unwrap_err();
+        assert_eq!(e.message, "tunnel 1 connects \"gw-a\" to itself");
+        let e = parse(&format!("{LONG}vni = 7\n")).unwrap_err();
+        assert!(e.message.contains("unknown field `vni`"), "{e}");
+    }
+
+    /// to_toml writes tunnels back: defaults left out, given values kept.
+    #[test]
+    fn round_trip() {
+        for extra in ["", "mtu = [1300, 1200]\nnames = [\"t0\", \"t1\"]\nunderlay = \"ipv6\"\n"] {
+            let t = parse(&LONG.replace(
+                "between = [\"gw-a\", \"gw-b\"]\n",
+                &format!("between = [\"gw-a\", \"gw-b\"]\n{extra}"),
+            ))
+            .unwrap();
+            let text = t.to_toml();
+            let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(back, t, "{text}");
+            assert_eq!(text.contains("names ="), !extra.is_empty(), "{text}");
+        }
+    }
+}
