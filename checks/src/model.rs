@@ -1116,7 +1116,12 @@ impl Ctx<'_> {
         hops.iter()
             .map(|h| {
                 let mut h = h.clone();
-                if self.plan.links.get(h.link).is_some_and(|l| l.tunnel.is_some()) {
+                if self
+                    .plan
+                    .links
+                    .get(h.link)
+                    .is_some_and(|l| l.tunnel.is_some())
+                {
                     h.in_mtu = u32::MAX - VETH_SLACK;
                 }
                 h
@@ -2335,7 +2340,15 @@ mtu = 1300
             assert_eq!(down.learned_pmtu, learned(1446));
             assert_eq!(down.transfer, ok());
             let ping = |size| {
-                predict_ping(&bundled("vpn_1446_appliance_mtu"), &Plan::new(&bundled("vpn_1446_appliance_mtu")), "client", "appliance", family, size).unwrap()
+                predict_ping(
+                    &bundled("vpn_1446_appliance_mtu"),
+                    &Plan::new(&bundled("vpn_1446_appliance_mtu")),
+                    "client",
+                    "appliance",
+                    family,
+                    size,
+                )
+                .unwrap()
             };
             assert_eq!(ping(1444), Knowable::Known(Ping::Reply));
             assert_eq!(ping(1445), Knowable::Known(Ping::Silence));
@@ -2356,7 +2369,10 @@ mtu = 1300
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies/vxlan_1450.toml"),
         )
         .unwrap()
-        .replace("underlay = \"ipv4\"\n", "underlay = \"ipv4\"\nmtu = [1450, 1300]\n");
+        .replace(
+            "underlay = \"ipv4\"\n",
+            "underlay = \"ipv4\"\nmtu = [1450, 1300]\n",
+        );
         let t = topo(&src);
         let m = model_of(&t);
         assert_eq!(m.link_mismatches.len(), 1);
@@ -2373,12 +2389,10 @@ mtu = 1300
         assert_eq!(full, Knowable::Known(Ping::Reply));
         // Control: the same 1300 end on a veth link (the tunnel equal again)
         // drops 1450-byte packets.
-        let veth = topo(
-            &src.replace("mtu = [1450, 1300]\n", "").replace(
-                "between = [\"gw-b\", \"server\"]\nmtu = 1500",
-                "between = [\"gw-b\", \"server\"]\nmtu = [1500, 1300]",
-            ),
-        );
+        let veth = topo(&src.replace("mtu = [1450, 1300]\n", "").replace(
+            "between = [\"gw-b\", \"server\"]\nmtu = 1500",
+            "between = [\"gw-b\", \"server\"]\nmtu = [1500, 1300]",
+        ));
         let full = predict_ping(&veth, &Plan::new(&veth), "client", "server", V4, 1450).unwrap();
         assert_eq!(full, Knowable::Known(Ping::Silence));
     }

@@ -1165,7 +1165,9 @@ impl Validator<'_> {
                 if let Some(problem) = iface_name_problem(iface) {
                     return self.err(
                         span,
-                        format!("{what}: interface name {iface:?} on node {node:?} {problem}{hint}"),
+                        format!(
+                            "{what}: interface name {iface:?} on node {node:?} {problem}{hint}"
+                        ),
                     );
                 }
                 // Tunnels are numbered after the links in `ifaces`.

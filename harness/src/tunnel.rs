@@ -200,12 +200,12 @@ pub fn resolved_mtu(t: &Tunnel, u: &Underlay) -> Result<[u32; 2], UnderlayError>
     let overhead = overhead(u.family);
     match t.mtu {
         Some(mtu) => {
-            for e in 0..2 {
-                if mtu[e] + overhead > u.path_mtu[e] {
+            for ((&m, &path), node) in mtu.iter().zip(&u.path_mtu).zip(&t.between) {
+                if m + overhead > path {
                     return Err(UnderlayError::MtuTooBig {
-                        node: t.between[e].clone(),
-                        mtu: mtu[e],
-                        underlay_mtu: u.path_mtu[e],
+                        node: node.clone(),
+                        mtu: m,
+                        underlay_mtu: path,
                         overhead,
                     });
                 }
@@ -235,9 +235,7 @@ pub fn physical_plan(topology: &crate::topology::Topology) -> Plan {
 
 /// Validation: every tunnel has an underlay and an MTU that fits it; the
 /// first problem as (tunnel index, error).
-pub fn check_underlays(
-    topology: &crate::topology::Topology,
-) -> Result<(), (usize, UnderlayError)> {
+pub fn check_underlays(topology: &crate::topology::Topology) -> Result<(), (usize, UnderlayError)> {
     if topology.tunnels.is_empty() {
         return Ok(());
     }
@@ -435,9 +433,9 @@ between = ["gw-a", "gw-b"]
         }
         let r1 = p.node("r1").unwrap();
         assert!(
-            r1.routes.iter().any(|r| r.dst.addr == ip("198.18.4.2")
-                && r.dst.prefix_len == 32
-                && r.dev == "r2"),
+            r1.routes
+                .iter()
+                .any(|r| r.dst.addr == ip("198.18.4.2") && r.dst.prefix_len == 32 && r.dev == "r2"),
             "{:?}",
             r1.routes
         );
@@ -449,7 +447,8 @@ between = ["gw-a", "gw-b"]
         }
         let via = unpinned.path_to("r1", ip("198.18.4.2"), Family::V4);
         assert!(
-            via.as_ref().is_none_or(|h| h.iter().any(|h| unpinned.links[h.link].tunnel.is_some())),
+            via.as_ref()
+                .is_none_or(|h| h.iter().any(|h| unpinned.links[h.link].tunnel.is_some())),
             "{via:?}"
         );
     }
@@ -505,7 +504,11 @@ between = ["gw-a", "gw-b"]
         assert!(e.message.contains("tunnel 1: mtu 60 is outside"), "{e}");
         // An underlay too narrow for any tunnel.
         let e = parse(&LONG.replacen("mtu = 1400", "mtu = 100", 1)).unwrap_err();
-        assert!(e.message.contains("minus the 50-byte VXLAN overhead is below 68"), "{e}");
+        assert!(
+            e.message
+                .contains("minus the 50-byte VXLAN overhead is below 68"),
+            "{e}"
+        );
     }
 
     /// Endpoints need a physical path on which only routers forward.
@@ -515,7 +518,10 @@ between = ["gw-a", "gw-b"]
         // r2 a host: the hosts are disconnected before tunnels are looked at.
         assert!(e.message.contains("cannot reach each other"), "{e}");
         // A host as endpoint is fine; one behind another host is not.
-        let src = LONG.replace("between = [\"gw-a\", \"gw-b\"]\n", "between = [\"client\", \"server\"]\n");
+        let src = LONG.replace(
+            "between = [\"gw-a\", \"gw-b\"]\n",
+            "between = [\"client\", \"server\"]\n",
+        );
         let p = Plan::new(&parse(&src).unwrap());
         assert_eq!(p.links[6].between, ["client", "server"]);
         assert_eq!(p.links[6].names, ["vx-server", "vx-client"]);
@@ -547,7 +553,8 @@ between = ["gw-a", "gw-b"]
         ))
         .unwrap();
         assert_eq!(ok.tunnels[0].names, ["vx0", "vx1"]);
-        let e = parse(&LONG.replace("[\"gw-a\", \"gw-b\"]\n", "[\"gw-a\", \"gw-a\"]\n")).unwrap_err();
+        let e =
+            parse(&LONG.replace("[\"gw-a\", \"gw-b\"]\n", "[\"gw-a\", \"gw-a\"]\n")).unwrap_err();
         assert_eq!(e.message, "tunnel 1 connects \"gw-a\" to itself");
         let e = parse(&format!("{LONG}vni = 7\n")).unwrap_err();
         assert!(e.message.contains("unknown field `vni`"), "{e}");
@@ -556,7 +563,10 @@ between = ["gw-a", "gw-b"]
     /// to_toml writes tunnels back: defaults left out, given values kept.
     #[test]
     fn round_trip() {
-        for extra in ["", "mtu = [1300, 1200]\nnames = [\"t0\", \"t1\"]\nunderlay = \"ipv6\"\n"] {
+        for extra in [
+            "",
+            "mtu = [1300, 1200]\nnames = [\"t0\", \"t1\"]\nunderlay = \"ipv6\"\n",
+        ] {
             let t = parse(&LONG.replace(
                 "between = [\"gw-a\", \"gw-b\"]\n",
                 &format!("between = [\"gw-a\", \"gw-b\"]\n{extra}"),

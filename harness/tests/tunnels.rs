@@ -88,7 +88,10 @@ fn ip_counter(lab: &Lab, node: &str, name: &str) -> Result<u64, Failed> {
         .output()?;
     let text = String::from_utf8(out.stdout)?;
     let mut lines = text.lines().filter(|l| l.starts_with("Ip: "));
-    let (names, values) = (lines.next().ok_or("no Ip header")?, lines.next().ok_or("no Ip values")?);
+    let (names, values) = (
+        lines.next().ok_or("no Ip header")?,
+        lines.next().ok_or("no Ip values")?,
+    );
     let k = names
         .split_whitespace()
         .position(|n| n == name)
@@ -112,13 +115,19 @@ fn device_as_planned(topo: Topology, mtu: u32) -> Result<(), Failed> {
         .ok_or("no tunnel planned")?;
     let t = link.tunnel.clone().ok_or("no tunnel")?;
     if link.mtu != [mtu, mtu] {
-        return Err(format!("planned tunnel MTU {:?}, expected {mtu} both ends", link.mtu).into());
+        return Err(format!(
+            "planned tunnel MTU {:?}, expected {mtu} both ends",
+            link.mtu
+        )
+        .into());
     }
     for end in 0..2 {
         let (node, dev) = (&link.between[end], &link.names[end]);
         let read = lab.mtus.get(&(node.clone(), dev.clone())).copied();
         if read != Some(mtu) {
-            return Err(format!("{node}:{dev} has MTU {read:?} after building, expected {mtu}").into());
+            return Err(
+                format!("{node}:{dev} has MTU {read:?} after building, expected {mtu}").into(),
+            );
         }
         let d = link_details(&lab, node, dev)?;
         let info = &d["linkinfo"];
@@ -242,13 +251,22 @@ between = ["gw-a", "gw-b"]
 fn underlay_routes_are_physical() -> Result<(), Failed> {
     let topo = Topology::from_str(LONG, Path::new("long_underlay.toml"))?;
     let lab = Lab::build(&topo)?;
-    let link = lab.plan.links.iter().find(|l| l.tunnel.is_some()).ok_or("no tunnel")?;
+    let link = lab
+        .plan
+        .links
+        .iter()
+        .find(|l| l.tunnel.is_some())
+        .ok_or("no tunnel")?;
     let t = link.tunnel.clone().ok_or("no tunnel")?;
     let tunnel_devs: Vec<&str> = link.names.iter().map(String::as_str).collect();
     let mut pinned = 0;
     for node in &lab.plan.nodes {
         for dst in t.local {
-            if node.interfaces.iter().any(|i| i.ipv4.as_ref().is_some_and(|a| a.addr == dst)) {
+            if node
+                .interfaces
+                .iter()
+                .any(|i| i.ipv4.as_ref().is_some_and(|a| a.addr == dst))
+            {
                 continue;
             }
             let r = lab.node(&node.name).ok_or("node")?.rtnl().route_get(dst)?;
@@ -260,11 +278,21 @@ fn underlay_routes_are_physical() -> Result<(), Failed> {
                         .find(|i| lab.ifindex(&node.name, &i.name) == Some(oif))
                 })
                 .map(|i| i.name.clone())
-                .ok_or_else(|| format!("{}: route to {dst} via unknown oif {:?}", node.name, r.oif))?;
+                .ok_or_else(|| {
+                    format!("{}: route to {dst} via unknown oif {:?}", node.name, r.oif)
+                })?;
             if tunnel_devs.contains(&dev.as_str()) {
-                return Err(format!("{}: the route to underlay address {dst} goes into the tunnel ({dev})", node.name).into());
+                return Err(format!(
+                    "{}: the route to underlay address {dst} goes into the tunnel ({dev})",
+                    node.name
+                )
+                .into());
             }
-            if node.routes.iter().any(|r| r.dst.addr == dst && r.dst.prefix_len == 32) {
+            if node
+                .routes
+                .iter()
+                .any(|r| r.dst.addr == dst && r.dst.prefix_len == 32)
+            {
                 pinned += 1;
             }
         }
@@ -301,10 +329,13 @@ fn underlay_shrinks_below_tunnel(family: Family) -> Result<(), Failed> {
     }
     for (node, dev) in [("inet", "gw-b"), ("gw-b", "inet")] {
         let index = lab.ifindex(node, dev).ok_or("no ifindex")?;
-        lab.node(node).ok_or("node")?.rtnl().execute(vec![Request::plain(
-            format!("lower {node}:{dev} to 1400"),
-            netlink::set_mtu(index, 1400),
-        )])?;
+        lab.node(node)
+            .ok_or("node")?
+            .rtnl()
+            .execute(vec![Request::plain(
+                format!("lower {node}:{dev} to 1400"),
+                netlink::set_mtu(index, 1400),
+            )])?;
     }
     let before = frags(&lab)?;
     let r = df_ping_hosts(&lab, "client", "server", family, 1450, TIMEOUT)?;
@@ -317,7 +348,9 @@ fn underlay_shrinks_below_tunnel(family: Family) -> Result<(), Failed> {
     }
     let made = frags(&lab)? - before;
     if made == 0 {
-        return Err("inet made no fragments: the encapsulated packet did not need fragmenting?".into());
+        return Err(
+            "inet made no fragments: the encapsulated packet did not need fragmenting?".into(),
+        );
     }
     let t = transfer_hosts(&lab, "client", "server", family, &TransferOpts::default())?;
     if t.verdict != TransferVerdict::Ok {
@@ -344,7 +377,10 @@ fn main() {
         live("tunnels::default_mtu::ipv6_underlay_1500".into(), || {
             device_as_planned(vxlan_over_ipv6(), 1500 - 70)
         }),
-        live("tunnels::underlay_routes_are_physical".into(), underlay_routes_are_physical),
+        live(
+            "tunnels::underlay_routes_are_physical".into(),
+            underlay_routes_are_physical,
+        ),
     ];
     for family in [Family::V4, Family::V6] {
         let f = fam(family);
