@@ -158,7 +158,7 @@ pub struct NoPath {
 /// A link whose two ends have different MTUs (rule 1 broken).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkMismatch {
-    /// Index into the topology's links (file order).
+    /// Index into the topology's links (file order, 0-based; words say `link N` counting from 1).
     pub link: usize,
     pub nodes: [String; 2],
     /// Interface names per end (on `nodes[i]`).
@@ -172,7 +172,7 @@ impl fmt::Display for LinkMismatch {
         write!(
             f,
             "link {} ({}:{} {} vs {}:{} {})",
-            self.link,
+            self.link + 1,
             self.nodes[0],
             self.ifaces[0],
             self.mtu[0],
@@ -513,7 +513,7 @@ impl Model {
                 };
                 Finding {
                     check: "link-mtu-match",
-                    subject: format!("link {}", m.link),
+                    subject: format!("link {}", m.link + 1),
                     seen,
                     fix: format!("equalise MTU on {m}"),
                 }
@@ -576,7 +576,8 @@ impl PathPrediction {
                 ) => {
                     let mss = mtu - MSS_OVERHEAD[self.fi()];
                     let cause = format!(
-                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {link}) and {}",
+                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {}) and {}",
+                        link + 1,
                         culprit_words(culprit, router, self.family)
                     );
                     let clamp = format!("clamp MSS to {mss} on {router}");
@@ -623,10 +624,12 @@ impl PathPrediction {
                     out.push(finding(
                         "tcp-transfer",
                         format!(
-                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {link}), no ICMP",
-                            self.from, self.to
+                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {}), no ICMP",
+                            self.from,
+                            self.to,
+                            link + 1
                         ),
-                        format!("equalise MTU on link {link}, or {probing}"),
+                        format!("equalise MTU on link {}, or {probing}", link + 1),
                     ));
                 }
                 (Stall::IcmpDropped { .. }, None) => {}
@@ -669,7 +672,8 @@ impl PathPrediction {
                         ),
                         format!(
                             "raise link {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
-                            b.link, self.from
+                            b.link + 1,
+                            self.from
                         ),
                     )
                 } else {
@@ -683,9 +687,10 @@ impl PathPrediction {
                             ..
                         }) => (
                             format!(
-                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {link})"
+                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {})",
+                                link + 1
                             ),
-                            format!("equalise MTU on link {link}"),
+                            format!("equalise MTU on link {}", link + 1),
                         ),
                         Some(Stall::IcmpDropped {
                             router, culprit, ..
@@ -698,9 +703,13 @@ impl PathPrediction {
                         None => (
                             format!(
                                 "{}:{} receives at {} (link {}) but veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
-                                b.node, b.iface, b.mtu, b.link, l.mtu
+                                b.node,
+                                b.iface,
+                                b.mtu,
+                                b.link + 1,
+                                l.mtu
                             ),
-                            format!("equalise MTU on link {}", b.link),
+                            format!("equalise MTU on link {}", b.link + 1),
                         ),
                     }
                 };
@@ -771,7 +780,8 @@ fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> String {
             mtu,
             size,
         } => format!(
-            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {link})"
+            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {})",
+            link + 1
         ),
     }
 }
@@ -789,7 +799,7 @@ fn culprit_fix(culprit: &Culprit, family: Family) -> String {
         }
         Culprit::Ruleset { node, path, .. } => format!("let {what} pass {path} on {node}"),
         Culprit::NoRoute { router, dst } => format!("give {router} a route back to {dst}"),
-        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {link}"),
+        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {}", link + 1),
     }
 }
 
@@ -1480,7 +1490,7 @@ mtu = [1200, 1500]
         );
         assert_eq!(
             m.link_mismatches[0].to_string(),
-            "link 0 (client:server 1200 vs server:client 1500)"
+            "link 1 (client:server 1200 vs server:client 1500)"
         );
         assert_eq!(
             m.no_path.len(),
@@ -1534,14 +1544,14 @@ mtu = [1200, 1500]
         assert_eq!(
             checks(&m),
             [
-                ("link-mtu-match", "link 0".to_owned()),
+                ("link-mtu-match", "link 1".to_owned()),
                 ("pmtud", "server -> client (ipv4)".to_owned()),
             ]
         );
         let f = m.findings();
         assert_eq!(
             f[0].fix,
-            "equalise MTU on link 0 (client:server 1200 vs server:client 1500)"
+            "equalise MTU on link 1 (client:server 1200 vs server:client 1500)"
         );
         assert_eq!(
             f[0].seen,
@@ -1727,7 +1737,7 @@ mtu = 9000
         assert_eq!(transfer.subject, "server -> client (ipv4)");
         assert_eq!(
             transfer.seen,
-            "bulk transfers from server to client stall (small exchanges work): 1500-byte packets do not fit router-b's 1200 towards router-a (link 1) and router-b drops its own frag-needed on output"
+            "bulk transfers from server to client stall (small exchanges work): 1500-byte packets do not fit router-b's 1200 towards router-a (link 2) and router-b drops its own frag-needed on output"
         );
         assert_eq!(
             transfer.fix,
