@@ -549,6 +549,40 @@ impl PathPrediction {
         nodes
     }
 
+    /// The `icmp-passes` finding for `router`'s frag-needed / packet-too-big
+    /// to this path's sender: Some only when the model knows it is dropped.
+    pub fn icmp_finding(&self, router: &str) -> Option<Finding> {
+        let i = self.icmp.iter().find(|i| i.router == router)?;
+        let (Knowable::Known(false), Some(c)) = (&i.reaches, &i.culprit) else {
+            return None;
+        };
+        let when = if i.needed {
+            format!("{} needs it ({} sends into {})", self.from, i.router, i.mtu)
+        } else {
+            format!(
+                "latent: nothing needs it today, {} would blackhole once {} has to send into a smaller MTU",
+                self.from, i.router
+            )
+        };
+        Some(Finding {
+            check: "icmp-passes",
+            subject: format!("{} -> {} ({})", self.from, self.to, self.family),
+            seen: format!(
+                "{} from {} to {}: {}; {when}",
+                ICMP_SHORT[self.fi()],
+                i.router,
+                self.from,
+                culprit_words(c, &i.router, self.family)
+            ),
+            fix: culprit_fix(c, self.family),
+        })
+    }
+
+    /// The first finding of `check` on this path (None: the model predicts it holds or cannot know).
+    pub fn finding(&self, check: &str) -> Option<Finding> {
+        self.findings().into_iter().find(|f| f.check == check)
+    }
+
     /// What a user would see on this path and the fix, one finding per broken check.
     pub fn findings(&self) -> Vec<Finding> {
         let subject = format!("{} -> {} ({})", self.from, self.to, self.family);
@@ -636,30 +670,11 @@ impl PathPrediction {
             }
         }
         // icmp-passes: every router, needed today or latent.
-        for i in &self.icmp {
-            let (Knowable::Known(false), Some(c)) = (&i.reaches, &i.culprit) else {
-                continue;
-            };
-            let when = if i.needed {
-                format!("{} needs it ({} sends into {})", self.from, i.router, i.mtu)
-            } else {
-                format!(
-                    "latent: nothing needs it today, {} would blackhole once {} has to send into a smaller MTU",
-                    self.from, i.router
-                )
-            };
-            out.push(finding(
-                "icmp-passes",
-                format!(
-                    "{} from {} to {}: {}; {when}",
-                    ICMP_SHORT[self.fi()],
-                    i.router,
-                    self.from,
-                    culprit_words(c, &i.router, self.family)
-                ),
-                culprit_fix(c, self.family),
-            ));
-        }
+        out.extend(
+            self.icmp
+                .iter()
+                .filter_map(|i| self.icmp_finding(&i.router)),
+        );
         // pmtud: the learned PMTU and a DF ping at the path MTU.
         if let Knowable::Known(l) = &self.learned_pmtu {
             if l.mtu != self.path_mtu {
@@ -756,6 +771,18 @@ fn family_index(family: Family) -> usize {
     match family {
         Family::V4 => 0,
         Family::V6 => 1,
+    }
+}
+
+impl Culprit {
+    /// How this stops the ICMP error `router` generated, in words.
+    pub fn words(&self, router: &str, family: Family) -> String {
+        culprit_words(self, router, family)
+    }
+
+    /// The fix, in words.
+    pub fn fix(&self, family: Family) -> String {
+        culprit_fix(self, family)
     }
 }
 
