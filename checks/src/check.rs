@@ -703,27 +703,11 @@ mod tests {
     use harness::plan::Plan;
     use std::path::Path;
 
-    const BLACKHOLE: &str = r#"name = "icmp_blackhole"
-[nodes.client]
-[nodes.router-a]
-router = true
-[nodes.router-b]
-router = true
-[nodes.server]
-[[links]]
-between = ["client", "router-a"]
-mtu = 1500
-[[links]]
-between = ["router-a", "router-b"]
-mtu = 1200
-[[links]]
-between = ["router-b", "server"]
-mtu = 9000
-[[filters]]
-node = "router-b"
-drop = "pmtu-icmp"
-hook = "output"
-"#;
+    /// The bundled icmp_blackhole scenario.
+    fn blackhole() -> Topology {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies/icmp_blackhole.toml");
+        Topology::from_file(&f).unwrap()
+    }
 
     fn ping(size: u32, outcome: &str, mtu: Option<u32>, from: Option<&str>) -> PingReport {
         PingReport {
@@ -760,7 +744,7 @@ hook = "output"
     }
 
     fn compare(seen: &PathReport) -> (Tally, Vec<Violation>) {
-        let t = Topology::from_str(BLACKHOLE, Path::new("t.toml")).unwrap();
+        let t = blackhole();
         let model = crate::model::predict(&t, &Plan::new(&t));
         let pred = model.path("server", "client", Family::V4).unwrap();
         let mut tally = Tally::default();
@@ -804,7 +788,7 @@ hook = "output"
     /// hook) and the measurement; without a model finding, the measurement.
     #[test]
     fn explain_prefers_the_models_words() {
-        let t = Topology::from_str(BLACKHOLE, Path::new("t.toml")).unwrap();
+        let t = blackhole();
         let model = crate::model::predict(&t, &Plan::new(&t));
         let pred = model.path("server", "client", Family::V4);
         let (msg, fix) = explain(pred, TCP_TRANSFER, "0 of 1 bytes".into(), "x".into());
