@@ -21,10 +21,14 @@ use harness::probe::{
     exceptions, icmp_delivery, ping, tracepath,
     transfer::{self, TransferOpts, TransferVerdict},
 };
-use harness::topology::{Family, FilterKind, Hook};
+use harness::topology::Family;
 use harness::{Lab, Topology};
 
-use crate::report::{CheckLine, PathReport, Report, Violation};
+use crate::model::{Model, PathPrediction, Ping};
+use crate::report::{CheckLine, IcmpReport, PathReport, PingReport, Report, Violation};
+
+/// How long a DF ping waits for an answer before calling it silence.
+const PING_DEADLINE: Duration = Duration::from_secs(1);
 
 pub const LINK_MTU_MATCH: &str = "link-mtu-match";
 pub const ICMP_PASSES: &str = "icmp-passes";
@@ -81,35 +85,6 @@ fn icmp_name(f: Family) -> &'static str {
     }
 }
 
-/// Filters on the way of an ICMP error from `router` back to `sender`
-/// (the router's OUTPUT, FORWARD on the routers in between, the sender's
-/// INPUT), described for a violation message.
-fn suspects(topology: &Topology, router: &str, between: &[String], sender: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in &topology.filters {
-        let on_way = f.node == router || f.node == sender || between.contains(&f.node);
-        if !on_way {
-            continue;
-        }
-        match &f.kind {
-            FilterKind::DropPmtuIcmp { hook } => {
-                let relevant = match hook {
-                    Hook::Output => f.node == router,
-                    Hook::Forward => between.contains(&f.node),
-                    Hook::Input => f.node == sender,
-                };
-                if relevant {
-                    out.push(format!("{} drops pmtu-icmp on {}", f.node, hook.as_str()));
-                }
-            }
-            FilterKind::Nft(p) | FilterKind::Iptables(p) | FilterKind::Ip6tables(p) => {
-                out.push(format!("the ruleset {} on {}", p.display(), f.node))
-            }
-        }
-    }
-    out
-}
-
 fn probe_err(topology: &Topology) -> impl Fn(harness::probe::error::ProbeError) -> CheckError + '_ {
     move |source| CheckError::Probe {
         topology: topology.name.clone(),
@@ -134,12 +109,13 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
         seconds: 0.0,
     };
     if opts.checks.contains(&LINK_MTU_MATCH) {
-        check_links(&lab, &mut report);
+        check_links(&lab, &model, &mut report);
     }
     let want_paths = opts
         .checks
         .iter()
         .any(|c| [ICMP_PASSES, PMTUD, TCP_TRANSFER].contains(c));
+    let mut tally = Tally::default();
     if want_paths {
         let hosts: Vec<String> = lab.plan.hosts().into_iter().map(String::from).collect();
         for family in &opts.families {
@@ -154,44 +130,147 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
                             .push(format!("{from} -> {to} {}", family_name(*family)));
                         continue;
                     };
-                    check_path(&lab, topology, opts, from, to, *family, &hops, &mut report)
+                    let pred = model.path(from, to, *family);
+                    let seen = check_path(&lab, opts, from, to, *family, &hops, pred, &mut report)
                         .map_err(probe_err(topology))?;
-                    let pred = model
-                        .paths
-                        .iter()
-                        .find(|p| p.from == *from && p.to == *to && p.family == *family);
-                    if let (Some(pred), Some(seen)) = (pred, report.paths.last()) {
-                        compare_model(pred, seen, &mut report.violations);
+                    if let Some(pred) = pred {
+                        compare_model(pred, &seen, &mut tally, &mut report.violations);
                     }
+                    report.paths.push(seen);
                 }
             }
         }
+        report.checks.push(CheckLine {
+            check: MODEL_MISMATCH.into(),
+            subject: "model vs kernel".into(),
+            holds: tally.differ == 0,
+            detail: format!(
+                "{} predictions compared, {} differ, {} the model cannot know",
+                tally.compared, tally.differ, tally.unknown
+            ),
+        });
     }
     report.ok = report.violations.is_empty();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
+/// How many model predictions were compared with the kernel.
+#[derive(Debug, Default)]
+struct Tally {
+    compared: usize,
+    differ: usize,
+    unknown: usize,
+}
+
+/// A DF ping result as the report shows it: the answering address mapped
+/// back to the lab node that owns it.
+fn ping_report(lab: &Lab, r: &ping::PingResult) -> PingReport {
+    let outcome = serde_json::to_value(r.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    PingReport {
+        size: r.size,
+        outcome,
+        mtu: r.mtu,
+        from: r.from.map(|a| {
+            lab.plan
+                .owner_of(a)
+                .map(String::from)
+                .unwrap_or_else(|| a.to_string())
+        }),
+    }
+}
+
+/// The model's ping prediction in the report's terms.
+fn predicted_ping(p: &Ping, size: u32, to: &str) -> PingReport {
+    let (outcome, mtu, from) = match p {
+        Ping::Reply => ("reply", None, Some(to.to_string())),
+        Ping::TooBig { mtu, from_node } => ("too-big", Some(*mtu), Some(from_node.clone())),
+        Ping::LocalTooBig { mtu } => ("local-too-big", Some(*mtu), None),
+        Ping::Silence => ("silence", None, None),
+    };
+    PingReport {
+        size,
+        outcome: outcome.into(),
+        mtu,
+        from,
+    }
+}
+
 /// Every difference between the model's prediction and what the kernel
-/// did is a `model-mismatch`: a model bug or a kernel behaviour to
-/// document, never hidden. Values the model cannot know are skipped.
-fn compare_model(pred: &crate::model::PathPrediction, seen: &PathReport, out: &mut Vec<Violation>) {
+/// did is a `model-mismatch` with both values: a model bug or a kernel
+/// behaviour to document, never hidden. What the model cannot know is
+/// counted, not compared.
+fn compare_model(
+    pred: &PathPrediction,
+    seen: &PathReport,
+    tally: &mut Tally,
+    out: &mut Vec<Violation>,
+) {
     let mut diffs = Vec::new();
-    if pred.path_mtu != seen.expected_pmtu {
-        diffs.push(format!(
-            "path MTU: model {}, routes in the lab {}",
-            pred.path_mtu, seen.expected_pmtu
-        ));
-    }
-    if let (Some(l), Some(o)) = (pred.learned_pmtu.known(), seen.observed_pmtu) {
-        if l.mtu != o {
-            diffs.push(format!("learned PMTU: model {}, kernel {o}", l.mtu));
+    let mut compare =
+        |what: &str, model: Option<String>, kernel: Option<String>| match (model, kernel) {
+            (_, None) => {}
+            (None, Some(_)) => tally.unknown += 1,
+            (Some(m), Some(k)) => {
+                tally.compared += 1;
+                if m != k {
+                    tally.differ += 1;
+                    diffs.push(format!("{what}: model {m}, kernel {k}"));
+                }
+            }
+        };
+    compare(
+        "path MTU",
+        Some(pred.path_mtu.to_string()),
+        Some(seen.expected_pmtu.to_string()),
+    );
+    compare(
+        "learned PMTU",
+        pred.learned_pmtu.known().map(|l| l.mtu.to_string()),
+        seen.observed_pmtu.map(|o| o.to_string()),
+    );
+    for (label, model, kernel) in [
+        (
+            "DF ping at the path MTU",
+            &pred.ping_at_pmtu,
+            &seen.ping_at_pmtu,
+        ),
+        (
+            "DF ping one byte over",
+            &pred.ping_over_pmtu,
+            &seen.ping_over_pmtu,
+        ),
+    ] {
+        if let Some(k) = kernel {
+            compare(
+                &format!("{label} ({} bytes)", k.size),
+                model
+                    .known()
+                    .map(|p| predicted_ping(p, k.size, &pred.to).to_string()),
+                Some(k.to_string()),
+            );
         }
     }
-    if let (Some(v), Some(t)) = (pred.transfer.known(), &seen.transfer) {
-        if v.as_str() != t {
-            diffs.push(format!("transfer: model {}, kernel {t}", v.as_str()));
-        }
+    compare(
+        "transfer",
+        pred.transfer.known().map(|v| v.as_str().to_string()),
+        seen.transfer.clone(),
+    );
+    for i in &seen.icmp {
+        let model = pred
+            .icmp
+            .iter()
+            .find(|p| p.router == i.router)
+            .and_then(|p| p.reaches.known().copied());
+        let words = |arrives: bool| if arrives { "arrives" } else { "dropped" }.to_string();
+        compare(
+            &format!("{} from {}", icmp_short(pred.family), i.router),
+            model.map(words),
+            Some(words(i.arrived)),
+        );
     }
     for d in diffs {
         out.push(Violation {
@@ -206,8 +285,16 @@ fn compare_model(pred: &crate::model::PathPrediction, seen: &PathReport, out: &m
     }
 }
 
-fn check_links(lab: &Lab, report: &mut Report) {
+fn icmp_short(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "frag-needed",
+        Family::V6 => "packet-too-big",
+    }
+}
+
+fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
     let mut bad = 0;
+    let findings = model.findings();
     for (i, link) in lab.plan.links.iter().enumerate() {
         let read = |end: usize| {
             lab.mtus
@@ -229,42 +316,38 @@ fn check_links(lab: &Lab, report: &mut Report) {
                 v.map(|m| m.to_string()).unwrap_or_else(|| "missing".into())
             )
         };
-        let (small, big) = if link.mtu[0] <= link.mtu[1] {
-            (0, 1)
-        } else {
-            (1, 0)
-        };
-        let consequence = if link.tunnel.is_some() {
-            // Measured: a VXLAN device does not check its MTU on receive.
-            format!(
-                "the VXLAN tunnel's ends differ; {} accepts up to {} bytes from {} (a tunnel does not enforce its MTU on receive), so traffic entering at {} learns {}, never {}",
-                link.between[small],
-                link.mtu[big],
-                link.between[big],
-                link.between[big],
-                link.mtu[big],
-                link.mtu[small]
-            )
-        } else {
-            format!(
-                "the ends differ; {} silently drops what {} sends above {} bytes, and no ICMP tells the sender",
-                link.between[small], link.between[big], link.mtu[small]
-            )
+        let subject = format!("link {}", i + 1);
+        let (message, fix) = match findings
+            .iter()
+            .find(|f| f.check == LINK_MTU_MATCH && f.subject == subject)
+        {
+            Some(f) if kernel_ok || a.is_none() || b.is_none() || (a, b) == (Some(link.mtu[0]), Some(link.mtu[1])) => (
+                format!(
+                    "{subject} ({} vs {}, read back from the kernel): {}",
+                    side(0, a),
+                    side(1, b),
+                    f.seen
+                ),
+                f.fix.clone(),
+            ),
+            _ => (
+                format!(
+                    "{subject} ({} vs {}, read back from the kernel; configured {} vs {}): the ends differ",
+                    side(0, a),
+                    side(1, b),
+                    link.mtu[0],
+                    link.mtu[1]
+                ),
+                format!(
+                    "equalise MTU on {subject} ({} <-> {})",
+                    link.between[0], link.between[1]
+                ),
+            ),
         };
         report.violations.push(Violation {
             check: LINK_MTU_MATCH.into(),
-            message: format!(
-                "link {} ({} vs {}): {consequence}",
-                i + 1,
-                side(0, a),
-                side(1, b),
-            ),
-            fix: Some(format!(
-                "equalise MTU on link {} ({} <-> {})",
-                i + 1,
-                link.between[0],
-                link.between[1]
-            )),
+            message,
+            fix: Some(fix),
             from: None,
             to: None,
             family: None,
@@ -277,8 +360,9 @@ fn check_links(lab: &Lab, report: &mut Report) {
         holds: bad == 0,
         detail: if bad == 0 {
             format!(
-                "{} links, both ends equal (configured and read back)",
-                lab.plan.links.len()
+                "{} link{}, both ends equal (configured and read back)",
+                lab.plan.links.len(),
+                if lab.plan.links.len() == 1 { "" } else { "s" }
             )
         } else {
             format!("{bad} of {} links have unequal ends", lab.plan.links.len())
@@ -286,22 +370,59 @@ fn check_links(lab: &Lab, report: &mut Report) {
     });
 }
 
+/// Words and fix for a violated check on a path: the model's, when it
+/// predicted the violation (it names the link, router, hook or ruleset
+/// responsible), with what was measured appended; otherwise what the
+/// probes saw and the live fallback fix.
+fn explain(
+    pred: Option<&PathPrediction>,
+    check: &str,
+    measured: String,
+    fallback_fix: String,
+) -> (String, Option<String>) {
+    match pred.and_then(|p| p.finding(check)) {
+        Some(f) => (format!("{} (measured: {measured})", f.seen), Some(f.fix)),
+        None => (measured, Some(fallback_fix)),
+    }
+}
+
+/// The real rulesets that decide whether the path's ICMP errors pass,
+/// for a message where the model cannot know what they do.
+fn rulesets_on(pred: Option<&PathPrediction>) -> String {
+    let mut out = Vec::new();
+    for p in pred.into_iter() {
+        for i in &p.icmp {
+            if let Some(c @ crate::model::Culprit::Ruleset { .. }) = &i.culprit {
+                let w = c.words(&i.router, p.family);
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", out.join("; "))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_path(
     lab: &Lab,
-    topology: &Topology,
     opts: &CheckOptions,
     from: &str,
     to: &str,
     family: Family,
     hops: &[Hop],
+    pred: Option<&PathPrediction>,
     report: &mut Report,
-) -> Result<(), harness::probe::error::ProbeError> {
+) -> Result<PathReport, harness::probe::error::ProbeError> {
     let fam = family_name(family);
     let subject = format!("{from} -> {to} {fam}");
     let expected = path_mtu(hops);
     let routers: Vec<String> = hops.iter().skip(1).map(|h| h.node.clone()).collect();
-    let violation = |check: &str, message: String, fix: Option<String>| Violation {
+    let violation = |check: &str, (message, fix): (String, Option<String>)| Violation {
         check: check.into(),
         message,
         fix,
@@ -318,6 +439,9 @@ fn check_path(
         observed_pmtu: None,
         transfer: None,
         transfer_seconds: None,
+        ping_at_pmtu: None,
+        ping_over_pmtu: None,
+        icmp: Vec::new(),
     };
 
     if opts.checks.contains(&PMTUD) {
@@ -334,8 +458,12 @@ fn check_path(
         let learned = lookup.mtu.unwrap_or(own);
         path.observed_pmtu = Some(learned);
         exceptions::flush(lab)?;
-        let at = ping::df_ping_hosts(lab, from, to, family, expected, Duration::from_secs(1))?;
-        let delivered = at.outcome == ping::PingOutcome::Reply;
+        let at = ping::df_ping_hosts(lab, from, to, family, expected, PING_DEADLINE)?;
+        let at = ping_report(lab, &at);
+        exceptions::flush(lab)?;
+        let over = ping::df_ping_hosts(lab, from, to, family, expected + 1, PING_DEADLINE)?;
+        let over = ping_report(lab, &over);
+        let delivered = at.outcome == "reply";
         let holds = learned == expected && delivered;
         if !holds {
             let mut what = Vec::new();
@@ -346,36 +474,43 @@ fn check_path(
             }
             if !delivered {
                 what.push(format!(
-                    "a DF packet of exactly {expected} bytes got {:?} instead of a reply",
+                    "a DF packet of exactly {expected} bytes got {} instead of a reply",
                     at.outcome
                 ));
             }
+            what.push(format!("DF {over}"));
             let narrow = hops
                 .iter()
                 .find(|h| h.in_mtu < h.out_mtu && h.in_mtu == expected);
             let fix = match narrow {
-                Some(h) => Some(format!(
-                    "equalise MTU on the link {}:{} ({}) <-> {}:{} ({}): a receiving end that is smaller drops silently",
-                    h.node, h.out_iface, h.out_mtu, h.next, h.in_iface, h.in_mtu
-                )),
-                None => Some(format!(
-                    "let {} out of every router on the path and into {from}",
-                    icmp_name(family)
-                )),
+                Some(h) => format!(
+                    "equalise MTU on link {} ({}:{} {} <-> {}:{} {}): a receiving end that is smaller drops silently",
+                    h.link + 1,
+                    h.node,
+                    h.out_iface,
+                    h.out_mtu,
+                    h.next,
+                    h.in_iface,
+                    h.in_mtu
+                ),
+                None => format!(
+                    "let {} out of every router on the path and into {from}{}",
+                    icmp_name(family),
+                    rulesets_on(pred)
+                ),
             };
             report
                 .violations
-                .push(violation(PMTUD, what.join("; "), fix));
+                .push(violation(PMTUD, explain(pred, PMTUD, what.join("; "), fix)));
         }
         report.checks.push(CheckLine {
             check: PMTUD.into(),
             subject: subject.clone(),
             holds,
-            detail: format!(
-                "learned {learned} (expected {expected}); DF {expected}: {:?}",
-                at.outcome
-            ),
+            detail: format!("learned {learned} (expected {expected}); DF {at}; DF {over}"),
         });
+        path.ping_at_pmtu = Some(at);
+        path.ping_over_pmtu = Some(over);
         exceptions::flush(lab)?;
     }
 
@@ -400,23 +535,34 @@ fn check_path(
         path.transfer_seconds = Some(t.seconds);
         let holds = t.verdict == TransferVerdict::Ok;
         if !holds {
-            let what = match t.verdict {
+            let measured = match t.verdict {
                 TransferVerdict::Blackhole => format!(
-                    "bulk data from {from} to {to} stalls: {} of {} bytes arrived, then no progress while {}-byte segments were retransmitted ({} timeouts)",
-                    t.bytes, t.requested, t.snd_mss, t.rtos
+                    "{} of {} bytes arrived, then nothing moved while {}-byte segments (pmtu {}) were retransmitted, {} timeouts",
+                    t.bytes,
+                    t.requested,
+                    t.snd_mss,
+                    t.pmtu,
+                    t.rtos
                 ),
                 _ => format!(
-                    "bulk data from {from} to {to} completed only after {} retransmission timeouts ({:.1} s; tcp_mtu_probing={} on {from})",
+                    "completed only after {} retransmission timeouts ({:.1} s; tcp_mtu_probing={} on {from})",
                     t.rtos, t.seconds, t.mtu_probing
                 ),
             };
             let fix = format!(
-                "let {} reach {from} from the router in front of the {expected}-byte hop, or clamp the TCP MSS there",
-                icmp_name(family)
+                "let {} reach {from} from the router in front of the {expected}-byte hop, or clamp the TCP MSS there{}",
+                icmp_name(family),
+                rulesets_on(pred)
             );
-            report
-                .violations
-                .push(violation(TCP_TRANSFER, what, Some(fix)));
+            report.violations.push(violation(
+                TCP_TRANSFER,
+                explain(
+                    pred,
+                    TCP_TRANSFER,
+                    format!("bulk data from {from} to {to}: {measured}"),
+                    fix,
+                ),
+            ));
         }
         report.checks.push(CheckLine {
             check: TCP_TRANSFER.into(),
@@ -434,29 +580,45 @@ fn check_path(
     // rather than one that cannot fail.
     if opts.checks.contains(&ICMP_PASSES) && !routers.is_empty() {
         let mut lost = Vec::new();
-        for (i, router) in routers.iter().enumerate() {
+        for router in &routers {
             let d = icmp_delivery::icmp_delivery(lab, router, from, to, family)?;
-            if !d.arrived {
-                let between: Vec<String> = routers[..i].to_vec();
-                let sus = suspects(topology, router, &between, from);
-                let culprit = if sus.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", sus.join("; "))
-                };
-                report.violations.push(violation(
-                    ICMP_PASSES,
-                    format!(
-                        "{} that {router} sends to {from} does not arrive{culprit}: traffic from {from} to {to} blackholes whenever {router} must report a smaller next hop",
-                        icmp_name(family)
-                    ),
-                    Some(format!(
-                        "let {} out of {router}, through the routers towards {from}, and into {from}",
-                        icmp_name(family)
-                    )),
-                ));
-                lost.push(router.clone());
+            path.icmp.push(IcmpReport {
+                router: router.clone(),
+                arrived: d.arrived,
+            });
+            if d.arrived {
+                continue;
             }
+            lost.push(router.clone());
+            let measured = format!(
+                "a crafted {} from {router} to {from} did not arrive",
+                icmp_name(family)
+            );
+            let predicted = pred.and_then(|p| p.icmp_finding(router));
+            let (message, fix) = match predicted {
+                Some(f) => (format!("{} (measured: {measured})", f.seen), f.fix),
+                None => {
+                    // The model cannot know (a ruleset decides) or
+                    // expected it to arrive (a model-mismatch says so).
+                    let culprit = pred
+                        .and_then(|p| p.icmp.iter().find(|i| &i.router == router))
+                        .and_then(|i| i.culprit.as_ref())
+                        .map(|c| format!(": {}", c.words(router, family)))
+                        .unwrap_or_default();
+                    (
+                        format!(
+                            "{measured}{culprit}; traffic from {from} to {to} blackholes whenever {router} must report a smaller next hop"
+                        ),
+                        format!(
+                            "let {} out of {router}, through the routers towards {from}, and into {from}",
+                            icmp_name(family)
+                        ),
+                    )
+                }
+            };
+            report
+                .violations
+                .push(violation(ICMP_PASSES, (message, Some(fix))));
         }
         report.checks.push(CheckLine {
             check: ICMP_PASSES.into(),
@@ -469,8 +631,7 @@ fn check_path(
             },
         });
     }
-    report.paths.push(path);
-    Ok(())
+    Ok(path)
 }
 
 /// How `report` differs from the topology's `[expect]`, considering only
@@ -534,4 +695,114 @@ pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions)
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::plan::Plan;
+    use std::path::Path;
+
+    /// The bundled icmp_blackhole scenario.
+    fn blackhole() -> Topology {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies/icmp_blackhole.toml");
+        Topology::from_file(&f).unwrap()
+    }
+
+    fn ping(size: u32, outcome: &str, mtu: Option<u32>, from: Option<&str>) -> PingReport {
+        PingReport {
+            size,
+            outcome: outcome.into(),
+            mtu,
+            from: from.map(String::from),
+        }
+    }
+
+    /// What the kernel did on icmp_blackhole, server -> client (measured).
+    fn seen_download() -> PathReport {
+        PathReport {
+            from: "server".into(),
+            to: "client".into(),
+            family: "ipv4".into(),
+            expected_pmtu: 1200,
+            observed_pmtu: Some(9000),
+            transfer: Some("blackhole".into()),
+            transfer_seconds: Some(0.65),
+            ping_at_pmtu: Some(ping(1200, "reply", None, Some("client"))),
+            ping_over_pmtu: Some(ping(1201, "silence", None, None)),
+            icmp: vec![
+                IcmpReport {
+                    router: "router-b".into(),
+                    arrived: false,
+                },
+                IcmpReport {
+                    router: "router-a".into(),
+                    arrived: true,
+                },
+            ],
+        }
+    }
+
+    fn compare(seen: &PathReport) -> (Tally, Vec<Violation>) {
+        let t = blackhole();
+        let model = crate::model::predict(&t, &Plan::new(&t));
+        let pred = model.path("server", "client", Family::V4).unwrap();
+        let mut tally = Tally::default();
+        let mut out = Vec::new();
+        compare_model(pred, seen, &mut tally, &mut out);
+        (tally, out)
+    }
+
+    /// The model agrees with what the kernel did: every value compared, none differ.
+    #[test]
+    fn agreeing_kernel_gives_no_mismatch() {
+        let (tally, out) = compare(&seen_download());
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(tally.differ, 0);
+        // path MTU, learned, 2 pings, transfer, 2 routers' ICMP.
+        assert_eq!(tally.compared, 7);
+    }
+
+    /// Each disagreement is a model-mismatch carrying both values.
+    #[test]
+    fn each_disagreement_is_reported_with_both_values() {
+        let mut seen = seen_download();
+        seen.ping_over_pmtu = Some(ping(1201, "too-big", Some(1200), Some("router-b")));
+        seen.transfer = Some("ok".into());
+        seen.icmp[0].arrived = true;
+        let (tally, out) = compare(&seen);
+        assert_eq!(tally.differ, 3);
+        let msgs: Vec<&str> = out.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "server -> client ipv4: DF ping one byte over (1201 bytes): model 1201: silence, kernel 1201: too-big 1200 from router-b",
+                "server -> client ipv4: transfer: model blackhole, kernel ok",
+                "server -> client ipv4: frag-needed from router-b: model dropped, kernel arrives",
+            ]
+        );
+        assert!(out.iter().all(|v| v.check == MODEL_MISMATCH));
+    }
+
+    /// A violated check takes the model's words (naming the router and
+    /// hook) and the measurement; without a model finding, the measurement.
+    #[test]
+    fn explain_prefers_the_models_words() {
+        let t = blackhole();
+        let model = crate::model::predict(&t, &Plan::new(&t));
+        let pred = model.path("server", "client", Family::V4);
+        let (msg, fix) = explain(pred, TCP_TRANSFER, "0 of 1 bytes".into(), "x".into());
+        assert!(
+            msg.contains("router-b drops its own frag-needed on output")
+                && msg.ends_with("(measured: 0 of 1 bytes)"),
+            "{msg}"
+        );
+        assert!(fix.unwrap().contains("out of router-b"));
+        let up = model.path("client", "server", Family::V4);
+        let (msg, fix) = explain(up, TCP_TRANSFER, "measured".into(), "fallback".into());
+        assert_eq!(
+            (msg.as_str(), fix.as_deref()),
+            ("measured", Some("fallback"))
+        );
+    }
 }

@@ -191,12 +191,15 @@ pub struct NoPath {
 /// A link whose two ends have different MTUs (rule 1 broken).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkMismatch {
-    /// Index into the topology's links (file order).
+    /// Index into the topology's links (file order, 0-based; words say `link N` counting from 1).
     pub link: usize,
     pub nodes: [String; 2],
     /// Interface names per end (on `nodes[i]`).
     pub ifaces: [String; 2],
     pub mtu: [u32; 2],
+    /// A `[[tunnels]]` entry (VXLAN): its receiving end does not enforce its MTU.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tunnel: bool,
 }
 
 impl fmt::Display for LinkMismatch {
@@ -205,7 +208,7 @@ impl fmt::Display for LinkMismatch {
         write!(
             f,
             "link {} ({}:{} {} vs {}:{} {})",
-            self.link,
+            self.link + 1,
             self.nodes[0],
             self.ifaces[0],
             self.mtu[0],
@@ -410,6 +413,10 @@ pub struct PathPrediction {
     pub pmtud_stall: Option<Stall>,
     /// `net.ipv4.tcp_mtu_probing` >= 1 on `from` (applies to IPv6 too).
     pub mtu_probing: bool,
+    /// Links of `hops` that are tunnels (VXLAN: the receiving end does not
+    /// enforce its MTU).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tunnel_links: Vec<usize>,
 }
 
 /// One thing a user would notice, with the check it breaks and the fix.
@@ -489,6 +496,7 @@ pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
             nodes: t.between.clone(),
             ifaces: t.names.clone(),
             mtu,
+            tunnel: true,
         });
     topology
         .links
@@ -500,6 +508,7 @@ pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
             nodes: l.between.clone(),
             ifaces: l.names.clone(),
             mtu: l.mtu,
+            tunnel: false,
         })
         .chain(tunnels)
         .collect()
@@ -544,7 +553,18 @@ impl Model {
             .map(|m| {
                 let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
                 let limit = m.mtu[small] + VETH_SLACK;
-                let seen = if m.mtu[big] <= limit {
+                let seen = if m.tunnel {
+                    // Measured: the VXLAN receive path has no MTU check.
+                    format!(
+                        "the tunnel's ends differ; {} accepts up to {} bytes from {} (VXLAN does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
+                        m.nodes[small],
+                        m.mtu[big],
+                        m.nodes[big],
+                        m.nodes[big],
+                        m.mtu[big],
+                        m.mtu[small]
+                    )
+                } else if m.mtu[big] <= limit {
                     format!(
                         "the ends differ by {} bytes, within veth's {VETH_SLACK}-byte slack: nothing is dropped, but nothing reports {}'s smaller MTU either",
                         m.mtu[big] - m.mtu[small],
@@ -561,7 +581,7 @@ impl Model {
                 };
                 Finding {
                     check: "link-mtu-match",
-                    subject: format!("link {}", m.link),
+                    subject: format!("link {}", m.link + 1),
                     seen,
                     fix: format!("equalise MTU on {m}"),
                 }
@@ -597,6 +617,40 @@ impl PathPrediction {
         nodes
     }
 
+    /// The `icmp-passes` finding for `router`'s frag-needed / packet-too-big
+    /// to this path's sender: Some only when the model knows it is dropped.
+    pub fn icmp_finding(&self, router: &str) -> Option<Finding> {
+        let i = self.icmp.iter().find(|i| i.router == router)?;
+        let (Knowable::Known(false), Some(c)) = (&i.reaches, &i.culprit) else {
+            return None;
+        };
+        let when = if i.needed {
+            format!("{} needs it ({} sends into {})", self.from, i.router, i.mtu)
+        } else {
+            format!(
+                "latent: nothing needs it today, {} would blackhole once {} has to send into a smaller MTU",
+                self.from, i.router
+            )
+        };
+        Some(Finding {
+            check: "icmp-passes",
+            subject: format!("{} -> {} ({})", self.from, self.to, self.family),
+            seen: format!(
+                "{} from {} to {}: {}; {when}",
+                ICMP_SHORT[self.fi()],
+                i.router,
+                self.from,
+                culprit_words(c, &i.router, self.family)
+            ),
+            fix: culprit_fix(c, self.family),
+        })
+    }
+
+    /// The first finding of `check` on this path (None: the model predicts it holds or cannot know).
+    pub fn finding(&self, check: &str) -> Option<Finding> {
+        self.findings().into_iter().find(|f| f.check == check)
+    }
+
     /// What a user would see on this path and the fix, one finding per broken check.
     pub fn findings(&self) -> Vec<Finding> {
         let subject = format!("{} -> {} ({})", self.from, self.to, self.family);
@@ -624,7 +678,8 @@ impl PathPrediction {
                 ) => {
                     let mss = mtu - MSS_OVERHEAD[self.fi()];
                     let cause = format!(
-                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {link}) and {}",
+                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {}) and {}",
+                        link + 1,
                         culprit_words(culprit, router, self.family)
                     );
                     let clamp = format!("clamp MSS to {mss} on {router}");
@@ -671,40 +726,23 @@ impl PathPrediction {
                     out.push(finding(
                         "tcp-transfer",
                         format!(
-                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {link}), no ICMP",
-                            self.from, self.to
+                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {}), no ICMP",
+                            self.from,
+                            self.to,
+                            link + 1
                         ),
-                        format!("equalise MTU on link {link}, or {probing}"),
+                        format!("equalise MTU on link {}, or {probing}", link + 1),
                     ));
                 }
                 (Stall::IcmpDropped { .. }, None) => {}
             }
         }
         // icmp-passes: every router, needed today or latent.
-        for i in &self.icmp {
-            let (Knowable::Known(false), Some(c)) = (&i.reaches, &i.culprit) else {
-                continue;
-            };
-            let when = if i.needed {
-                format!("{} needs it ({} sends into {})", self.from, i.router, i.mtu)
-            } else {
-                format!(
-                    "latent: nothing needs it today, {} would blackhole once {} has to send into a smaller MTU",
-                    self.from, i.router
-                )
-            };
-            out.push(finding(
-                "icmp-passes",
-                format!(
-                    "{} from {} to {}: {}; {when}",
-                    ICMP_SHORT[self.fi()],
-                    i.router,
-                    self.from,
-                    culprit_words(c, &i.router, self.family)
-                ),
-                culprit_fix(c, self.family),
-            ));
-        }
+        out.extend(
+            self.icmp
+                .iter()
+                .filter_map(|i| self.icmp_finding(&i.router)),
+        );
         // pmtud: the learned PMTU and a DF ping at the path MTU.
         if let Knowable::Known(l) = &self.learned_pmtu {
             if l.mtu != self.path_mtu {
@@ -717,7 +755,8 @@ impl PathPrediction {
                         ),
                         format!(
                             "raise link {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
-                            b.link, self.from
+                            b.link + 1,
+                            self.from
                         ),
                     )
                 } else {
@@ -731,9 +770,10 @@ impl PathPrediction {
                             ..
                         }) => (
                             format!(
-                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {link})"
+                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {})",
+                                link + 1
                             ),
-                            format!("equalise MTU on link {link}"),
+                            format!("equalise MTU on link {}", link + 1),
                         ),
                         Some(Stall::IcmpDropped {
                             router, culprit, ..
@@ -741,14 +781,31 @@ impl PathPrediction {
                             culprit_words(culprit, router, self.family),
                             culprit_fix(culprit, self.family),
                         ),
+                        // Delivered although bigger than a receiving end
+                        // of a tunnel, which does not check its MTU.
+                        None if self.tunnel_links.contains(&b.link) => (
+                            format!(
+                                "{}:{} receives at {} (tunnel, link {}) but a VXLAN end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
+                                b.node,
+                                b.iface,
+                                b.mtu,
+                                b.link + 1,
+                                l.mtu
+                            ),
+                            format!("equalise MTU on link {}", b.link + 1),
+                        ),
                         // Delivered although bigger than a receiving end:
                         // within veth's slack, nothing reports it.
                         None => (
                             format!(
                                 "{}:{} receives at {} (link {}) but veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
-                                b.node, b.iface, b.mtu, b.link, l.mtu
+                                b.node,
+                                b.iface,
+                                b.mtu,
+                                b.link + 1,
+                                l.mtu
                             ),
-                            format!("equalise MTU on link {}", b.link),
+                            format!("equalise MTU on link {}", b.link + 1),
                         ),
                     }
                 };
@@ -798,6 +855,18 @@ fn family_index(family: Family) -> usize {
     }
 }
 
+impl Culprit {
+    /// How this stops the ICMP error `router` generated, in words.
+    pub fn words(&self, router: &str, family: Family) -> String {
+        culprit_words(self, router, family)
+    }
+
+    /// The fix, in words.
+    pub fn fix(&self, family: Family) -> String {
+        culprit_fix(self, family)
+    }
+}
+
 /// How `culprit` stops the ICMP `router` generated.
 fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> String {
     let what = ICMP_SHORT[family_index(family)];
@@ -819,7 +888,8 @@ fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> String {
             mtu,
             size,
         } => format!(
-            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {link})"
+            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {})",
+            link + 1
         ),
     }
 }
@@ -837,7 +907,7 @@ fn culprit_fix(culprit: &Culprit, family: Family) -> String {
         }
         Culprit::Ruleset { node, path, .. } => format!("let {what} pass {path} on {node}"),
         Culprit::NoRoute { router, dst } => format!("give {router} a route back to {dst}"),
-        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {link}"),
+        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {}", link + 1),
     }
 }
 
@@ -1006,6 +1076,11 @@ impl Ctx<'_> {
             stall: None,
             pmtud_stall: None,
             mtu_probing,
+            tunnel_links: hops
+                .iter()
+                .map(|h| h.link)
+                .filter(|&l| self.plan.links.get(l).is_some_and(|l| l.tunnel.is_some()))
+                .collect(),
         };
         let flow = p.flow_nodes();
         let ruleset = self.ruleset_among(&flow);
@@ -1552,11 +1627,12 @@ mtu = [1200, 1500]
                 nodes: ["client".into(), "server".into()],
                 ifaces: ["server".into(), "client".into()],
                 mtu: [1200, 1500],
+                tunnel: false,
             }]
         );
         assert_eq!(
             m.link_mismatches[0].to_string(),
-            "link 0 (client:server 1200 vs server:client 1500)"
+            "link 1 (client:server 1200 vs server:client 1500)"
         );
         assert_eq!(
             m.no_path.len(),
@@ -1610,14 +1686,14 @@ mtu = [1200, 1500]
         assert_eq!(
             checks(&m),
             [
-                ("link-mtu-match", "link 0".to_owned()),
+                ("link-mtu-match", "link 1".to_owned()),
                 ("pmtud", "server -> client (ipv4)".to_owned()),
             ]
         );
         let f = m.findings();
         assert_eq!(
             f[0].fix,
-            "equalise MTU on link 0 (client:server 1200 vs server:client 1500)"
+            "equalise MTU on link 1 (client:server 1200 vs server:client 1500)"
         );
         assert_eq!(
             f[0].seen,
@@ -1803,7 +1879,7 @@ mtu = 9000
         assert_eq!(transfer.subject, "server -> client (ipv4)");
         assert_eq!(
             transfer.seen,
-            "bulk transfers from server to client stall (small exchanges work): 1500-byte packets do not fit router-b's 1200 towards router-a (link 1) and router-b drops its own frag-needed on output"
+            "bulk transfers from server to client stall (small exchanges work): 1500-byte packets do not fit router-b's 1200 towards router-a (link 2) and router-b drops its own frag-needed on output"
         );
         assert_eq!(
             transfer.fix,

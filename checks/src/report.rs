@@ -51,6 +51,51 @@ pub struct PathReport {
     pub transfer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_seconds: Option<f64>,
+    /// DF ping of exactly `expected_pmtu` bytes (the pmtud check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping_at_pmtu: Option<PingReport>,
+    /// DF ping of `expected_pmtu + 1` bytes: what PMTUD has to work with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping_over_pmtu: Option<PingReport>,
+    /// Per router on the path: whether its crafted frag-needed /
+    /// packet-too-big reached the sender (the icmp-passes check).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub icmp: Vec<IcmpReport>,
+}
+
+/// One DF ping as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PingReport {
+    /// Whole IP packet size.
+    pub size: u32,
+    /// reply | too-big | local-too-big | unreachable | silence
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// The node that answered (its address when it is not a lab node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl std::fmt::Display for PingReport {
+    /// `1201: too-big 1200 from router-a`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.size, self.outcome)?;
+        if let Some(m) = self.mtu {
+            write!(f, " {m}")?;
+        }
+        if let (Some(n), true) = (&self.from, self.outcome != "reply") {
+            write!(f, " from {n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether one router's ICMP error reached the path's sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IcmpReport {
+    pub router: String,
+    pub arrived: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,7 +278,13 @@ pub fn junit(reports: &[Report]) -> String {
             let body: Vec<String> = r
                 .violations
                 .iter()
-                .filter(|v| v.check == c.check && subject_of(v).is_none_or(|sub| sub == c.subject))
+                .filter(|v| {
+                    // A line about one path carries that path's violations;
+                    // a line about the whole topology ("links", "model"), all.
+                    v.check == c.check
+                        && (!c.subject.contains(" -> ")
+                            || subject_of(v).is_none_or(|sub| sub == c.subject))
+                })
                 .map(|v| match &v.fix {
                     Some(f) => format!("{} (fix: {f})", v.message),
                     None => v.message.clone(),
@@ -290,6 +341,14 @@ mod tests {
                 observed_pmtu: None,
                 transfer: Some("blackhole".into()),
                 transfer_seconds: Some(0.6),
+                ping_at_pmtu: None,
+                ping_over_pmtu: Some(PingReport {
+                    size: 1201,
+                    outcome: "silence".into(),
+                    mtu: None,
+                    from: None,
+                }),
+                icmp: vec![],
             }],
             checks: vec![
                 CheckLine {
@@ -324,6 +383,8 @@ mod tests {
         assert_eq!(p["expected_pmtu"], 1200);
         assert!(p["observed_pmtu"].is_null());
         assert_eq!(p["transfer"], "blackhole");
+        assert_eq!(p["ping_over_pmtu"]["outcome"], "silence");
+        assert!(p.get("ping_at_pmtu").is_none());
         // Several reports: an array.
         let arr: serde_json::Value = serde_json::from_str(&json(&[sample(), sample()])).unwrap();
         assert_eq!(arr.as_array().map(|a| a.len()), Some(2));

@@ -303,6 +303,22 @@ impl Plan {
         }
         None
     }
+
+    /// The node that has `addr` on one of its interfaces: who sent an ICMP
+    /// error, given its source address. None for an address not in the plan.
+    pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|n| {
+                n.interfaces.iter().any(|i| {
+                    [i.ipv4.as_ref(), i.ipv6.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|a| a.addr == addr)
+                })
+            })
+            .map(|n| n.name.as_str())
+    }
 }
 
 /// The tunnels of `topology` as links `first`, `first + 1`, … (see [`crate::tunnel`]).
@@ -653,6 +669,17 @@ mtu = 9000
         assert_eq!(p.address_of("client", Family::V6), Some(ip("2001:db8::1")));
         assert_eq!(p.address_of("server", Family::V4), Some(ip("198.18.2.2")));
         assert_eq!(p.address_of("nobody", Family::V4), None);
+    }
+
+    /// An ICMP error's source address maps back to the node that sent it.
+    #[test]
+    fn owner_of_addresses() {
+        let p = plan(CHAIN);
+        assert_eq!(p.owner_of(ip("198.18.1.2")), Some("router-b"));
+        assert_eq!(p.owner_of(ip("198.18.0.2")), Some("router-a"));
+        assert_eq!(p.owner_of(ip("2001:db8:0:2::2")), Some("server"));
+        assert_eq!(p.owner_of(ip("198.18.1.3")), None);
+        assert_eq!(p.owner_of(ip("2001:db8:0:1::1")), None);
     }
 
     /// Every node routes to every non-connected reachable subnet via its
