@@ -359,6 +359,48 @@ fn underlay_shrinks_below_tunnel(family: Family) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Init-namespace state a tunnel lab could disturb: its links (a VXLAN
+/// device made in the wrong namespace) and UDP sockets on the VXLAN port.
+fn init_ns_state() -> Result<(String, String), Failed> {
+    let links = std::process::Command::new("ip")
+        .args(["-j", "link", "show"])
+        .output()?;
+    let udp =
+        std::fs::read_to_string("/proc/net/udp")? + &std::fs::read_to_string("/proc/net/udp6")?;
+    // Port 4789 is 12B5 in /proc/net/udp's hex local address column.
+    let udp: String = udp.lines().filter(|l| l.contains(":12B5 ")).collect();
+    Ok((String::from_utf8(links.stdout)?, udp))
+}
+
+/// A tunnel lab is built in its namespaces only (nothing appears in the
+/// one the test runs in, no VXLAN socket there) and leaves nothing behind.
+fn leaves_nothing_behind() -> Result<(), Failed> {
+    let before = init_ns_state()?;
+    let lab = Lab::build(&load("vpn_1446"))?;
+    let names: Vec<String> = lab.namespaces().values().cloned().collect();
+    if init_ns_state()? != before {
+        return Err(
+            "building a tunnel lab changed the starting namespace's links or UDP sockets".into(),
+        );
+    }
+    // Control: the namespaces exist while the lab does.
+    for n in &names {
+        if !Path::new("/run/netns").join(n).exists() {
+            return Err(format!("namespace {n} missing while the lab is up").into());
+        }
+    }
+    drop(lab);
+    for n in &names {
+        if Path::new("/run/netns").join(n).exists() {
+            return Err(format!("namespace {n} left behind").into());
+        }
+    }
+    if init_ns_state()? != before {
+        return Err("the starting namespace's links or UDP sockets changed after teardown".into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     if harness::env::live_unavailable().is_none() {
@@ -380,6 +422,10 @@ fn main() {
         live(
             "tunnels::underlay_routes_are_physical".into(),
             underlay_routes_are_physical,
+        ),
+        live(
+            "tunnels::leaves_nothing_behind".into(),
+            leaves_nothing_behind,
         ),
     ];
     for family in [Family::V4, Family::V6] {
