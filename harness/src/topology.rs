@@ -1905,4 +1905,75 @@ mtu = 1500
             assert_eq!(back, Topology { source: None, ..t });
         }
     }
+
+    /// mss_clamp: "pmtu" or an MSS, on routers only; mss_clamp_oif names one
+    /// of the node's interfaces and needs mss_clamp; both round trip.
+    #[test]
+    fn mss_clamps() {
+        let good = with(BASE, "router = true\n", "router = true\nmss_clamp = \"pmtu\"\nmss_clamp_oif = \"server\"\n");
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.nodes["router-a"].mss_clamp,
+            Some(MssClamp {
+                to: ClampTo::Pmtu,
+                oif: Some("server".into())
+            })
+        );
+        assert_eq!(t.nodes["client"].mss_clamp, None);
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+
+        let fixed = with(&good, "\"pmtu\"", "1360");
+        let t = parse(&fixed).unwrap();
+        assert_eq!(t.nodes["router-a"].mss_clamp.as_ref().unwrap().to, ClampTo::Mss(1360));
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        // A string holding a number is the same number.
+        let t2 = parse(&with(&good, "\"pmtu\"", "\"1360\"")).unwrap();
+        assert_eq!(t2, t);
+
+        for bad in ["\"auto\"", "87", "65496", "-1"] {
+            twin(&good, &with(&good, "\"pmtu\"", bad), "must be \"pmtu\" or an MSS in 88..=65495", None);
+        }
+        parse(&with(&good, "\"pmtu\"", "88")).unwrap();
+        parse(&with(&good, "\"pmtu\"", "65495")).unwrap();
+        twin(
+            &good,
+            &with(&good, "\"server\"\n", "\"eth9\"\n"),
+            "node \"router-a\": mss_clamp_oif \"eth9\" is not an interface of this node (interfaces: client, server)",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "mss_clamp = \"pmtu\"\n", ""),
+            "mss_clamp_oif needs mss_clamp",
+            None,
+        );
+        let host = with(BASE, "[nodes.client]\n", "[nodes.client]\nmss_clamp = \"pmtu\"\n");
+        twin(&good, &host, "node \"client\": mss_clamp needs router = true", None);
+    }
+
+    /// PMTU sysctls are validated by value and name at their line; other
+    /// net.* names must exist (sysctl::key_problem has the details).
+    #[test]
+    fn pmtu_sysctls() {
+        let good = with(
+            BASE,
+            "[nodes.server]",
+            "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = 1, \"net.ipv6.route.mtu_expires\" = 60 }",
+        );
+        parse(&good).unwrap();
+        twin(&good, &with(&good, "= 1,", "= 3,"), "value \"3\" must be an integer in 0..=2", None);
+        twin(&good, &with(&good, "= 60", "= -1"), "must be an integer in 0..=2147483", None);
+        twin(
+            &good,
+            &with(&good, "ipv6.route.mtu_expires", "ipv6.route.mtu_expire"),
+            "did you mean \"net.ipv4.route.mtu_expires\"?",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "ipv4.tcp_mtu_probing", "ipv6.tcp_mtu_probing"),
+            "it exists as net.ipv4.tcp_mtu_probing",
+            None,
+        );
+    }
 }
