@@ -22,6 +22,12 @@
 //!   on any node a flow, its replies or its ICMP errors cross makes that
 //!   flow's pings, learned PMTU and transfer `Unknown` (it may filter or
 //!   clamp anything); iptables counts for IPv4 only, ip6tables for IPv6 only.
+//! - The MSS `to` advertises reaches `from` in its SYN / SYN-ACK along the
+//!   way back; an `mss_clamp` on a router there (matching its
+//!   `mss_clamp_oif`, if any) lowers it, and the sender's segments shrink
+//!   to fit. The sender's `tcp_mtu_probing`, `ip_no_pmtu_disc` and
+//!   `route.min_pmtu` change the verdict and what is learned as measured
+//!   below; what was not measured is `Unknown` with the reason.
 //! - The sender's PMTUD starts at its interface MTU and shrinks on every
 //!   report that arrives; it stops at a silent drop or a dropped report.
 //!
@@ -58,6 +64,26 @@
 //!   completes (locked route: DF cleared, the router fragments).
 //! - TCP MSS hides a narrow link next to an endpoint: client 1500, server
 //!   1400 on one link: 1 MiB both ways completed (MSS 1348).
+//! - Mitigations, on icmp_blackhole at 1280 (client 1500 | router-a 1280
+//!   router-b, which drops its own frag-needed | 9000 server), 1 MiB each
+//!   way, both families unless said:
+//!   - `mss_clamp = "pmtu"` (nft `set rt mtu`, forward hook) on router-a
+//!     fixed the download at once (MSS 1240 / 1220); on router-b too, as
+//!     `rt mtu` is the smaller of the routes towards the SYN's destination
+//!     and back to its source, and router-b's route to the client is
+//!     1280; on a router beyond both (9000 either side) it did not. On
+//!     icmp_blackhole itself (1200, IPv4) router-a's clamp fixed both
+//!     directions (MSS 1160). A fixed 1200 fixed it, 1360 did not; an
+//!     `oifname` limit helps only where the receiver's SYN leaves.
+//!   - `tcp_mtu_probing=1` on the sender: recovered in 6.42-6.68 s (IPv4)
+//!     and 6.45-6.66 s (IPv6) over 5 runs, `tcp_base_mss` 512 alike;
+//!     `=2`: ok at once (0.01 s).
+//!   - `ip_no_pmtu_disc` 1, 2, 3 on the sender: IPv4 ok at once (TCP
+//!     sends without DF, routers fragment), IPv6 still a blackhole. With
+//!     ICMP flowing (no filter) the learned PMTU (`ping -M want`, `ip
+//!     route get`) was a locked 552 in mode 1, and 9000 in modes 2 and 3.
+//!   - `net.ipv4.route.min_pmtu=1400` (no filter): learned a locked 1400,
+//!     transfer ok (fragmented by the router); IPv6 learned 1280.
 //! - A throwaway sweep of 11 chain topologies (each filter hook, probing,
 //!   ingress-only both ways, within-slack ends, a 500 link, a second
 //!   narrowing, one mismatched link) agreed with this model on every DF
@@ -1187,7 +1213,10 @@ impl Ctx<'_> {
         if self.family != Family::V4 || mode == 0 {
             return;
         }
-        let why = format!("net.ipv4.ip_no_pmtu_disc={mode} on {}: not measured", p.from);
+        let why = format!(
+            "net.ipv4.ip_no_pmtu_disc={mode} on {}: not measured",
+            p.from
+        );
         if matches!(p.ping_over_pmtu, Knowable::Known(_)) {
             p.ping_over_pmtu = Knowable::Unknown(why.clone());
         }
@@ -2412,8 +2441,22 @@ mtu = 1300
         let mut src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280");
         for (node, extra) in node_extra {
             src = src.replacen(
-                &format!("[nodes.{node}]\n{}", if node.starts_with("router") { "router = true\n" } else { "" }),
-                &format!("[nodes.{node}]\n{}{extra}\n", if node.starts_with("router") { "router = true\n" } else { "" }),
+                &format!(
+                    "[nodes.{node}]\n{}",
+                    if node.starts_with("router") {
+                        "router = true\n"
+                    } else {
+                        ""
+                    }
+                ),
+                &format!(
+                    "[nodes.{node}]\n{}{extra}\n",
+                    if node.starts_with("router") {
+                        "router = true\n"
+                    } else {
+                        ""
+                    }
+                ),
                 1,
             );
         }
@@ -2501,13 +2544,23 @@ mtu = 1300
         let m = model_of(&blackhole_1280(&[("router-a", "mss_clamp = 1200")]));
         for f in [V4, V6] {
             assert_eq!(verdict(&m, "server", "client", f), ok(), "{f}");
-            assert_eq!(path(&m, "server", "client", f).mss_clamp.as_ref().unwrap().mss, 1200);
+            assert_eq!(
+                path(&m, "server", "client", f)
+                    .mss_clamp
+                    .as_ref()
+                    .unwrap()
+                    .mss,
+                1200
+            );
         }
         let m = model_of(&blackhole_1280(&[("router-a", "mss_clamp = 1360")]));
         for f in [V4, V6] {
             let s = path(&m, "server", "client", f);
             assert_eq!(s.transfer, BLACKHOLE, "{f}");
-            assert_eq!(s.tcp_packet, Knowable::Known(1360 + MSS_OVERHEAD[family_index(f)]));
+            assert_eq!(
+                s.tcp_packet,
+                Knowable::Known(1360 + MSS_OVERHEAD[family_index(f)])
+            );
         }
     }
 
@@ -2523,7 +2576,14 @@ mtu = 1300
         )]));
         assert_eq!(verdict(&m, "server", "client", V4), BLACKHOLE);
         // The client's own MSS is clamped on the way to it (server's SYN-ACK).
-        assert_eq!(path(&m, "client", "server", V4).mss_clamp.as_ref().unwrap().mss, 1240);
+        assert_eq!(
+            path(&m, "client", "server", V4)
+                .mss_clamp
+                .as_ref()
+                .unwrap()
+                .mss,
+            1240
+        );
         let m = model_of(&blackhole_1280(&[(
             "router-a",
             "mss_clamp = \"pmtu\"\nmss_clamp_oif = \"router-b\"",

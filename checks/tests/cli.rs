@@ -154,14 +154,19 @@ fn main() {
         }
     }
     trials.push(live("cli::up_exec_down", up_exec_down));
-    trials.push(Trial::test("cli::ruleset::missing_file", ruleset_missing_file));
+    trials.push(Trial::test(
+        "cli::ruleset::missing_file",
+        ruleset_missing_file,
+    ));
     for kind in RulesetKind::ALL {
-        trials.push(live(format!("cli::ruleset::{}::load_error", kind.key), move || {
-            ruleset_load_error(kind)
-        }));
-        trials.push(live(format!("cli::ruleset::{}::control", kind.key), move || {
-            ruleset_control(kind)
-        }));
+        trials.push(live(
+            format!("cli::ruleset::{}::load_error", kind.key),
+            move || ruleset_load_error(kind),
+        ));
+        trials.push(live(
+            format!("cli::ruleset::{}::control", kind.key),
+            move || ruleset_control(kind),
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }
@@ -251,7 +256,11 @@ fn ruleset_load_error(kind: RulesetKind) -> Result<(), Failed> {
         return Err(format!("exit {code:?}, expected 2; stderr: {stderr}").into());
     }
     if !stderr.contains(kind.tool_says) {
-        return Err(format!("stderr lacks the tool's message {:?}: {stderr}", kind.tool_says).into());
+        return Err(format!(
+            "stderr lacks the tool's message {:?}: {stderr}",
+            kind.tool_says
+        )
+        .into());
     }
     if !stderr.contains(&ruleset.display().to_string()) {
         return Err(format!("stderr does not name {}: {stderr}", ruleset.display()).into());

@@ -150,7 +150,9 @@ mod tests {
         assert!(s.contains("table inet mtulab_mss"), "{s}");
         assert!(s.contains("hook forward priority mangle"), "{s}");
         assert!(
-            s.contains("oifname \"router-b\" tcp flags & syn == syn tcp option maxseg size set rt mtu"),
+            s.contains(
+                "oifname \"router-b\" tcp flags & syn == syn tcp option maxseg size set rt mtu"
+            ),
             "{s}"
         );
         let s = mss_clamp_script(&MssClamp {

@@ -118,7 +118,9 @@ pub fn key_problem(key: &str, value: &str) -> Option<KeyProblem> {
         return match value.trim().parse::<i64>() {
             Ok(v) if (*lo..=*hi).contains(&v) => None,
             _ => Some(KeyProblem {
-                message: format!("sysctl {key:?} value {value:?} must be an integer in {lo}..={hi}"),
+                message: format!(
+                    "sysctl {key:?} value {value:?} must be an integer in {lo}..={hi}"
+                ),
                 about_value: true,
             }),
         };
@@ -140,14 +142,11 @@ pub fn key_problem(key: &str, value: &str) -> Option<KeyProblem> {
     if !proc_net.is_dir() || path_of(&lookup).is_file() {
         return None;
     }
-    if let Some((right, _, _)) = PMTU_SYSCTLS
-        .iter()
-        .find(|(k, _, _)| {
-            let theirs = k.rsplit('.').next().unwrap_or(k);
-            edit_distance(theirs, last) <= (theirs.len() / 5).max(2)
-                || (last.len() >= 6 && (theirs.starts_with(last) || last.starts_with(theirs)))
-        })
-    {
+    if let Some((right, _, _)) = PMTU_SYSCTLS.iter().find(|(k, _, _)| {
+        let theirs = k.rsplit('.').next().unwrap_or(k);
+        edit_distance(theirs, last) <= (theirs.len() / 5).max(2)
+            || (last.len() >= 6 && (theirs.starts_with(last) || last.starts_with(theirs)))
+    }) {
         return name_problem(format!(
             "unknown PMTU sysctl {key:?}: did you mean {right:?}?"
         ));
@@ -221,9 +220,16 @@ mod tests {
             "unknown PMTU sysctl \"net.ipv6.tcp_mtu_probing\": it exists as net.ipv4.tcp_mtu_probing"
         );
         let p = key_problem("net.ipv4.tcp_mtu_probe", "1").unwrap();
-        assert!(p.message.contains("did you mean \"net.ipv4.tcp_mtu_probing\"?"), "{p:?}");
+        assert!(
+            p.message
+                .contains("did you mean \"net.ipv4.tcp_mtu_probing\"?"),
+            "{p:?}"
+        );
         let p = key_problem("net.ipv6.route.min_pmtu", "1280").unwrap();
-        assert!(p.message.contains("it exists as net.ipv4.route.min_pmtu"), "{p:?}");
+        assert!(
+            p.message.contains("it exists as net.ipv4.route.min_pmtu"),
+            "{p:?}"
+        );
         let p = key_problem("net.ipv4.ip_no_pmtu_dics", "1").unwrap();
         assert!(p.message.contains("net.ipv4.ip_no_pmtu_disc"), "{p:?}");
     }

@@ -495,7 +495,7 @@ struct RawNode {
     router: bool,
     #[serde(default)]
     sysctl: Ordered<SysctlValue>,
-    mss_clamp: Option<Spanned<SysctlValue>>,
+    mss_clamp: Option<Spanned<ClampValue>>,
     mss_clamp_oif: Option<Spanned<String>>,
 }
 
@@ -584,6 +584,32 @@ impl<'de> Deserialize<'de> for SysctlValue {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<SysctlValue, E> {
                 Ok(SysctlValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `mss_clamp = "pmtu"` or `mss_clamp = 1360` (checked later so the
+/// message can name the node).
+struct ClampValue(String);
+
+impl<'de> Deserialize<'de> for ClampValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ClampValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"pmtu\" or an MSS (integer)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClampValue, E> {
+                Ok(ClampValue(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ClampValue, E> {
+                Ok(ClampValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ClampValue, E> {
+                Ok(ClampValue(v.to_string()))
             }
         }
         d.deserialize_any(V)
@@ -1077,7 +1103,11 @@ impl Validator<'_> {
             };
             let ifaces: Vec<&str> = links
                 .iter()
-                .flat_map(|l| (0..2).filter(|&e| l.between[e] == *name).map(|e| l.names[e].as_str()))
+                .flat_map(|l| {
+                    (0..2)
+                        .filter(|&e| l.between[e] == *name)
+                        .map(|e| l.names[e].as_str())
+                })
                 .collect();
             if !ifaces.contains(&oif.as_str()) {
                 return self.err(
@@ -1910,7 +1940,11 @@ mtu = 1500
     /// of the node's interfaces and needs mss_clamp; both round trip.
     #[test]
     fn mss_clamps() {
-        let good = with(BASE, "router = true\n", "router = true\nmss_clamp = \"pmtu\"\nmss_clamp_oif = \"server\"\n");
+        let good = with(
+            BASE,
+            "router = true\n",
+            "router = true\nmss_clamp = \"pmtu\"\nmss_clamp_oif = \"server\"\n",
+        );
         let t = parse(&good).unwrap();
         assert_eq!(
             t.nodes["router-a"].mss_clamp,
@@ -1924,14 +1958,22 @@ mtu = 1500
 
         let fixed = with(&good, "\"pmtu\"", "1360");
         let t = parse(&fixed).unwrap();
-        assert_eq!(t.nodes["router-a"].mss_clamp.as_ref().unwrap().to, ClampTo::Mss(1360));
+        assert_eq!(
+            t.nodes["router-a"].mss_clamp.as_ref().unwrap().to,
+            ClampTo::Mss(1360)
+        );
         assert_eq!(parse(&t.to_toml()).unwrap(), t);
         // A string holding a number is the same number.
         let t2 = parse(&with(&good, "\"pmtu\"", "\"1360\"")).unwrap();
         assert_eq!(t2, t);
 
         for bad in ["\"auto\"", "87", "65496", "-1"] {
-            twin(&good, &with(&good, "\"pmtu\"", bad), "must be \"pmtu\" or an MSS in 88..=65495", None);
+            twin(
+                &good,
+                &with(&good, "\"pmtu\"", bad),
+                "must be \"pmtu\" or an MSS in 88..=65495",
+                None,
+            );
         }
         parse(&with(&good, "\"pmtu\"", "88")).unwrap();
         parse(&with(&good, "\"pmtu\"", "65495")).unwrap();
@@ -1943,12 +1985,27 @@ mtu = 1500
         );
         twin(
             &good,
+            &with(&good, "\"pmtu\"", "true"),
+            "expected \"pmtu\" or an MSS (integer)",
+            None,
+        );
+        twin(
+            &good,
             &with(&good, "mss_clamp = \"pmtu\"\n", ""),
             "mss_clamp_oif needs mss_clamp",
             None,
         );
-        let host = with(BASE, "[nodes.client]\n", "[nodes.client]\nmss_clamp = \"pmtu\"\n");
-        twin(&good, &host, "node \"client\": mss_clamp needs router = true", None);
+        let host = with(
+            BASE,
+            "[nodes.client]\n",
+            "[nodes.client]\nmss_clamp = \"pmtu\"\n",
+        );
+        twin(
+            &good,
+            &host,
+            "node \"client\": mss_clamp needs router = true",
+            None,
+        );
     }
 
     /// PMTU sysctls are validated by value and name at their line; other
@@ -1961,8 +2018,18 @@ mtu = 1500
             "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = 1, \"net.ipv6.route.mtu_expires\" = 60 }",
         );
         parse(&good).unwrap();
-        twin(&good, &with(&good, "= 1,", "= 3,"), "value \"3\" must be an integer in 0..=2", None);
-        twin(&good, &with(&good, "= 60", "= -1"), "must be an integer in 0..=2147483", None);
+        twin(
+            &good,
+            &with(&good, "= 1,", "= 3,"),
+            "value \"3\" must be an integer in 0..=2",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "= 60", "= -1"),
+            "must be an integer in 0..=2147483",
+            None,
+        );
         twin(
             &good,
             &with(&good, "ipv6.route.mtu_expires", "ipv6.route.mtu_expire"),
