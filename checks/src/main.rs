@@ -235,10 +235,13 @@ fn check(
                         started.elapsed().as_secs_f64()
                     );
                 }
-                results
-                    .lock()
-                    .unwrap()
-                    .push((i, r.map_err(|e| e.to_string())));
+                results.lock().unwrap().push((
+                    i,
+                    r.map_err(|e| match &t.source {
+                        Some(f) => format!("{}: {e}", f.display()),
+                        None => e.to_string(),
+                    }),
+                ));
             });
         }
     });

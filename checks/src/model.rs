@@ -22,6 +22,12 @@
 //!   on any node a flow, its replies or its ICMP errors cross makes that
 //!   flow's pings, learned PMTU and transfer `Unknown` (it may filter or
 //!   clamp anything); iptables counts for IPv4 only, ip6tables for IPv6 only.
+//! - The MSS `to` advertises reaches `from` in its SYN / SYN-ACK along the
+//!   way back; an `mss_clamp` on a router there (matching its
+//!   `mss_clamp_oif`, if any) lowers it, and the sender's segments shrink
+//!   to fit. The sender's `tcp_mtu_probing`, `ip_no_pmtu_disc` and
+//!   `route.min_pmtu` change the verdict and what is learned as measured
+//!   below; what was not measured is `Unknown` with the reason.
 //! - The sender's PMTUD starts at its interface MTU and shrinks on every
 //!   report that arrives; it stops at a silent drop or a dropped report.
 //!
@@ -58,6 +64,26 @@
 //!   completes (locked route: DF cleared, the router fragments).
 //! - TCP MSS hides a narrow link next to an endpoint: client 1500, server
 //!   1400 on one link: 1 MiB both ways completed (MSS 1348).
+//! - Mitigations, on icmp_blackhole at 1280 (client 1500 | router-a 1280
+//!   router-b, which drops its own frag-needed | 9000 server), 1 MiB each
+//!   way, both families unless said:
+//!   - `mss_clamp = "pmtu"` (nft `set rt mtu`, forward hook) on router-a
+//!     fixed the download at once (MSS 1240 / 1220); on router-b too, as
+//!     `rt mtu` is the smaller of the routes towards the SYN's destination
+//!     and back to its source, and router-b's route to the client is
+//!     1280; on a router beyond both (9000 either side) it did not. On
+//!     icmp_blackhole itself (1200, IPv4) router-a's clamp fixed both
+//!     directions (MSS 1160). A fixed 1200 fixed it, 1360 did not; an
+//!     `oifname` limit helps only where the receiver's SYN leaves.
+//!   - `tcp_mtu_probing=1` on the sender: recovered in 6.42-6.68 s (IPv4)
+//!     and 6.45-6.66 s (IPv6) over 5 runs, `tcp_base_mss` 512 alike;
+//!     `=2`: ok at once (0.01 s).
+//!   - `ip_no_pmtu_disc` 1, 2, 3 on the sender: IPv4 ok at once (TCP
+//!     sends without DF, routers fragment), IPv6 still a blackhole. With
+//!     ICMP flowing (no filter) the learned PMTU (`ping -M want`, `ip
+//!     route get`) was a locked 552 in mode 1, and 9000 in modes 2 and 3.
+//!   - `net.ipv4.route.min_pmtu=1400` (no filter): learned a locked 1400,
+//!     transfer ok (fragmented by the router); IPv6 learned 1280.
 //! - A throwaway sweep of 11 chain topologies (each filter hook, probing,
 //!   ingress-only both ways, within-slack ends, a 500 link, a second
 //!   narrowing, one mismatched link) agreed with this model on every DF
@@ -101,7 +127,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use harness::plan::{Hop, Plan};
-use harness::topology::{Family, FilterKind, Hook, Topology, Verdict};
+use harness::topology::{ClampTo, Family, FilterKind, Hook, Topology, Verdict};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -417,6 +443,42 @@ pub struct PathPrediction {
     /// enforce its MTU).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tunnel_links: Vec<usize>,
+    /// `from`'s PMTU sysctls as the model reads them.
+    pub knobs: SenderKnobs,
+    /// The MSS clamp that limits the segments `from` sends, if any.
+    pub mss_clamp: Option<ClampPrediction>,
+}
+
+/// The sender's PMTU-relevant sysctls (kernel defaults where unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SenderKnobs {
+    /// `net.ipv4.tcp_mtu_probing` (both families).
+    pub mtu_probing: u32,
+    /// `net.ipv4.tcp_base_mss`.
+    pub base_mss: u32,
+    /// `net.ipv4.ip_no_pmtu_disc` (IPv4 only).
+    pub no_pmtu_disc: u32,
+    /// `net.ipv4.route.min_pmtu` (IPv4 only).
+    pub min_pmtu: u32,
+}
+
+impl Default for SenderKnobs {
+    fn default() -> Self {
+        SenderKnobs {
+            mtu_probing: 0,
+            base_mss: 1024,
+            no_pmtu_disc: 0,
+            min_pmtu: IPV4_MIN_PMTU,
+        }
+    }
+}
+
+/// An `mss_clamp` on a router that lowers the MSS `from` may send with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClampPrediction {
+    pub router: String,
+    /// The MSS option `from` receives after the clamp.
+    pub mss: u32,
 }
 
 /// One thing a user would notice, with the check it breaks and the fix.
@@ -1024,10 +1086,20 @@ impl Ctx<'_> {
             }),
             None => Knowable::Unknown(format!("{to} has no route back to {src}")),
         };
+        // The MSS `to` advertises reaches `from` along `back`; a clamp on
+        // a router there lowers it.
+        let mss_clamp = back
+            .as_deref()
+            .and_then(|b| self.clamp_on_way(to, b, from_mtu.min(to_mtu.unwrap_or(from_mtu))));
         let tcp_packet = match to_mtu {
-            Some(t) => Knowable::Known(from_mtu.min(t)),
+            Some(t) => Knowable::Known(
+                mss_clamp
+                    .as_ref()
+                    .map_or(from_mtu.min(t), |c| from_mtu.min(t).min(c.mss + overhead)),
+            ),
             None => Knowable::Unknown(format!("{to} has no route back to {src}")),
         };
+        let knobs = self.knobs(from);
 
         let mut icmp: Vec<IcmpPrediction> = hops
             .iter()
@@ -1081,6 +1153,8 @@ impl Ctx<'_> {
                 .map(|h| h.link)
                 .filter(|&l| self.plan.links.get(l).is_some_and(|l| l.tunnel.is_some()))
                 .collect(),
+            knobs,
+            mss_clamp,
         };
         let flow = p.flow_nodes();
         let ruleset = self.ruleset_among(&flow);
@@ -1118,6 +1192,7 @@ impl Ctx<'_> {
                 } else {
                     Verdict::Blackhole
                 };
+                let run = self.mitigate(&hops, size, &knobs, run);
                 let (verdict, stall) = match run.stop {
                     None => (Knowable::Known(Verdict::Ok), None),
                     // Whether the ICMP passes is the ruleset's call: no stall to report.
@@ -1146,7 +1221,159 @@ impl Ctx<'_> {
         };
         p.transfer = transfer;
         p.stall = stall;
+        self.apply_knobs_to_pmtud(&mut p, &hops, from_mtu);
         Some(p)
+    }
+
+    /// `node`'s PMTU sysctls (kernel defaults where unset or unparsable).
+    fn knobs(&self, node: &str) -> SenderKnobs {
+        let mut k = SenderKnobs::default();
+        let Some(n) = self.topology.nodes.get(node) else {
+            return k;
+        };
+        for (key, value) in &n.sysctl {
+            let Ok(v) = value.trim().parse::<u32>() else {
+                continue;
+            };
+            match key.as_str() {
+                "net.ipv4.tcp_mtu_probing" => k.mtu_probing = v,
+                "net.ipv4.tcp_base_mss" => k.base_mss = v,
+                "net.ipv4.ip_no_pmtu_disc" => k.no_pmtu_disc = v,
+                "net.ipv4.route.min_pmtu" => k.min_pmtu = v,
+                _ => {}
+            }
+        }
+        k
+    }
+
+    /// The smallest MSS any `mss_clamp` on the routers of `back` (the way
+    /// `to`'s SYN / SYN-ACK takes to the sender) leaves in `to`'s MSS option,
+    /// if one lowers it below `packet - overhead`. `rt mtu` is the smaller
+    /// route MTU of the router's routes towards the SYN's destination
+    /// (this hop's egress) and back to its source (`to`'s address).
+    fn clamp_on_way(&self, to: &str, back: &[Hop], packet: u32) -> Option<ClampPrediction> {
+        let overhead = MSS_OVERHEAD[self.fi()];
+        let to_src = back
+            .first()
+            .and_then(|h| self.plan.node(to)?.iface(&h.out_iface)?.addr(self.family))
+            .map(|a| a.addr)?;
+        let mut best: Option<ClampPrediction> = None;
+        for h in back.iter().skip(1) {
+            let Some(clamp) = self
+                .topology
+                .nodes
+                .get(&h.node)
+                .and_then(|n| n.mss_clamp.as_ref())
+            else {
+                continue;
+            };
+            if clamp.oif.as_ref().is_some_and(|o| *o != h.out_iface) {
+                continue;
+            }
+            let mss = match clamp.to {
+                ClampTo::Mss(v) => u32::from(v),
+                ClampTo::Pmtu => {
+                    let towards_src = self
+                        .plan
+                        .path_to(&h.node, to_src, self.family)
+                        .and_then(|p| p.first().map(|f| f.out_mtu))
+                        .unwrap_or(h.out_mtu);
+                    h.out_mtu.min(towards_src).saturating_sub(overhead)
+                }
+            };
+            if mss + overhead < packet && best.as_ref().is_none_or(|b| mss < b.mss) {
+                best = Some(ClampPrediction {
+                    router: h.node.clone(),
+                    mss,
+                });
+            }
+        }
+        best
+    }
+
+    /// The transfer's stall after the sender's own mitigations that send
+    /// the segments differently (measured on 6.18, icmp_blackhole at 1280):
+    /// - `ip_no_pmtu_disc` >= 1 (IPv4): TCP sockets send without DF
+    ///   (IP_PMTUDISC_DONT), so routers fragment: modes 1, 2 and 3 all
+    ///   moved 1 MiB at once through the blackhole; IPv6 still stalled.
+    /// - `tcp_mtu_probing=2`: probing from `tcp_base_mss` on from the start
+    ///   moved 1 MiB at once (0.01 s) in both families, when the packets of
+    ///   `base_mss` fit; larger `base_mss` was not measured.
+    fn mitigate(&self, hops: &[Hop], size: u32, knobs: &SenderKnobs, run: Run) -> Run {
+        let Some(stop) = &run.stop else {
+            return run;
+        };
+        let nodf = Frag {
+            source: true,
+            routers: true,
+        };
+        let icmp_stall = matches!(stop, Stall::IcmpDropped { culprit, .. } if !matches!(culprit, Culprit::Ruleset { .. }));
+        if self.family == Family::V4
+            && knobs.no_pmtu_disc >= 1
+            && icmp_stall
+            && matches!(walk(hops, size, nodf), Fate::Delivered)
+        {
+            return Run { stop: None, ..run };
+        }
+        if knobs.mtu_probing == 2 && icmp_stall {
+            if let Stall::IcmpDropped { mtu, .. } = stop {
+                if knobs.base_mss + MSS_OVERHEAD[self.fi()] <= *mtu {
+                    return Run { stop: None, ..run };
+                }
+            }
+        }
+        run
+    }
+
+    /// What `ip_no_pmtu_disc` does to the PMTU the sender learns (IPv4;
+    /// measured with `ping -M want` then `ip route get`, hidden 1280 link):
+    /// mode 1 cached a locked `min_pmtu` (552) on the first frag-needed,
+    /// whatever MTU it carried; modes 2 and 3 ignored ICMP-borne reports
+    /// (the learned PMTU stayed the interface's). DF pings over the path
+    /// MTU were not measured under these modes: unknown.
+    fn apply_knobs_to_pmtud(&self, p: &mut PathPrediction, hops: &[Hop], from_mtu: u32) {
+        let mode = p.knobs.no_pmtu_disc;
+        if self.family != Family::V4 || mode == 0 {
+            return;
+        }
+        let why = format!(
+            "net.ipv4.ip_no_pmtu_disc={mode} on {}: not measured",
+            p.from
+        );
+        if matches!(p.ping_over_pmtu, Knowable::Known(_)) {
+            p.ping_over_pmtu = Knowable::Unknown(why.clone());
+        }
+        if !matches!(p.learned_pmtu, Knowable::Known(_)) {
+            return;
+        }
+        p.learned_pmtu = match mode {
+            1 => {
+                let first_arrives = match walk(hops, from_mtu, DF) {
+                    Fate::TooBig { hop, .. } => p
+                        .icmp
+                        .iter()
+                        .find(|i| i.hop == hop)
+                        .map(|i| i.reaches.clone()),
+                    _ => Some(Knowable::Known(false)),
+                };
+                match first_arrives {
+                    Some(Knowable::Known(true)) => Knowable::Known(Learned {
+                        mtu: from_mtu.min(p.knobs.min_pmtu),
+                        locked: true,
+                    }),
+                    Some(Knowable::Known(false)) => Knowable::Known(Learned {
+                        mtu: from_mtu,
+                        locked: false,
+                    }),
+                    _ => Knowable::Unknown(why),
+                }
+            }
+            2 | 3 => Knowable::Known(Learned {
+                mtu: from_mtu,
+                locked: false,
+            }),
+            _ => Knowable::Unknown(why),
+        };
     }
 
     /// The first interface along the path with the smallest MTU: each hop's
@@ -1410,7 +1637,7 @@ impl Ctx<'_> {
                     }
                     hit.push(hop);
                     let floor = match self.family {
-                        Family::V4 => IPV4_MIN_PMTU,
+                        Family::V4 => self.knobs(&hops[0].node).min_pmtu,
                         Family::V6 => IPV6_MIN_MTU,
                     };
                     if mtu < floor {
@@ -2471,5 +2698,250 @@ mtu = 1300
         ));
         let full = predict_ping(&veth, &Plan::new(&veth), "client", "server", V4, 1450).unwrap();
         assert_eq!(full, Knowable::Known(Ping::Silence));
+    }
+
+    // ----- Mitigations (issue 4). The topology is icmp_blackhole at 1280,
+    // so both families run:
+    //   client --1500-- router-a --1280-- router-b --9000-- server
+    //                                     [drop pmtu-icmp @ output]
+    fn blackhole_1280(node_extra: &[(&str, &str)]) -> Topology {
+        let mut src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280");
+        for (node, extra) in node_extra {
+            src = src.replacen(
+                &format!(
+                    "[nodes.{node}]\n{}",
+                    if node.starts_with("router") {
+                        "router = true\n"
+                    } else {
+                        ""
+                    }
+                ),
+                &format!(
+                    "[nodes.{node}]\n{}{extra}\n",
+                    if node.starts_with("router") {
+                        "router = true\n"
+                    } else {
+                        ""
+                    }
+                ),
+                1,
+            );
+        }
+        with_filter(&src, "router-b", drop_at(Hook::Output))
+    }
+
+    fn verdict(m: &Model, from: &str, to: &str, f: Family) -> Knowable<Verdict> {
+        path(m, from, to, f).transfer.clone()
+    }
+
+    const BLACKHOLE: Knowable<Verdict> = Knowable::Known(Verdict::Blackhole);
+
+    /// Control: without a mitigation the download stalls in both families.
+    #[test]
+    fn blackhole_1280_control() {
+        let m = model_of(&blackhole_1280(&[]));
+        for f in [V4, V6] {
+            assert_eq!(verdict(&m, "server", "client", f), BLACKHOLE, "{f}");
+            assert_eq!(verdict(&m, "client", "server", f), ok(), "{f}");
+            assert_eq!(path(&m, "server", "client", f).mss_clamp, None);
+        }
+    }
+
+    /// `mss_clamp = "pmtu"` on router-a (before the 1280 link): the client's
+    /// SYN leaves router-a into 1280, so `rt mtu` is 1280 and the server's
+    /// segments fit: 1240 (IPv4) / 1220 (IPv6) MSS, transfer ok. ICMP is
+    /// still dropped: the server still learns 9000 (pmtud keeps failing).
+    /// Measured: ok in 0.01 s both ways, both families, snd_mss 1228 / 1208
+    /// (the MSS minus 12 bytes of timestamps).
+    #[test]
+    fn clamp_to_pmtu_before_narrow_link_fixes_blackhole() {
+        let m = model_of(&blackhole_1280(&[("router-a", "mss_clamp = \"pmtu\"")]));
+        for (f, mss) in [(V4, 1240), (V6, 1220)] {
+            let s = path(&m, "server", "client", f);
+            assert_eq!(
+                s.mss_clamp,
+                Some(ClampPrediction {
+                    router: "router-a".into(),
+                    mss
+                })
+            );
+            assert_eq!(s.tcp_packet, Knowable::Known(1280));
+            assert_eq!(s.transfer, ok(), "{f}");
+            assert_eq!(s.learned_pmtu, learned(9000));
+            assert_eq!(verdict(&m, "client", "server", f), ok());
+        }
+    }
+
+    /// `rt mtu` takes the smaller of the routes towards the SYN's
+    /// destination and back to its source: on router-b (after the narrow
+    /// link) the route back to the client is 1280, so it fixes the download
+    /// too (measured: ok). A router beyond both (router-c, 9000 on either
+    /// side) sees no narrow route and fixes nothing (measured: blackhole).
+    #[test]
+    fn clamp_to_pmtu_needs_a_route_through_the_narrow_link() {
+        let m = model_of(&blackhole_1280(&[("router-b", "mss_clamp = \"pmtu\"")]));
+        assert_eq!(verdict(&m, "server", "client", V4), ok());
+        assert_eq!(verdict(&m, "server", "client", V6), ok());
+
+        let src = HIDDEN_SMALLER
+            .replace("mtu = 1200", "mtu = 1280")
+            .replace(
+                "between = [\"router-b\", \"server\"]",
+                "between = [\"router-b\", \"router-c\"]",
+            )
+            .replace(
+                "[nodes.server]",
+                "[nodes.server]\n[nodes.router-c]\nrouter = true\nmss_clamp = \"pmtu\"",
+            )
+            + "[[links]]\nbetween = [\"router-c\", \"server\"]\nmtu = 9000\n";
+        let t = with_filter(&src, "router-b", drop_at(Hook::Output));
+        let m = model_of(&t);
+        for f in [V4, V6] {
+            let s = path(&m, "server", "client", f);
+            assert_eq!(s.mss_clamp, None, "{f}");
+            assert_eq!(s.transfer, BLACKHOLE, "{f}");
+        }
+    }
+
+    /// A fixed clamp helps only when MSS + 40 / 60 fits the narrow link:
+    /// 1200 does (1240 / 1260 <= 1280), 1360 does not (1400 / 1420).
+    /// Measured: 1200 ok, 1360 blackhole, both families.
+    #[test]
+    fn fixed_clamp_must_fit() {
+        let m = model_of(&blackhole_1280(&[("router-a", "mss_clamp = 1200")]));
+        for f in [V4, V6] {
+            assert_eq!(verdict(&m, "server", "client", f), ok(), "{f}");
+            assert_eq!(
+                path(&m, "server", "client", f)
+                    .mss_clamp
+                    .as_ref()
+                    .unwrap()
+                    .mss,
+                1200
+            );
+        }
+        let m = model_of(&blackhole_1280(&[("router-a", "mss_clamp = 1360")]));
+        for f in [V4, V6] {
+            let s = path(&m, "server", "client", f);
+            assert_eq!(s.transfer, BLACKHOLE, "{f}");
+            assert_eq!(
+                s.tcp_packet,
+                Knowable::Known(1360 + MSS_OVERHEAD[family_index(f)])
+            );
+        }
+    }
+
+    /// `mss_clamp_oif`: the server's MSS comes from the client's SYN, which
+    /// leaves router-a through "router-b". Clamping only what leaves
+    /// through "client" (the server's SYN-ACK) does not help the download
+    /// (measured: blackhole); through "router-b" it does (measured: ok).
+    #[test]
+    fn clamp_oif_must_see_the_receivers_syn() {
+        let m = model_of(&blackhole_1280(&[(
+            "router-a",
+            "mss_clamp = \"pmtu\"\nmss_clamp_oif = \"client\"",
+        )]));
+        assert_eq!(verdict(&m, "server", "client", V4), BLACKHOLE);
+        // The client's own MSS is clamped on the way to it (server's SYN-ACK).
+        assert_eq!(
+            path(&m, "client", "server", V4)
+                .mss_clamp
+                .as_ref()
+                .unwrap()
+                .mss,
+            1240
+        );
+        let m = model_of(&blackhole_1280(&[(
+            "router-a",
+            "mss_clamp = \"pmtu\"\nmss_clamp_oif = \"router-b\"",
+        )]));
+        assert_eq!(verdict(&m, "server", "client", V4), ok());
+        assert_eq!(verdict(&m, "server", "client", V6), ok());
+    }
+
+    /// `tcp_mtu_probing=2` probes from `tcp_base_mss` (1024: 1064 / 1084
+    /// bytes fit 1280) from the start: measured ok at once, both families.
+    /// Mode 1 recovers (measured 6.56 s IPv4, 6.45 s IPv6 for 1 MiB).
+    #[test]
+    fn mtu_probing_modes() {
+        let m = model_of(&blackhole_1280(&[(
+            "server",
+            "sysctl = { \"net.ipv4.tcp_mtu_probing\" = \"2\" }",
+        )]));
+        for f in [V4, V6] {
+            assert_eq!(verdict(&m, "server", "client", f), ok(), "{f}");
+            assert_eq!(path(&m, "server", "client", f).knobs.mtu_probing, 2);
+        }
+        let m = model_of(&blackhole_1280(&[(
+            "server",
+            "sysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\" }",
+        )]));
+        for f in [V4, V6] {
+            assert_eq!(
+                verdict(&m, "server", "client", f),
+                Knowable::Known(Verdict::Recovered)
+            );
+        }
+    }
+
+    /// `ip_no_pmtu_disc` >= 1 on the IPv4 sender: TCP sends without DF and
+    /// routers fragment, so the blackhole does not stall the transfer
+    /// (measured: modes 1, 2, 3 ok); IPv6 has no such knob and stalls.
+    /// With ICMP flowing (no filter), mode 1 learns a locked min_pmtu (552)
+    /// from the first frag-needed, modes 2 and 3 ignore it (9000).
+    #[test]
+    fn no_pmtu_disc() {
+        for mode in ["1", "2", "3"] {
+            let sys = format!("sysctl = {{ \"net.ipv4.ip_no_pmtu_disc\" = \"{mode}\" }}");
+            let m = model_of(&blackhole_1280(&[("server", &sys)]));
+            let s = path(&m, "server", "client", V4);
+            assert_eq!(s.transfer, ok(), "mode {mode}");
+            assert_eq!(s.learned_pmtu, learned(9000), "mode {mode}");
+            assert!(matches!(s.ping_over_pmtu, Knowable::Unknown(_)));
+            assert_eq!(verdict(&m, "server", "client", V6), BLACKHOLE);
+
+            let src = HIDDEN_SMALLER
+                .replace("mtu = 1200", "mtu = 1280")
+                .replace("[nodes.server]", &format!("[nodes.server]\n{sys}"));
+            let m = model(&src);
+            let s = path(&m, "server", "client", V4);
+            assert_eq!(s.transfer, ok());
+            let want = if mode == "1" {
+                Knowable::Known(Learned {
+                    mtu: 552,
+                    locked: true,
+                })
+            } else {
+                learned(9000)
+            };
+            assert_eq!(s.learned_pmtu, want, "mode {mode}");
+            assert_eq!(path(&m, "server", "client", V6).learned_pmtu, learned(1280));
+        }
+    }
+
+    /// `net.ipv4.route.min_pmtu = 1400` on the sender, 1280 hidden link, no
+    /// filter: the frag-needed (1280) is below the floor, so the sender
+    /// caches a locked 1400 and sends without DF; routers fragment and the
+    /// transfer completes. Measured: learned 1400, ok; IPv6 learns 1280.
+    #[test]
+    fn min_pmtu_floor_from_sysctl() {
+        let src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280").replace(
+            "[nodes.server]",
+            "[nodes.server]\nsysctl = { \"net.ipv4.route.min_pmtu\" = \"1400\" }",
+        );
+        let m = model(&src);
+        let s = path(&m, "server", "client", V4);
+        assert_eq!(
+            s.learned_pmtu,
+            Knowable::Known(Learned {
+                mtu: 1400,
+                locked: true
+            })
+        );
+        assert_eq!(s.transfer, ok());
+        assert_eq!(path(&m, "server", "client", V6).learned_pmtu, learned(1280));
+        // Control: the default floor (552) leaves 1280 unlocked.
+        let m = model(&HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280"));
+        assert_eq!(path(&m, "server", "client", V4).learned_pmtu, learned(1280));
     }
 }

@@ -154,5 +154,153 @@ fn main() {
         }
     }
     trials.push(live("cli::up_exec_down", up_exec_down));
+    trials.push(Trial::test(
+        "cli::ruleset::missing_file",
+        ruleset_missing_file,
+    ));
+    for kind in RulesetKind::ALL {
+        trials.push(live(
+            format!("cli::ruleset::{}::load_error", kind.key),
+            move || ruleset_load_error(kind),
+        ));
+        trials.push(live(
+            format!("cli::ruleset::{}::control", kind.key),
+            move || ruleset_control(kind),
+        ));
+    }
     libtest_mimic::run(&args, trials).exit();
+}
+
+// ----- Real rulesets that cannot be loaded (issue 4): bad input, exit 2,
+// the tool's own message and the file, nothing left behind.
+
+/// A ruleset format, a ruleset it accepts (accept everything) and one it
+/// refuses, with a fragment of the tool's own error message.
+#[derive(Clone, Copy)]
+struct RulesetKind {
+    key: &'static str,
+    file: &'static str,
+    good: &'static str,
+    bad: &'static str,
+    tool_says: &'static str,
+}
+
+impl RulesetKind {
+    const ALL: [RulesetKind; 3] = [
+        RulesetKind {
+            key: "nft",
+            file: "r.nft",
+            good: "table inet t {\n  chain c {\n    type filter hook input priority 0; policy accept;\n  }\n}\n",
+            bad: "table inet t {\n  chain c {\n    type filter hook input priority 0; policy accept;\n    icmp type bogus drop\n  }\n}\n",
+            // nft names the file, line and column itself.
+            tool_says: "r.nft:4:15-19: Error: Could not parse ICMP type",
+        },
+        RulesetKind {
+            key: "iptables",
+            file: "r.rules",
+            good: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n",
+            bad: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p icmp -m icmp --icmp-type bogus -j DROP\nCOMMIT\n",
+            tool_says: "Unknown ICMP type `bogus'",
+        },
+        RulesetKind {
+            key: "ip6tables",
+            file: "r6.rules",
+            good: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT\nCOMMIT\n",
+            // An IPv4 match in an IPv6 ruleset: a classic copy-paste slip.
+            bad: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ipv6-icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n",
+            tool_says: "Error occurred at line: 3",
+        },
+    ];
+}
+
+/// client --1500-- router --1500-- server, `kind`'s ruleset (`text`) on the router.
+fn ruleset_topology(kind: RulesetKind, tag: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mtulab-cli-ruleset-{}-{}-{tag}",
+        std::process::id(),
+        kind.key
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join(kind.file), text).expect("ruleset");
+    let toml = format!(
+        "# client - router - server, a {key} ruleset on the router\nname = \"rs-{key}\"\n[nodes.client]\n[nodes.router]\nrouter = true\n[nodes.server]\n[[links]]\nbetween = [\"client\", \"router\"]\nmtu = 1500\n[[links]]\nbetween = [\"router\", \"server\"]\nmtu = 1500\n[[filters]]\nnode = \"router\"\n{key} = \"{file}\"\n",
+        key = kind.key,
+        file = kind.file
+    );
+    let path = dir.join("topology.toml");
+    std::fs::write(&path, toml).expect("topology");
+    path
+}
+
+/// Run `mtulab check FILE` and return (exit code, stderr, namespaces its pid left).
+fn check_file(file: &Path) -> Result<(Option<i32>, String, Vec<String>), Failed> {
+    let child = mtulab()
+        .args(["check", file.to_str().ok_or("path")?])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let out = child.wait_with_output()?;
+    Ok((out.status.code(), text(&out.stderr), namespaces_of_pid(pid)))
+}
+
+/// A ruleset the tool refuses: `mtulab check` exits 2, prints the tool's
+/// own message and the ruleset file, and leaves no namespace behind.
+fn ruleset_load_error(kind: RulesetKind) -> Result<(), Failed> {
+    let file = ruleset_topology(kind, "bad", kind.bad);
+    let ruleset = file.with_file_name(kind.file);
+    let result = check_file(&file);
+    let _ = std::fs::remove_dir_all(file.parent().unwrap());
+    let (code, stderr, left) = result?;
+    if code != Some(2) {
+        return Err(format!("exit {code:?}, expected 2; stderr: {stderr}").into());
+    }
+    if !stderr.contains(kind.tool_says) {
+        return Err(format!(
+            "stderr lacks the tool's message {:?}: {stderr}",
+            kind.tool_says
+        )
+        .into());
+    }
+    if !stderr.contains(&ruleset.display().to_string()) {
+        return Err(format!("stderr does not name {}: {stderr}", ruleset.display()).into());
+    }
+    if !left.is_empty() {
+        return Err(format!("a refused ruleset left {left:?} behind").into());
+    }
+    Ok(())
+}
+
+/// Control for [`ruleset_load_error`]: the same topology with a ruleset the
+/// tool accepts is checked (exit 0) and leaves nothing behind.
+fn ruleset_control(kind: RulesetKind) -> Result<(), Failed> {
+    let file = ruleset_topology(kind, "good", kind.good);
+    let result = check_file(&file);
+    let _ = std::fs::remove_dir_all(file.parent().unwrap());
+    let (code, stderr, left) = result?;
+    if code != Some(0) {
+        return Err(format!("exit {code:?}, expected 0; stderr: {stderr}").into());
+    }
+    if !left.is_empty() {
+        return Err(format!("left {left:?} behind").into());
+    }
+    Ok(())
+}
+
+/// A ruleset file that does not exist is bad input before anything is
+/// built (no root needed): exit 2, FILE:LINE naming the missing ruleset.
+fn ruleset_missing_file() -> Result<(), Failed> {
+    let file = topologies_dir().join("invalid/missing_ruleset.toml");
+    let (code, stderr, left) = check_file(&file)?;
+    if code != Some(2) {
+        return Err(format!("exit {code:?}, expected 2; stderr: {stderr}").into());
+    }
+    let want = format!("{}:28: filter 1: nft ruleset ", file.display());
+    if !stderr.contains(&want) || !stderr.contains("rulesets/absent.nft does not exist") {
+        return Err(format!("stderr lacks {want:?}…absent.nft does not exist: {stderr}").into());
+    }
+    if !left.is_empty() {
+        return Err(format!("created {left:?}").into());
+    }
+    Ok(())
 }

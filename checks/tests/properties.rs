@@ -100,6 +100,7 @@ fn build(
             Node {
                 router: n.starts_with('r'),
                 sysctl: Vec::new(),
+                mss_clamp: None,
             },
         );
     }

@@ -91,3 +91,78 @@ pub fn load(
     }
     Ok(())
 }
+
+/// The table MSS clamping lives in (separate from [`TABLE`] and from any
+/// user ruleset, so neither can flush the other).
+pub const MSS_TABLE: &str = "mtulab_mss";
+
+/// An nft script clamping the MSS option of forwarded SYNs and SYN-ACKs,
+/// both families, at the forward hook (priority mangle, before any filter
+/// chain at priority 0).
+///
+/// - `to = Pmtu`: `set rt mtu` — the kernel (nft_rt `get_tcpmss`) takes the
+///   smaller of the route MTU towards the packet's destination (its
+///   `skb_dst`, a PMTU exception included) and of the route back to its
+///   source, minus 40 (IPv4) or 60 (IPv6).
+/// - `to = Mss(n)`: `set n` on SYNs that advertise more than `n`.
+///
+/// The kernel never raises an MSS this way (nft_exthdr skips the write when
+/// the new value is not smaller), so a small advertised MSS stays.
+pub fn mss_clamp_script(clamp: &crate::topology::MssClamp) -> String {
+    use crate::topology::ClampTo;
+    let oif = clamp
+        .oif
+        .as_ref()
+        .map(|o| format!("oifname {} ", nft_string(o)))
+        .unwrap_or_default();
+    let rule = match clamp.to {
+        ClampTo::Pmtu => {
+            format!("{oif}tcp flags & syn == syn tcp option maxseg size set rt mtu counter")
+        }
+        ClampTo::Mss(n) => format!(
+            "{oif}tcp flags & syn == syn tcp option maxseg size > {n} tcp option maxseg size set {n} counter"
+        ),
+    };
+    format!(
+        "table inet {MSS_TABLE} {{\n  chain forward {{\n    type filter hook forward priority mangle; policy accept;\n    {rule}\n  }}\n}}\n"
+    )
+}
+
+/// A quoted nft string (interface names are validated: no quotes, no
+/// whitespace, no '/').
+fn nft_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{ClampTo, MssClamp};
+
+    /// The clamp rules name the oif when given, and a fixed value only
+    /// lowers bigger MSS options.
+    #[test]
+    fn clamp_scripts() {
+        let s = mss_clamp_script(&MssClamp {
+            to: ClampTo::Pmtu,
+            oif: Some("router-b".into()),
+        });
+        assert!(s.contains("table inet mtulab_mss"), "{s}");
+        assert!(s.contains("hook forward priority mangle"), "{s}");
+        assert!(
+            s.contains(
+                "oifname \"router-b\" tcp flags & syn == syn tcp option maxseg size set rt mtu"
+            ),
+            "{s}"
+        );
+        let s = mss_clamp_script(&MssClamp {
+            to: ClampTo::Mss(1360),
+            oif: None,
+        });
+        assert!(!s.contains("oifname"), "{s}");
+        assert!(
+            s.contains("tcp option maxseg size > 1360 tcp option maxseg size set 1360"),
+            "{s}"
+        );
+    }
+}

@@ -127,6 +127,7 @@ impl Lab {
         lab.create_links()?;
         lab.configure_addresses_and_routes()?;
         lab.install_filters()?;
+        lab.install_mss_clamps()?;
         lab.read_back_mtus()?;
         Ok(lab)
     }
@@ -297,14 +298,17 @@ impl Lab {
                     }
                 }
                 FilterKind::Nft(path) => {
-                    let text = read_ruleset(path)?;
+                    // Read first: a missing file is our error, not nft's.
+                    read_ruleset(path)?;
+                    // By path, so nft's errors say FILE:LINE:COLUMN.
+                    let shown = path.display().to_string();
                     firewall::load(
                         &self.nodes[&f.node].ns,
                         &f.node,
                         "nft",
-                        &["-f", "-"],
-                        &text,
-                        Some(path.display().to_string()),
+                        &["-f", &shown],
+                        "",
+                        Some(shown.clone()),
                     )?;
                 }
                 FilterKind::Iptables(path) | FilterKind::Ip6tables(path) => {
@@ -330,6 +334,26 @@ impl Lab {
             firewall::load(
                 &self.nodes[node].ns,
                 node,
+                "nft",
+                &["-f", "-"],
+                &script,
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Each node's `mss_clamp`, as its own nft table (after the filters, so
+    /// a user ruleset that flushes everything cannot remove it).
+    fn install_mss_clamps(&mut self) -> Result<(), LabError> {
+        for (name, node) in &self.topology.nodes {
+            let Some(clamp) = &node.mss_clamp else {
+                continue;
+            };
+            let script = firewall::mss_clamp_script(clamp);
+            firewall::load(
+                &self.nodes[name].ns,
+                name,
                 "nft",
                 &["-f", "-"],
                 &script,

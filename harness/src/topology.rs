@@ -51,7 +51,32 @@ pub struct Node {
     pub router: bool,
     /// `net.*` sysctls set in this node only, in file order.
     pub sysctl: Vec<(String, String)>,
+    /// `mss_clamp` (routers only): rewrite the MSS option of forwarded SYNs.
+    pub mss_clamp: Option<MssClamp>,
 }
+
+/// MSS clamping on a router (`mss_clamp = "pmtu"` or `mss_clamp = 1360`,
+/// optionally `mss_clamp_oif = "IFACE"`): the MSS option of every forwarded
+/// TCP SYN and SYN-ACK (both families) is lowered, never raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MssClamp {
+    pub to: ClampTo,
+    /// Only SYNs leaving through this interface of the node; None: all.
+    pub oif: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClampTo {
+    /// nft `rt mtu`: the smaller route MTU of the router's routes towards
+    /// the SYN's destination and back to its source, minus 40 (IPv4) / 60 (IPv6).
+    Pmtu,
+    /// A fixed MSS (both families).
+    Mss(u16),
+}
+
+/// Values `mss_clamp = N` accepts: TCP's minimum MSS (`TCP_MIN_MSS`) up to
+/// the largest that fits a 65535-byte IPv4 packet.
+pub const MSS_CLAMP_RANGE: std::ops::RangeInclusive<u32> = 88..=65495;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
@@ -239,6 +264,17 @@ impl Topology {
                     .map(|(k, v)| format!("{} = {}", q(k), q(v)))
                     .collect();
                 let _ = writeln!(out, "sysctl = {{ {} }}", items.join(", "));
+            }
+            if let Some(clamp) = &node.mss_clamp {
+                match clamp.to {
+                    ClampTo::Pmtu => out.push_str("mss_clamp = \"pmtu\"\n"),
+                    ClampTo::Mss(v) => {
+                        let _ = writeln!(out, "mss_clamp = {v}");
+                    }
+                }
+                if let Some(oif) = &clamp.oif {
+                    let _ = writeln!(out, "mss_clamp_oif = {}", q(oif));
+                }
             }
         }
         let defaults = default_iface_names(self.links.iter().map(|l| &l.between));
@@ -515,6 +551,8 @@ struct RawNode {
     router: bool,
     #[serde(default)]
     sysctl: Ordered<SysctlValue>,
+    mss_clamp: Option<Spanned<ClampValue>>,
+    mss_clamp_oif: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -602,6 +640,32 @@ impl<'de> Deserialize<'de> for SysctlValue {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<SysctlValue, E> {
                 Ok(SysctlValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `mss_clamp = "pmtu"` or `mss_clamp = 1360` (checked later so the
+/// message can name the node).
+struct ClampValue(String);
+
+impl<'de> Deserialize<'de> for ClampValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ClampValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"pmtu\" or an MSS (integer)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClampValue, E> {
+                Ok(ClampValue(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ClampValue, E> {
+                Ok(ClampValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ClampValue, E> {
+                Ok(ClampValue(v.to_string()))
             }
         }
         d.deserialize_any(V)
@@ -703,6 +767,8 @@ impl Validator<'_> {
         // Nodes.
         let mut nodes = BTreeMap::new();
         let mut node_lines: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        // Where each node's mss_clamp_oif (else mss_clamp) is, for checks after the links.
+        let mut clamp_spans: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
         for (name, raw_node) in raw.nodes.0 {
             let span = name.span();
             let name = name.into_inner();
@@ -713,6 +779,13 @@ impl Validator<'_> {
                 );
             }
             let raw_node = raw_node.into_inner();
+            let mss_clamp = self.mss_clamp(&name, &raw_node)?;
+            if let Some(c) = &raw_node.mss_clamp {
+                clamp_spans.insert(name.clone(), c.span());
+            }
+            if let Some(o) = &raw_node.mss_clamp_oif {
+                clamp_spans.insert(name.clone(), o.span());
+            }
             let mut sysctl = Vec::new();
             for (key, value) in raw_node.sysctl.0 {
                 if !valid_sysctl_key(key.get_ref()) {
@@ -735,6 +808,14 @@ impl Validator<'_> {
                         ),
                     );
                 }
+                if let Some(problem) = crate::sysctl::key_problem(key.get_ref(), &value) {
+                    let at = if problem.about_value {
+                        value_span
+                    } else {
+                        key.span()
+                    };
+                    return self.err(at, format!("node {name:?}: {}", problem.message));
+                }
                 sysctl.push((key.into_inner(), value));
             }
             node_lines.insert(name.clone(), span);
@@ -743,6 +824,7 @@ impl Validator<'_> {
                 Node {
                     router: raw_node.router,
                     sysctl,
+                    mss_clamp,
                 },
             );
         }
@@ -893,6 +975,8 @@ impl Validator<'_> {
                 names,
             });
         }
+
+        self.check_clamp_oifs(&nodes, &links, &clamp_spans)?;
 
         // Filters.
         let base = base_dir(self.path);
@@ -1191,6 +1275,82 @@ impl Validator<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// `mss_clamp` / `mss_clamp_oif` of one node (the oif is checked
+    /// against the node's interfaces later, in [`Self::check_clamp_oifs`]).
+    fn mss_clamp(&self, node: &str, raw: &RawNode) -> Result<Option<MssClamp>, TopologyError> {
+        let Some(value) = &raw.mss_clamp else {
+            if let Some(oif) = &raw.mss_clamp_oif {
+                return self.err(
+                    oif.span(),
+                    format!("node {node:?}: mss_clamp_oif needs mss_clamp (\"pmtu\" or an MSS)"),
+                );
+            }
+            return Ok(None);
+        };
+        if !raw.router {
+            return self.err(
+                value.span(),
+                format!(
+                    "node {node:?}: mss_clamp needs router = true (it rewrites forwarded SYNs; a host forwards nothing)"
+                ),
+            );
+        }
+        let text = &value.get_ref().0;
+        let to = if text == "pmtu" {
+            ClampTo::Pmtu
+        } else {
+            match text.parse::<u32>() {
+                Ok(v) if MSS_CLAMP_RANGE.contains(&v) => ClampTo::Mss(v as u16),
+                _ => {
+                    return self.err(
+                        value.span(),
+                        format!(
+                            "node {node:?}: mss_clamp {text:?} must be \"pmtu\" or an MSS in {}..={}",
+                            MSS_CLAMP_RANGE.start(),
+                            MSS_CLAMP_RANGE.end()
+                        ),
+                    );
+                }
+            }
+        };
+        Ok(Some(MssClamp {
+            to,
+            oif: raw.mss_clamp_oif.as_ref().map(|o| o.get_ref().clone()),
+        }))
+    }
+
+    /// Every `mss_clamp_oif` names an interface of its node.
+    fn check_clamp_oifs(
+        &self,
+        nodes: &BTreeMap<String, Node>,
+        links: &[Link],
+        spans: &BTreeMap<String, std::ops::Range<usize>>,
+    ) -> Result<(), TopologyError> {
+        for (name, node) in nodes {
+            let Some(oif) = node.mss_clamp.as_ref().and_then(|c| c.oif.as_ref()) else {
+                continue;
+            };
+            let ifaces: Vec<&str> = links
+                .iter()
+                .flat_map(|l| {
+                    (0..2)
+                        .filter(|&e| l.between[e] == *name)
+                        .map(|e| l.names[e].as_str())
+                })
+                .collect();
+            if !ifaces.contains(&oif.as_str()) {
+                return self.err(
+                    spans[name].clone(),
+                    format!(
+                        "node {name:?}: mss_clamp_oif {oif:?} is not an interface of this node (interfaces: {})",
+                        ifaces.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn expect(
@@ -2005,5 +2165,113 @@ mtu = 1500
             let back = Topology::from_str(&t.to_toml(), path).unwrap();
             assert_eq!(back, Topology { source: None, ..t });
         }
+    }
+
+    /// mss_clamp: "pmtu" or an MSS, on routers only; mss_clamp_oif names one
+    /// of the node's interfaces and needs mss_clamp; both round trip.
+    #[test]
+    fn mss_clamps() {
+        let good = with(
+            BASE,
+            "router = true\n",
+            "router = true\nmss_clamp = \"pmtu\"\nmss_clamp_oif = \"server\"\n",
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.nodes["router-a"].mss_clamp,
+            Some(MssClamp {
+                to: ClampTo::Pmtu,
+                oif: Some("server".into())
+            })
+        );
+        assert_eq!(t.nodes["client"].mss_clamp, None);
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+
+        let fixed = with(&good, "\"pmtu\"", "1360");
+        let t = parse(&fixed).unwrap();
+        assert_eq!(
+            t.nodes["router-a"].mss_clamp.as_ref().unwrap().to,
+            ClampTo::Mss(1360)
+        );
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        // A string holding a number is the same number.
+        let t2 = parse(&with(&good, "\"pmtu\"", "\"1360\"")).unwrap();
+        assert_eq!(t2, t);
+
+        for bad in ["\"auto\"", "87", "65496", "-1"] {
+            twin(
+                &good,
+                &with(&good, "\"pmtu\"", bad),
+                "must be \"pmtu\" or an MSS in 88..=65495",
+                None,
+            );
+        }
+        parse(&with(&good, "\"pmtu\"", "88")).unwrap();
+        parse(&with(&good, "\"pmtu\"", "65495")).unwrap();
+        twin(
+            &good,
+            &with(&good, "\"server\"\n", "\"eth9\"\n"),
+            "node \"router-a\": mss_clamp_oif \"eth9\" is not an interface of this node (interfaces: client, server)",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "\"pmtu\"", "true"),
+            "expected \"pmtu\" or an MSS (integer)",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "mss_clamp = \"pmtu\"\n", ""),
+            "mss_clamp_oif needs mss_clamp",
+            None,
+        );
+        let host = with(
+            BASE,
+            "[nodes.client]\n",
+            "[nodes.client]\nmss_clamp = \"pmtu\"\n",
+        );
+        twin(
+            &good,
+            &host,
+            "node \"client\": mss_clamp needs router = true",
+            None,
+        );
+    }
+
+    /// PMTU sysctls are validated by value and name at their line; other
+    /// net.* names must exist (sysctl::key_problem has the details).
+    #[test]
+    fn pmtu_sysctls() {
+        let good = with(
+            BASE,
+            "[nodes.server]",
+            "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = 1, \"net.ipv6.route.mtu_expires\" = 60 }",
+        );
+        parse(&good).unwrap();
+        twin(
+            &good,
+            &with(&good, "= 1,", "= 3,"),
+            "value \"3\" must be an integer in 0..=2",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "= 60", "= -1"),
+            "must be an integer in 0..=2147483",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "ipv6.route.mtu_expires", "ipv6.route.mtu_expire"),
+            "did you mean \"net.ipv4.route.mtu_expires\"?",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "ipv4.tcp_mtu_probing", "ipv6.tcp_mtu_probing"),
+            "it exists as net.ipv4.tcp_mtu_probing",
+            None,
+        );
     }
 }
