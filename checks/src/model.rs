@@ -2627,6 +2627,34 @@ mtu = 1300
         assert_eq!(up.learned_pmtu, learned(1446));
     }
 
+    /// Workaround (b): `mss_clamp = "pmtu"` on gw-b clamps the client's SYN
+    /// to gw-b's route back through the 1446 tunnel (1406 / 1386), so the
+    /// appliance's segments fit and its downloads complete; PMTUD itself
+    /// stays broken (the appliance still learns 1500 from DF probes).
+    #[test]
+    fn vpn_1446_mss_clamp_at_the_gateway() {
+        let m = model_of(&bundled("vpn_1446_mss_clamp"));
+        for (family, mss) in [(V4, 1406), (V6, 1386)] {
+            let up = path(&m, "appliance", "client", family);
+            assert_eq!(
+                up.mss_clamp,
+                Some(ClampPrediction {
+                    router: "gw-b".into(),
+                    mss
+                }),
+                "{family}"
+            );
+            assert_eq!(up.transfer, ok(), "{family}");
+            assert_eq!(up.learned_pmtu, learned(1500));
+            assert_eq!(path(&m, "client", "appliance", family).transfer, ok());
+        }
+        // Control: vpn_1446 itself (no clamp) blackholes.
+        let m = model_of(&bundled("vpn_1446"));
+        let up = path(&m, "appliance", "client", V4);
+        assert_eq!(up.mss_clamp, None);
+        assert_eq!(up.transfer, Knowable::Known(Verdict::Blackhole));
+    }
+
     /// Workaround (a), only the appliance's end lowered: TCP fine both ways,
     /// but DF packets of 1445..=1446 bytes towards the appliance vanish
     /// (beyond veth's 4-byte slack, below the tunnel's 1446) and the client
