@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::topology::{Family, Topology};
+use crate::topology::{Anycast, Cidr, Family, Link, Topology};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IfAddr {
@@ -58,6 +58,18 @@ pub struct NodePlan {
     pub interfaces: Vec<IfacePlan>,
     /// Non-connected routes only (connected ones come with the addresses).
     pub routes: Vec<RoutePlan>,
+    /// Routes with several equal-cost next hops (`RTA_MULTIPATH`): towards
+    /// anycast addresses whose nearest members lie behind different neighbours.
+    pub multipath: Vec<MultipathPlan>,
+    /// Addresses on `lo` (/32, /128): the anycast addresses this node serves.
+    pub loopback: Vec<IfAddr>,
+}
+
+/// A route with several next hops, each (gateway, device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultipathPlan {
+    pub dst: IfAddr,
+    pub nexthops: Vec<(IpAddr, String)>,
 }
 
 /// One step of a forwarding path: `node` sends out of `out_iface` to `next`, arriving on `in_iface`.
@@ -83,6 +95,10 @@ pub struct LinkPlan {
     pub ipv4: IfAddr,
     /// The link's IPv6 network, /64; None when an end's MTU is below 1280.
     pub ipv6: Option<IfAddr>,
+    /// Each end's IPv4 address (given, or `.1` / `.2` of `ipv4`).
+    pub ends4: [IfAddr; 2],
+    /// Each end's IPv6 address, where the link has IPv6.
+    pub ends6: Option<[IfAddr; 2]>,
 }
 
 impl LinkPlan {
@@ -90,6 +106,13 @@ impl LinkPlan {
         match family {
             Family::V4 => Some(&self.ipv4),
             Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+    /// The address of `end` (0 or 1) in `family`, if the link has that family.
+    pub fn end_addr(&self, family: Family, end: usize) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => Some(&self.ends4[end]),
+            Family::V6 => self.ends6.as_ref().map(|e| &e[end]),
         }
     }
 }
@@ -133,22 +156,25 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(topology: &Topology) -> Plan {
+        let subnets = link_subnets(&topology.links, &topology.anycast)
+            .expect("a validated topology has room for automatic addressing");
         let links: Vec<LinkPlan> = topology
             .links
             .iter()
-            .enumerate()
-            .map(|(i, l)| LinkPlan {
-                between: l.between.clone(),
-                names: l.names.clone(),
-                mtu: l.mtu,
-                ipv4: IfAddr {
-                    addr: IpAddr::V4(v4_network(i)),
-                    prefix_len: 24,
-                },
-                ipv6: (l.mtu.iter().all(|&m| m >= IPV6_MIN_MTU)).then(|| IfAddr {
-                    addr: IpAddr::V6(v6_network(i)),
-                    prefix_len: 64,
-                }),
+            .zip(&subnets)
+            .map(|(l, sub)| {
+                let ends = |f| {
+                    link_end_addresses(l, sub, f).map(|e| e.map(|c| IfAddr::from(&c)))
+                };
+                LinkPlan {
+                    between: l.between.clone(),
+                    names: l.names.clone(),
+                    mtu: l.mtu,
+                    ipv4: IfAddr::from(&sub.0),
+                    ipv6: sub.1.as_ref().map(IfAddr::from),
+                    ends4: ends(Family::V4).expect("every link has IPv4"),
+                    ends6: ends(Family::V6),
+                }
             })
             .collect();
         let mut nodes: Vec<NodePlan> = topology
@@ -160,12 +186,52 @@ impl Plan {
                 sysctl: node.sysctl.clone(),
                 interfaces: interfaces_of(name, &links),
                 routes: Vec::new(),
+                multipath: Vec::new(),
+                loopback: Vec::new(),
             })
             .collect();
         for family in [Family::V4, Family::V6] {
-            let routes = Routing::new(&nodes, &links, family).routes();
-            for (node, mut r) in nodes.iter_mut().zip(routes) {
-                node.routes.append(&mut r);
+            let routing = Routing::new(&nodes, &links, family);
+            let routes = routing.routes();
+            let anycast = routing.anycast_routes(&topology.anycast);
+            for (k, (mut r, (mut single, mut multi))) in
+                routes.into_iter().zip(anycast).enumerate()
+            {
+                let node = &mut nodes[k];
+                let given: Vec<RoutePlan> = topology.nodes[&node.name]
+                    .routes
+                    .iter()
+                    .filter(|g| g.to.family() == family)
+                    .map(|g| RoutePlan {
+                        dst: IfAddr::from(&g.to),
+                        via: g.via,
+                        dev: node
+                            .interfaces
+                            .iter()
+                            .find(|i| i.addr(family).is_some_and(|a| contains(a, g.via)))
+                            .map(|i| i.name.clone())
+                            .expect("validated: the gateway is on a connected subnet"),
+                    })
+                    .collect();
+                if given.is_empty() {
+                    node.routes.append(&mut r);
+                    node.routes.append(&mut single);
+                    node.multipath.append(&mut multi);
+                } else {
+                    // Given routes replace every automatic one of this family.
+                    node.routes.extend(given);
+                }
+            }
+            for a in &topology.anycast {
+                let Some(addr) = a.addr(family) else { continue };
+                for m in &a.nodes {
+                    if let Some(node) = nodes.iter_mut().find(|n| &n.name == m) {
+                        node.loopback.push(IfAddr {
+                            addr,
+                            prefix_len: host_len(family),
+                        });
+                    }
+                }
             }
         }
         Plan {
@@ -293,6 +359,132 @@ impl Plan {
     }
 }
 
+impl From<&Cidr> for IfAddr {
+    fn from(c: &Cidr) -> IfAddr {
+        IfAddr {
+            addr: c.addr,
+            prefix_len: c.prefix_len,
+        }
+    }
+}
+
+fn host_len(family: Family) -> u8 {
+    match family {
+        Family::V4 => 32,
+        Family::V6 => 128,
+    }
+}
+
+/// Each link's IPv4 subnet and IPv6 subnet (None: no IPv6 on it), given or
+/// automatic. Link `i` without given addresses gets `198.18.0.0 + 256·i`/24
+/// and `2001:db8:0:i::/64` unless that overlaps a given subnet or an
+/// anycast address; then the lowest such /24 (/64) no other link uses.
+/// Err(i): no /24 is left for link `i`.
+pub fn link_subnets(
+    links: &[Link],
+    anycast: &[Anycast],
+) -> Result<Vec<(Cidr, Option<Cidr>)>, usize> {
+    let auto6 = |l: &Link| l.mtu.iter().all(|&m| m >= IPV6_MIN_MTU);
+    let mut out4 = vec![None; links.len()];
+    let mut out6 = vec![None; links.len()];
+    for family in [Family::V4, Family::V6] {
+        let (out, slots): (&mut Vec<Option<Cidr>>, usize) = match family {
+            Family::V4 => (&mut out4, MAX_V4_SUBNETS),
+            Family::V6 => (&mut out6, 1 << 16),
+        };
+        let candidate = |k: usize| match family {
+            Family::V4 => Cidr {
+                addr: IpAddr::V4(v4_network(k)),
+                prefix_len: 24,
+            },
+            Family::V6 => Cidr {
+                addr: IpAddr::V6(v6_network(k)),
+                prefix_len: 64,
+            },
+        };
+        let given = |l: &Link| match family {
+            Family::V4 => l.addresses,
+            Family::V6 => l.addresses6,
+        };
+        let mut taken: Vec<Cidr> = links
+            .iter()
+            .filter_map(|l| given(l).map(|e| e[0].network()))
+            .collect();
+        taken.extend(anycast.iter().filter_map(|a| {
+            a.addr(family).map(|addr| Cidr {
+                addr,
+                prefix_len: host_len(family),
+            })
+        }));
+        let wants = |l: &Link| given(l).is_none() && (family == Family::V4 || auto6(l));
+        let mut used = std::collections::BTreeSet::new();
+        for (i, l) in links.iter().enumerate() {
+            if let Some(e) = given(l) {
+                out[i] = Some(e[0].network());
+            } else if wants(l) && i < slots {
+                let c = candidate(i);
+                if !taken.iter().any(|t| t.overlaps(&c)) {
+                    out[i] = Some(c);
+                    used.insert(i);
+                }
+            }
+        }
+        let mut next = 0;
+        for (i, l) in links.iter().enumerate() {
+            if out[i].is_some() || !wants(l) {
+                continue;
+            }
+            loop {
+                if next >= slots {
+                    return Err(i);
+                }
+                let c = candidate(next);
+                if !used.contains(&next) && !taken.iter().any(|t| t.overlaps(&c)) {
+                    out[i] = Some(c);
+                    used.insert(next);
+                    break;
+                }
+                next += 1;
+            }
+        }
+    }
+    Ok(out4
+        .into_iter()
+        .zip(out6)
+        .map(|(a, b)| (a.expect("every link has an IPv4 subnet"), b))
+        .collect())
+}
+
+/// /24s in 198.18.0.0/15.
+const MAX_V4_SUBNETS: usize = 512;
+
+/// The two ends' addresses of `link` in `family` (given, or `.1` / `.2` of
+/// its subnet from [`link_subnets`]); None when the link has no such family.
+pub fn link_end_addresses(
+    link: &Link,
+    subnets: &(Cidr, Option<Cidr>),
+    family: Family,
+) -> Option<[Cidr; 2]> {
+    let given = match family {
+        Family::V4 => link.addresses,
+        Family::V6 => link.addresses6,
+    };
+    if given.is_some() {
+        return given;
+    }
+    let net = match family {
+        Family::V4 => IfAddr::from(&subnets.0),
+        Family::V6 => IfAddr::from(subnets.1.as_ref()?),
+    };
+    Some([0, 1].map(|end| {
+        let a = end_address(&net, end);
+        Cidr {
+            addr: a.addr,
+            prefix_len: a.prefix_len,
+        }
+    }))
+}
+
 /// Network of link `i`: 198.18.0.0 + i*256 (/24).
 pub fn v4_network(i: usize) -> Ipv4Addr {
     let i = u32::try_from(i).expect("link index fits u32");
@@ -360,8 +552,8 @@ fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
                 mtu: l.mtu[end],
                 peer_node: l.between[peer].clone(),
                 peer_iface: l.names[peer].clone(),
-                ipv4: Some(end_address(&l.ipv4, end)),
-                ipv6: l.ipv6.as_ref().map(|n| end_address(n, end)),
+                ipv4: Some(l.ends4[end].clone()),
+                ipv6: l.ends6.as_ref().map(|e| e[end].clone()),
             });
         }
     }
@@ -451,14 +643,9 @@ impl<'a> Routing<'a> {
             let Some(&(_, first)) = hops.first() else {
                 continue; // unreachable
             };
-            let route = |dst: IfAddr, (l, n): (usize, usize)| {
-                let via_end = usize::from(self.ends[l][1] == n);
-                let via_net = self.links[l].subnet(self.family).expect("family link");
-                RoutePlan {
-                    dst,
-                    via: end_address(via_net, via_end).addr,
-                    dev: self.links[l].names[1 - via_end].clone(),
-                }
+            let route = |dst: IfAddr, hop: (usize, usize)| {
+                let (via, dev) = self.gateway(hop);
+                RoutePlan { dst, via, dev }
             };
             if hops.iter().all(|&(_, h)| h == first) {
                 out.push(route(net.clone(), first));
@@ -469,10 +656,76 @@ impl<'a> Routing<'a> {
                 };
                 for (end, hop) in hops {
                     let dst = IfAddr {
-                        addr: end_address(net, end).addr,
+                        addr: link.end_addr(self.family, end).expect("family link").addr,
                         prefix_len: host_len,
                     };
                     out.push(route(dst, hop));
+                }
+            }
+        }
+        out
+    }
+
+    /// Gateway address and device for a first hop (link, neighbour).
+    fn gateway(&self, (l, n): (usize, usize)) -> (IpAddr, String) {
+        let via_end = usize::from(self.ends[l][1] == n);
+        let via = self.links[l]
+            .end_addr(self.family, via_end)
+            .expect("family link")
+            .addr;
+        (via, self.links[l].names[1 - via_end].clone())
+    }
+
+    /// Per node (in node order): single-next-hop and multipath routes to
+    /// every anycast address of this family. A non-member node's next hops
+    /// are all neighbours on a shortest path to its nearest members (only
+    /// routers forward; the members count as ends); one makes a plain route,
+    /// several (distinct links) a multipath route.
+    fn anycast_routes(&self, anycast: &[Anycast]) -> Vec<(Vec<RoutePlan>, Vec<MultipathPlan>)> {
+        let mut out: Vec<(Vec<RoutePlan>, Vec<MultipathPlan>)> =
+            vec![(Vec::new(), Vec::new()); self.nodes.len()];
+        for a in anycast {
+            let Some(addr) = a.addr(self.family) else {
+                continue;
+            };
+            let members: Vec<usize> = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| a.nodes.contains(&n.name))
+                .map(|(k, _)| k)
+                .collect();
+            let dist = |n: usize| members.iter().filter_map(|&m| self.dist[n][m]).min();
+            let dst = IfAddr {
+                addr,
+                prefix_len: host_len(self.family),
+            };
+            for (src, slot) in out.iter_mut().enumerate() {
+                if members.contains(&src) {
+                    continue;
+                }
+                let Some(d) = dist(src) else { continue };
+                let hops: Vec<(usize, usize)> = self.adj[src]
+                    .iter()
+                    .copied()
+                    .filter(|&(_, n)| {
+                        (self.nodes[n].router || members.contains(&n)) && dist(n) == Some(d - 1)
+                    })
+                    .collect();
+                match hops.as_slice() {
+                    [] => {}
+                    [one] => {
+                        let (via, dev) = self.gateway(*one);
+                        slot.0.push(RoutePlan {
+                            dst: dst.clone(),
+                            via,
+                            dev,
+                        });
+                    }
+                    many => slot.1.push(MultipathPlan {
+                        dst: dst.clone(),
+                        nexthops: many.iter().map(|h| self.gateway(*h)).collect(),
+                    }),
                 }
             }
         }
