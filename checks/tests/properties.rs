@@ -100,6 +100,7 @@ fn build(
             Node {
                 router: n.starts_with('r'),
                 sysctl: Vec::new(),
+                ..Node::default()
             },
         );
     }
@@ -124,6 +125,7 @@ fn build(
                 between,
                 mtu: [a, b],
                 names,
+                ..Link::default()
             }
         })
         .collect();
@@ -142,6 +144,7 @@ fn build(
         links,
         filters,
         expect: None,
+        ..Topology::default()
     }
 }
 

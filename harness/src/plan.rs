@@ -1393,6 +1393,123 @@ mtu = 1500
         assert_eq!(p.path_to("nobody", client, Family::V4), None);
     }
 
+    fn anycast_topology() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies/anycast_hash_l4.toml");
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// Anycast: members carry the address on lo; lb, whose shortest paths
+    /// split, gets one multipath route with a next hop per server; the
+    /// routers and the client in front get a plain route; members none.
+    #[test]
+    fn anycast_routes() {
+        let p = plan(&anycast_topology());
+        for fam in [Family::V4, Family::V6] {
+            let a = if fam == Family::V4 { ip("198.18.250.1") } else { ip("2001:db8:fa::1") };
+            let host = if fam == Family::V4 { 32 } else { 128 };
+            for s in ["s1", "s2"] {
+                let n = p.node(s).unwrap();
+                assert!(n.loopback.contains(&IfAddr { addr: a, prefix_len: host }), "{s}");
+                assert!(!n.routes.iter().any(|r| r.dst.addr == a), "{s}");
+            }
+            let lb = p.node("lb").unwrap();
+            let m: Vec<_> = lb.multipath.iter().filter(|m| m.dst.addr == a).collect();
+            assert_eq!(m.len(), 1, "{fam}");
+            let devs: Vec<&str> = m[0].nexthops.iter().map(|(_, d)| d.as_str()).collect();
+            assert_eq!(devs, ["s1", "s2"]);
+            assert_eq!(m[0].nexthops[0].0, p.address_of("s1", fam).unwrap());
+            assert!(!lb.routes.iter().any(|r| r.dst.addr == a));
+            for (n, dev) in [("r1", "lb"), ("r0", "r1"), ("client", "r0")] {
+                let node = p.node(n).unwrap();
+                let r: Vec<_> = node.routes.iter().filter(|r| r.dst.addr == a).collect();
+                assert_eq!(r.len(), 1, "{n}");
+                assert_eq!(r[0].dev, dev, "{n}");
+                assert!(node.multipath.is_empty(), "{n}");
+            }
+            // The walk towards the anycast address reaches lb through plain routes.
+            let hops = p.path_to("client", a, fam);
+            assert_eq!(hops, None, "path_to stops at lb's multipath route");
+        }
+        // A member nearer than the other: a plain route to the nearer one.
+        let src = anycast_topology().replace(
+            "[[links]]\nbetween = [\"lb\", \"s2\"]\nmtu = 9000",
+            "[[links]]\nbetween = [\"r1\", \"s2\"]\nmtu = 9000",
+        );
+        let p = plan(&src);
+        let r1 = p.node("r1").unwrap();
+        assert!(r1.multipath.is_empty());
+        let r: Vec<_> = r1.routes.iter().filter(|r| r.dst.addr == ip("198.18.250.1")).collect();
+        assert_eq!(r[0].dev, "s2");
+    }
+
+    /// Automatic subnets avoid given subnets and anycast addresses: a
+    /// colliding link takes the lowest /24 (/64) nobody uses; the others
+    /// keep link-index addressing.
+    #[test]
+    fn auto_addressing_avoids_given() {
+        let src = CHAIN
+            .replace(
+                "between = [\"router-b\", \"server\"]\nmtu = 9000",
+                "between = [\"router-b\", \"server\"]\nmtu = 9000\naddresses = [\"198.18.1.1/24\", \"198.18.1.2/24\"]\naddresses6 = [\"2001:db8:0:0::a/64\", \"2001:db8:0:0::b/64\"]",
+            )
+            .replace("mtu = 1200", "mtu = 1280");
+        let p = plan(&src);
+        assert_eq!(p.links[0].ipv4, net("198.18.0.0/24"));
+        assert_eq!(p.links[1].ipv4, net("198.18.2.0/24"), "1.0 is taken, 0.0 too");
+        assert_eq!(p.links[2].ipv4, net("198.18.1.0/24"));
+        assert_eq!(p.links[0].ipv6, Some(net("2001:db8:0:2::/64")));
+        assert_eq!(p.links[1].ipv6, Some(net("2001:db8:0:1::/64")));
+        assert_eq!(p.address_of("server", Family::V4), Some(ip("198.18.1.2")));
+        assert_eq!(p.address_of("server", Family::V6), Some(ip("2001:db8::b")));
+        // Routes use the given addresses as gateways.
+        assert!(routes(&p, "server").contains(&"198.18.0.0/24 via 198.18.1.1 dev router-b".to_owned()));
+        // An anycast address inside a natural /24 moves that link.
+        let src = format!("{CHAIN}\n[[anycast]]\naddress = \"198.18.1.77\"\nnodes = [\"client\", \"server\"]\n");
+        let p = plan(&src);
+        assert_eq!(p.links[1].ipv4, net("198.18.3.0/24"));
+        // Every address in every plan is unique.
+        let mut seen = std::collections::BTreeSet::new();
+        for n in &p.nodes {
+            for i in &n.interfaces {
+                for a in [&i.ipv4, &i.ipv6].into_iter().flatten() {
+                    assert!(seen.insert(a.addr), "{a:?} twice");
+                }
+            }
+        }
+        // No room: a given /16 takes 256 of the 512 /24s; 257 automatic
+        // links need one more than is left.
+        let mut big = String::from("name = \"full\"\n[nodes.a]\n[nodes.r]\nrouter = true\n[[links]]\nbetween = [\"a\", \"r\"]\nmtu = 1500\naddresses = [\"198.18.0.1/16\", \"198.18.0.2/16\"]\n");
+        for k in 0..256 {
+            big += &format!("[nodes.h{k}]\n[[links]]\nbetween = [\"h{k}\", \"r\"]\nmtu = 1000\n");
+        }
+        let fits = Topology::from_str(&big, Path::new("full.toml"));
+        assert!(fits.is_ok(), "256 automatic links fit");
+        big += "[nodes.h256]\n[[links]]\nbetween = [\"h256\", \"r\"]\nmtu = 1000\n";
+        match Topology::from_str(&big, Path::new("full.toml")) {
+            Ok(_) => panic!("257 automatic links beside a /16 were accepted"),
+            Err(e) => assert!(e.message.contains("no free /24 of 198.18.0.0/15"), "{e}"),
+        }
+    }
+
+    /// Given routes replace the node's automatic routes of their family
+    /// (only): ra sends the server's subnet via r1 instead of r2, and keeps
+    /// automatic IPv6 routes.
+    #[test]
+    fn given_routes_replace_auto() {
+        let src = DIAMOND.replace(
+            "[nodes.ra]\nrouter = true",
+            "[nodes.ra]\nrouter = true\nroutes = [{ to = \"198.18.5.0/24\", via = \"198.18.2.2\" }]",
+        );
+        let p = plan(&src);
+        let v4: Vec<String> = routes(&p, "ra").into_iter().filter(|r| r.starts_with("198.")).collect();
+        assert_eq!(v4, ["198.18.5.0/24 via 198.18.2.2 dev r1"]);
+        assert!(p.node("ra").unwrap().routes_in(Family::V6).count() > 0);
+        let h = p.path("client", "server", Family::V4).unwrap();
+        assert_eq!(h.iter().map(|h| h.link).collect::<Vec<_>>(), [0, 2, 3, 5]);
+        // Others unchanged.
+        assert_eq!(routes(&p, "rb"), routes(&plan(DIAMOND), "rb"));
+    }
+
     #[test]
     fn networks() {
         assert_eq!(v4_network(0), Ipv4Addr::new(198, 18, 0, 0));

@@ -2314,6 +2314,160 @@ mtu = 1500
         assert_eq!(parse(&t.to_toml()).unwrap(), t);
     }
 
+    /// Given addresses: parsed per end, kept through to_toml, and each bad
+    /// form rejected on its line (twins of the fixture files, plus the rest).
+    #[test]
+    fn given_addresses() {
+        let good = with(
+            BASE,
+            "between = [\"client\", \"router-a\"]\nmtu = 1500\n",
+            "between = [\"client\", \"router-a\"]\nmtu = 1500\naddresses = [\"198.18.7.1/30\", \"198.18.7.2/30\"]\naddresses6 = [\"2001:db8:7::1/64\", \"2001:db8:7::2/64\"]\n",
+        );
+        let t = parse(&good).unwrap();
+        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        assert_eq!(t.links[0].addresses, Some([c("198.18.7.1/30"), c("198.18.7.2/30")]));
+        assert_eq!(
+            t.links[0].addresses6,
+            Some([c("2001:db8:7::1/64"), c("2001:db8:7::2/64")])
+        );
+        assert_eq!(t.links[1].addresses, None);
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        for (bad, needle) in [
+            ("\"198.18.7.2/30\"]", "addresses must list exactly two addresses"),
+            ("\"198.18.7.2\"", "is not an IPv4 address with a prefix length"),
+            ("\"2001:db8:7::2/30\"", "is not an IPv4 address"),
+            ("\"198.18.7.3/30\"", "is the subnet's broadcast address"),
+            ("\"198.18.7.0/30\"", "is the subnet's network address"),
+            ("\"198.18.7.2/29\"", "are not on the same subnet"),
+            ("\"198.18.7.1/30\"", "both ends have address 198.18.7.1"),
+            ("\"198.20.7.2/30\"", "is outside the lab range 198.18.0.0/15"),
+            ("\"198.18.7.2/14\"", "is outside the lab range"),
+            ("\"198.18.7.2/32\"", "leaves no room for the peer"),
+        ] {
+            let from = if bad.ends_with(']') {
+                "\"198.18.7.1/30\", \"198.18.7.2/30\"]"
+            } else {
+                "\"198.18.7.2/30\""
+            };
+            let to = if bad.ends_with(']') { bad } else { bad };
+            twin(&good, &with(&good, from, to), needle, None);
+        }
+        // /31: both addresses usable (RFC 3021).
+        let p2p = with(&good, "\"198.18.7.1/30\", \"198.18.7.2/30\"", "\"198.18.7.0/31\", \"198.18.7.1/31\"");
+        assert!(parse(&p2p).is_ok());
+        twin(
+            &good,
+            &with(&good, "\"2001:db8:7::2/64\"", "\"2001:db9:7::2/64\""),
+            "outside the lab range 2001:db8::/32",
+            None,
+        );
+        // Overlap with another link's given subnet.
+        let two = with(
+            &good,
+            "between = [\"router-a\", \"server\"]\nmtu = 1500\n",
+            "between = [\"router-a\", \"server\"]\nmtu = 1500\naddresses = [\"198.18.8.1/24\", \"198.18.8.2/24\"]\n",
+        );
+        twin(
+            &two,
+            &with(&two, "\"198.18.8.1/24\", \"198.18.8.2/24\"", "\"198.18.7.5/24\", \"198.18.7.6/24\""),
+            "link 2: subnet 198.18.7.0/24 overlaps link 1's subnet 198.18.7.0/30",
+            None,
+        );
+    }
+
+    /// Given routes: network destinations, a gateway that is the peer's
+    /// address on one of the node's links, one route per destination.
+    #[test]
+    fn given_routes() {
+        let good = with(
+            BASE,
+            "router = true\n",
+            "router = true\nroutes = [{ to = \"0.0.0.0/0\", via = \"198.18.1.2\" }, { to = \"2001:db8:9::/48\", via = \"2001:db8:0:1::2\" }]\n",
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.nodes["router-a"].routes,
+            [
+                Route {
+                    to: "0.0.0.0/0".parse().unwrap(),
+                    via: "198.18.1.2".parse().unwrap()
+                },
+                Route {
+                    to: "2001:db8:9::/48".parse().unwrap(),
+                    via: "2001:db8:0:1::2".parse().unwrap()
+                },
+            ]
+        );
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        for (from, to, needle) in [
+            ("\"0.0.0.0/0\"", "\"0.0.0.1/0\"", "has host bits set (did you mean 0.0.0.0/0?)"),
+            ("\"0.0.0.0/0\"", "\"0.0.0.0\"", "is not a network with a prefix length"),
+            ("\"198.18.1.2\"", "\"198.18.1.2/24\"", "is not an address without a prefix length"),
+            ("\"198.18.1.2\"", "\"2001:db8:0:1::2\"", "is not of the same family"),
+            ("\"198.18.1.2\"", "\"198.18.1.1\"", "is the node's own address on link 2"),
+            ("\"198.18.1.2\"", "\"198.18.1.7\"", "the only other node there, \"server\", has 198.18.1.2"),
+            ("\"198.18.1.2\"", "\"198.18.2.2\"", "is not on a subnet connected to \"router-a\" (its ipv4 subnets: 198.18.0.0/24, 198.18.1.0/24)"),
+            ("\"2001:db8:9::/48\"", "\"::/0\", via = \"2001:db8:0:1::2\" }, { to = \"::/0\"", "a route to ::/0 is already route 2"),
+            ("to = \"0.0.0.0/0\"", "too = \"0.0.0.0/0\"", "unknown field `too`"),
+        ] {
+            twin(&good, &with(&good, from, to), needle, None);
+        }
+    }
+
+    /// Anycast groups: one address per family (at least one), two or more
+    /// distinct member hosts, outside given subnets, not shared.
+    #[test]
+    fn anycast_groups() {
+        let good = format!(
+            "{BASE}\n[[anycast]]\naddress = \"198.18.250.1\"\naddress6 = \"2001:db8:fa::1\"\nnodes = [\"server\", \"client\"]\n"
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.anycast,
+            [Anycast {
+                address: Some("198.18.250.1".parse().unwrap()),
+                address6: Some("2001:db8:fa::1".parse().unwrap()),
+                nodes: vec!["server".into(), "client".into()],
+            }]
+        );
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        for (from, to, needle) in [
+            ("\"198.18.250.1\"", "\"198.18.250.1/32\"", "is not an IPv4 address without a prefix length"),
+            ("\"198.18.250.1\"", "\"2001:db8:fa::2\"", "is not an IPv4 address"),
+            ("\"198.18.250.1\"", "\"10.0.0.1\"", "address 10.0.0.1 is outside the lab range"),
+            ("\"2001:db8:fa::1\"", "\"2001:db9::1\"", "address6 2001:db9::1 is outside the lab range"),
+            ("\"server\", \"client\"", "\"server\", \"router-a\"", "\"router-a\" is a router; anycast members must be hosts"),
+            ("\"server\", \"client\"", "\"server\", \"clint\"", "unknown node \"clint\" (hosts: client, server)"),
+            ("\"server\", \"client\"", "\"server\", \"server\"", "node \"server\" listed twice"),
+            ("\"server\", \"client\"", "\"server\"", "needs at least two member nodes, found 1"),
+        ] {
+            twin(&good, &with(&good, from, to), needle, None);
+        }
+        let e = parse(&with(&good, "address = \"198.18.250.1\"\naddress6 = \"2001:db8:fa::1\"\n", "")).unwrap_err();
+        assert!(e.message.contains("needs address (IPv4), address6 (IPv6) or both"), "{e}");
+        assert!(e.line > 0);
+        let twice = format!("{good}\n[[anycast]]\naddress = \"198.18.250.1\"\nnodes = [\"server\", \"client\"]\n");
+        let e = parse(&twice).unwrap_err();
+        assert!(e.message.contains("anycast 2: address 198.18.250.1 is already anycast 1"), "{e}");
+    }
+
+    #[test]
+    fn cidr_arithmetic() {
+        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        assert_eq!(c("198.18.7.9/24").network(), c("198.18.7.0/24"));
+        assert_eq!(c("2001:db8:7::9/64").network(), c("2001:db8:7::/64"));
+        assert!(c("198.18.7.0/24").contains("198.18.7.255".parse().unwrap()));
+        assert!(!c("198.18.7.0/24").contains("198.18.8.0".parse().unwrap()));
+        assert!(!c("198.18.7.0/24").contains("2001:db8::1".parse().unwrap()));
+        assert!(c("198.18.0.0/15").overlaps(&c("198.19.3.0/24")));
+        assert!(c("198.18.7.128/25").overlaps(&c("198.18.7.0/24")));
+        assert!(!c("198.18.7.128/25").overlaps(&c("198.18.7.0/25")));
+        assert!(c("0.0.0.0/0").contains("198.18.1.1".parse().unwrap()));
+        for bad in ["198.18.7.1", "198.18.7.1/33", "198.18.7.1/", "198.18.7.1/+4", "x/4", "::/129"] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+    }
+
     fn fixtures(kind: &str) -> Vec<PathBuf> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../topologies")
