@@ -1331,28 +1331,7 @@ impl Ctx<'_> {
 
 // ---------------------------------------------------------------------------
 // Anycast behind ECMP.
-//
-// Measured on 6.18 (client -1500- r0 -1300- r1 -9000- lb -9000- s1 / s2,
-// both serving one anycast address, lb with a two-way multipath route; 32
-// sequential 1 MiB / 256 KiB downloads per run, exceptions flushed before each):
-// - IPv4, fib_multipath_hash_policy=0 on lb: 32 of 32 completed, every
-//   flow on the same server (L3 hash: one address pair), the frag-needed
-//   from r1 at that server (the kernel hashes an ICMP error on the header
-//   it quotes, and the L3 hash is symmetric).
-// - IPv4, policy 1: 17, 12, 18, 18 of 32 stalled (shell runs), 14, 17, 15
-//   (the probe); every frag-needed at one server, the stalled flows held by
-//   the other. The ICMP's own header (r1 -> anycast, no ports) is hashed,
-//   the TCP flows by their ports; and the forwarded SYN's hash is the
-//   client's random socket txhash, so which flows stall changes from run
-//   to run even with fixed ports. Each flow is a coin toss: all 32 on the
-//   ICMP's server has probability 2^-32.
-// - IPv6, policy 0: the L3 hash includes the flow label. With auto flow
-//   labels the server labels its segments differently from the client, so
-//   the packet-too-big (quoting the server's label) went to a random
-//   server: 4 and 3 of 32 stalled. With net.ipv6.flowlabel_reflect=1 on the
-//   servers (set before their sockets exist) 32 of 32 completed, flows
-//   spread 16/16, each packet-too-big at its flow's server.
-// - IPv6, policy 1: 15, 13 of 32 stalled (shell), 13, 10, 17 (the probe).
+
 
 /// What the model says about downloads from one anycast address.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1387,6 +1366,28 @@ fn sysctl_of<'a>(topology: &'a Topology, node: &str, key: &str) -> Option<&'a st
 
 /// Predict downloads from every anycast address (each family it has) to
 /// any host that is not a member.
+///
+/// Measured on 6.18 (client -1500- r0 -1300- r1 -9000- lb -9000- s1 / s2,
+/// both serving one anycast address, lb with a two-way multipath route; 32
+/// sequential 1 MiB / 256 KiB downloads per run, exceptions flushed before each):
+/// - IPv4, fib_multipath_hash_policy=0 on lb: 32 of 32 completed, every
+///   flow on the same server (L3 hash: one address pair), the frag-needed
+///   from r1 at that server (the kernel hashes an ICMP error on the header
+///   it quotes, and the L3 hash is symmetric).
+/// - IPv4, policy 1: 17, 12, 18, 18 of 32 stalled (shell runs), 14, 17, 15
+///   (the probe); every frag-needed at one server, the stalled flows held by
+///   the other. The ICMP's own header (r1 -> anycast, no ports) is hashed,
+///   the TCP flows by their ports; and the forwarded SYN's hash is the
+///   client's random socket txhash, so which flows stall changes from run
+///   to run even with fixed ports. Each flow is a coin toss: all 32 on the
+///   ICMP's server has probability 2^-32.
+/// - IPv6, policy 0: the L3 hash includes the flow label. With auto flow
+///   labels the server labels its segments differently from the client, so
+///   the packet-too-big (quoting the server's label) went to a random
+///   server: 4 and 3 of 32 stalled. With net.ipv6.flowlabel_reflect=1 on the
+///   servers (set before their sockets exist) 32 of 32 completed, flows
+///   spread 16/16, each packet-too-big at its flow's server.
+/// - IPv6, policy 1: 15, 13 of 32 stalled (shell), 13, 10, 17 (the probe).
 pub fn predict_anycast(topology: &Topology, plan: &Plan) -> Vec<AnycastPrediction> {
     let model = predict(topology, plan);
     let mut out = Vec::new();
@@ -2334,5 +2335,60 @@ mtu = 1300
         assert_eq!(v["paths"][0]["family"], "ipv4");
         assert_eq!(v["paths"][0]["transfer"], "ok");
         assert_eq!(v["paths"][0]["ping_at_pmtu"]["outcome"], "reply");
+    }
+    /// Anycast: L3 hashing (IPv6 with flow labels reflected) predicts every
+    /// flow ok; L4 hashing, or IPv6 without reflection, is honestly unknown;
+    /// without ECMP (one member nearer) there is nothing to hash.
+    #[test]
+    fn anycast_predictions() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../topologies");
+        let load = |name: &str| {
+            let src = std::fs::read_to_string(path.join(format!("{name}.toml"))).unwrap();
+            topo(&src)
+        };
+        let l3 = load("anycast_hash_l3");
+        let p = predict_anycast(&l3, &Plan::new(&l3));
+        assert_eq!(p.len(), 2);
+        for a in &p {
+            assert_eq!(a.transfer, Knowable::Known(Verdict::Ok), "{a:?}");
+            assert_eq!(a.ecmp, [("lb".to_string(), 0)]);
+            assert_eq!(a.members, ["s1", "s2"]);
+        }
+        let l4 = load("anycast_hash_l4");
+        for a in predict_anycast(&l4, &Plan::new(&l4)) {
+            assert_eq!(a.ecmp, [("lb".to_string(), 1)]);
+            match &a.transfer {
+                Knowable::Unknown(why) => assert!(why.contains("L4"), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // IPv6 at policy 0 without flow label reflection: unknown; IPv4 still ok.
+        let src = std::fs::read_to_string(path.join("anycast_hash_l3.toml"))
+            .unwrap()
+            .replace("sysctl = { \"net.ipv6.flowlabel_reflect\" = \"1\" }\n", "");
+        let t = topo(&src);
+        let p = predict_anycast(&t, &Plan::new(&t));
+        assert_eq!(p[0].transfer, Knowable::Known(Verdict::Ok));
+        assert!(matches!(&p[1].transfer, Knowable::Unknown(w) if w.contains("flow label")));
+        // s2 one hop nearer than s1: no multipath route, nothing to hash.
+        let src = std::fs::read_to_string(path.join("anycast_hash_l4.toml"))
+            .unwrap()
+            .replace("between = [\"lb\", \"s2\"]", "between = [\"r1\", \"s2\"]");
+        let t = topo(&src);
+        for a in predict_anycast(&t, &Plan::new(&t)) {
+            assert!(a.ecmp.is_empty());
+            assert_eq!(a.transfer, Knowable::Known(Verdict::Ok));
+        }
+        // A blackhole on the members' unicast downloads carries over.
+        let src = format!(
+            "{}\n[[filters]]\nnode = \"r1\"\ndrop = \"pmtu-icmp\"\nhook = \"output\"\n",
+            std::fs::read_to_string(path.join("anycast_hash_l3.toml"))
+                .unwrap()
+                .replace("[expect]\nviolations = []\n", "")
+        );
+        let t = topo(&src);
+        for a in predict_anycast(&t, &Plan::new(&t)) {
+            assert_eq!(a.transfer, Knowable::Known(Verdict::Blackhole), "{a:?}");
+        }
     }
 }
