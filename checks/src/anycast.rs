@@ -214,7 +214,10 @@ mod tests {
             flow(3, "s2", &["s1"], false),
             flow(4, "s1", &[], false),
         ];
-        let stalled: Vec<&AnycastFlow> = flows.iter().filter(|f| f.verdict != TransferVerdict::Ok).collect();
+        let stalled: Vec<&AnycastFlow> = flows
+            .iter()
+            .filter(|f| f.verdict != TransferVerdict::Ok)
+            .collect();
         assert_eq!(
             stall_message("client", "198.18.250.1", &flows, &stalled),
             "downloads from anycast 198.18.250.1 to client stall in 3 of 4 flows: ports 2, 3 held by s2, their ICMP reached s1; ports 4 held by s1, no ICMP reached any member"

@@ -1332,7 +1332,6 @@ impl Ctx<'_> {
 // ---------------------------------------------------------------------------
 // Anycast behind ECMP.
 
-
 /// What the model says about downloads from one anycast address.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnycastPrediction {

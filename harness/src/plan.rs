@@ -163,9 +163,7 @@ impl Plan {
             .iter()
             .zip(&subnets)
             .map(|(l, sub)| {
-                let ends = |f| {
-                    link_end_addresses(l, sub, f).map(|e| e.map(|c| IfAddr::from(&c)))
-                };
+                let ends = |f| link_end_addresses(l, sub, f).map(|e| e.map(|c| IfAddr::from(&c)));
                 LinkPlan {
                     between: l.between.clone(),
                     names: l.names.clone(),
@@ -194,8 +192,7 @@ impl Plan {
             let routing = Routing::new(&nodes, &links, family);
             let routes = routing.routes();
             let anycast = routing.anycast_routes(&topology.anycast);
-            for (k, (mut r, (mut single, mut multi))) in
-                routes.into_iter().zip(anycast).enumerate()
+            for (k, (mut r, (mut single, mut multi))) in routes.into_iter().zip(anycast).enumerate()
             {
                 let node = &mut nodes[k];
                 let given: Vec<RoutePlan> = topology.nodes[&node.name]
@@ -1405,11 +1402,21 @@ mtu = 1500
     fn anycast_routes() {
         let p = plan(&anycast_topology());
         for fam in [Family::V4, Family::V6] {
-            let a = if fam == Family::V4 { ip("198.18.250.1") } else { ip("2001:db8:fa::1") };
+            let a = if fam == Family::V4 {
+                ip("198.18.250.1")
+            } else {
+                ip("2001:db8:fa::1")
+            };
             let host = if fam == Family::V4 { 32 } else { 128 };
             for s in ["s1", "s2"] {
                 let n = p.node(s).unwrap();
-                assert!(n.loopback.contains(&IfAddr { addr: a, prefix_len: host }), "{s}");
+                assert!(
+                    n.loopback.contains(&IfAddr {
+                        addr: a,
+                        prefix_len: host
+                    }),
+                    "{s}"
+                );
                 assert!(!n.routes.iter().any(|r| r.dst.addr == a), "{s}");
             }
             let lb = p.node("lb").unwrap();
@@ -1438,7 +1445,11 @@ mtu = 1500
         let p = plan(&src);
         let r1 = p.node("r1").unwrap();
         assert!(r1.multipath.is_empty());
-        let r: Vec<_> = r1.routes.iter().filter(|r| r.dst.addr == ip("198.18.250.1")).collect();
+        let r: Vec<_> = r1
+            .routes
+            .iter()
+            .filter(|r| r.dst.addr == ip("198.18.250.1"))
+            .collect();
         assert_eq!(r[0].dev, "s2");
     }
 
@@ -1455,16 +1466,24 @@ mtu = 1500
             .replace("mtu = 1200", "mtu = 1280");
         let p = plan(&src);
         assert_eq!(p.links[0].ipv4, net("198.18.0.0/24"));
-        assert_eq!(p.links[1].ipv4, net("198.18.2.0/24"), "1.0 is taken, 0.0 too");
+        assert_eq!(
+            p.links[1].ipv4,
+            net("198.18.2.0/24"),
+            "1.0 is taken, 0.0 too"
+        );
         assert_eq!(p.links[2].ipv4, net("198.18.1.0/24"));
         assert_eq!(p.links[0].ipv6, Some(net("2001:db8:0:2::/64")));
         assert_eq!(p.links[1].ipv6, Some(net("2001:db8:0:1::/64")));
         assert_eq!(p.address_of("server", Family::V4), Some(ip("198.18.1.2")));
         assert_eq!(p.address_of("server", Family::V6), Some(ip("2001:db8::b")));
         // Routes use the given addresses as gateways.
-        assert!(routes(&p, "server").contains(&"198.18.0.0/24 via 198.18.1.1 dev router-b".to_owned()));
+        assert!(
+            routes(&p, "server").contains(&"198.18.0.0/24 via 198.18.1.1 dev router-b".to_owned())
+        );
         // An anycast address inside a natural /24 moves that link.
-        let src = format!("{CHAIN}\n[[anycast]]\naddress = \"198.18.1.77\"\nnodes = [\"client\", \"server\"]\n");
+        let src = format!(
+            "{CHAIN}\n[[anycast]]\naddress = \"198.18.1.77\"\nnodes = [\"client\", \"server\"]\n"
+        );
         let p = plan(&src);
         assert_eq!(p.links[1].ipv4, net("198.18.3.0/24"));
         // Every address in every plan is unique.
@@ -1501,7 +1520,10 @@ mtu = 1500
             "[nodes.ra]\nrouter = true\nroutes = [{ to = \"198.18.5.0/24\", via = \"198.18.2.2\" }]",
         );
         let p = plan(&src);
-        let v4: Vec<String> = routes(&p, "ra").into_iter().filter(|r| r.starts_with("198.")).collect();
+        let v4: Vec<String> = routes(&p, "ra")
+            .into_iter()
+            .filter(|r| r.starts_with("198."))
+            .collect();
         assert_eq!(v4, ["198.18.5.0/24 via 198.18.2.2 dev r1"]);
         assert!(p.node("ra").unwrap().routes_in(Family::V6).count() > 0);
         let h = p.path("client", "server", Family::V4).unwrap();

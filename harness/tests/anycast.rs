@@ -57,7 +57,11 @@ fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<serde_json::Value, Fa
         .args(args)
         .output()?;
     if !out.status.success() {
-        return Err(format!("ip {args:?} in {node}: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "ip {args:?} in {node}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
@@ -68,14 +72,22 @@ fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<serde_json::Value, Fa
 fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
     let topo = load("anycast_hash_l3");
     let lab = build(&topo)?;
-    let run = anycast_flows(&lab, "client", &topo.anycast[0], family, &AnycastOpts::default())?;
+    let run = anycast_flows(
+        &lab,
+        "client",
+        &topo.anycast[0],
+        family,
+        &AnycastOpts::default(),
+    )?;
     let table = format!("{:#?}", run.flows);
     if run.flows.len() != 32 {
         return Err(format!("{} flows, expected 32", run.flows.len()).into());
     }
     for f in &run.flows {
         if f.verdict != TransferVerdict::Ok {
-            return Err(format!("flow from port {} stalled with policy 0:\n{table}", f.port).into());
+            return Err(
+                format!("flow from port {} stalled with policy 0:\n{table}", f.port).into(),
+            );
         }
         // Each flow starts flushed and needs the 1300 hop reported: its
         // ICMP must have arrived, at its own server.
@@ -87,7 +99,11 @@ fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
             .into());
         }
         if f.pmtu != 1300 {
-            return Err(format!("flow from port {} ended with pmtu {}:\n{table}", f.port, f.pmtu).into());
+            return Err(format!(
+                "flow from port {} ended with pmtu {}:\n{table}",
+                f.port, f.pmtu
+            )
+            .into());
         }
     }
     Ok(())
@@ -98,7 +114,13 @@ fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
 fn anycast_l4_stalls(family: Family) -> Result<(), Failed> {
     let topo = load("anycast_hash_l4");
     let lab = build(&topo)?;
-    let run = anycast_flows(&lab, "client", &topo.anycast[0], family, &AnycastOpts::default())?;
+    let run = anycast_flows(
+        &lab,
+        "client",
+        &topo.anycast[0],
+        family,
+        &AnycastOpts::default(),
+    )?;
     let table = format!("{:#?}", run.flows);
     let stalled: Vec<_> = run.stalled().collect();
     if stalled.is_empty() {
@@ -113,7 +135,11 @@ fn anycast_l4_stalls(family: Family) -> Result<(), Failed> {
             .into());
         }
     }
-    for f in run.flows.iter().filter(|f| f.verdict == TransferVerdict::Ok) {
+    for f in run
+        .flows
+        .iter()
+        .filter(|f| f.verdict == TransferVerdict::Ok)
+    {
         if !f.icmp_at.contains(&f.server) {
             return Err(format!(
                 "completed flow from port {} (server {}) without its ICMP ({:?}):\n{table}",
@@ -199,8 +225,14 @@ addresses = ["198.18.1.1/24", "198.18.1.200/24"]
 fn given_addresses(family: Family) -> Result<(), Failed> {
     let topo = parse(GIVEN);
     let lab = build(&topo)?;
-    let client = lab.plan.address_of("client", family).ok_or("no client address")?;
-    let server = lab.plan.address_of("server", family).ok_or("no server address")?;
+    let client = lab
+        .plan
+        .address_of("client", family)
+        .ok_or("no client address")?;
+    let server = lab
+        .plan
+        .address_of("server", family)
+        .ok_or("no server address")?;
     let want: (IpAddr, IpAddr) = match family {
         Family::V4 => ("198.18.77.1".parse()?, "198.18.1.200".parse()?),
         Family::V6 => ("2001:db8:77::a".parse()?, "2001:db8:0:2::2".parse()?),
@@ -234,7 +266,9 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
         exceptions::flush(&lab)?;
         let over = df_ping_hosts(&lab, from, to, family, 1401, Duration::from_secs(2))?;
         if over.outcome != PingOutcome::TooBig || over.mtu != Some(1400) {
-            return Err(format!("{from} -> {to}: DF 1401 got {over:?}, expected too-big 1400").into());
+            return Err(
+                format!("{from} -> {to}: DF 1401 got {over:?}, expected too-big 1400").into(),
+            );
         }
     }
     Ok(())
@@ -288,19 +322,37 @@ fn given_route(with_route: bool) -> Result<(), Failed> {
     let server: IpAddr = "198.18.5.2".parse()?;
     let ra = lab.node("ra").ok_or("no ra")?;
     let lookup = exceptions::route_get(ra, server)?;
-    let want_gw: IpAddr = if with_route { "198.18.2.2" } else { "198.18.1.2" }.parse()?;
+    let want_gw: IpAddr = if with_route {
+        "198.18.2.2"
+    } else {
+        "198.18.1.2"
+    }
+    .parse()?;
     if lookup.gateway != Some(want_gw) {
-        return Err(format!("ra routes {server} via {:?}, expected {want_gw}", lookup.gateway).into());
+        return Err(format!(
+            "ra routes {server} via {:?}, expected {want_gw}",
+            lookup.gateway
+        )
+        .into());
     }
     exceptions::flush(&lab)?;
-    let p = df_ping_hosts(&lab, "client", "server", Family::V4, 1400, Duration::from_secs(2))?;
+    let p = df_ping_hosts(
+        &lab,
+        "client",
+        "server",
+        Family::V4,
+        1400,
+        Duration::from_secs(2),
+    )?;
     let ok = if with_route {
         p.outcome == PingOutcome::TooBig && p.mtu == Some(1300)
     } else {
         p.outcome == PingOutcome::Reply
     };
     if !ok {
-        return Err(format!("DF 1400 client -> server got {p:?} (given route: {with_route})").into());
+        return Err(
+            format!("DF 1400 client -> server got {p:?} (given route: {with_route})").into(),
+        );
     }
     Ok(())
 }
@@ -327,12 +379,14 @@ fn main() {
             live(format!("anycast::hash_l3::{f}::all_flows_ok"), move || {
                 anycast_l3_all_ok(family)
             }),
-            live(format!("anycast::hash_l4::{f}::some_flows_stall_icmp_elsewhere"), move || {
-                anycast_l4_stalls(family)
-            }),
-            live(format!("anycast::{f}::multipath_route_installed"), move || {
-                multipath_installed(family)
-            }),
+            live(
+                format!("anycast::hash_l4::{f}::some_flows_stall_icmp_elsewhere"),
+                move || anycast_l4_stalls(family),
+            ),
+            live(
+                format!("anycast::{f}::multipath_route_installed"),
+                move || multipath_installed(family),
+            ),
             live(format!("given::{f}::addresses_carry_traffic"), move || {
                 given_addresses(family)
             }),
@@ -341,7 +395,9 @@ fn main() {
     trials.push(live("given::ipv4::route_installed_and_used".into(), || {
         given_route(true)
     }));
-    trials.push(live("given::ipv4::route_control_auto".into(), || given_route(false)));
+    trials.push(live("given::ipv4::route_control_auto".into(), || {
+        given_route(false)
+    }));
     let conclusion = libtest_mimic::run(&args, trials);
     let mine = format!("-{}-", std::process::id());
     let left: Vec<String> = harness::netns::list_named("mtulab-")

@@ -279,7 +279,10 @@ pub fn anycast_flows(
                     revents: 0,
                 })
                 .collect();
-            poll_all(fds, accept_by.min(Instant::now() + Duration::from_millis(50)));
+            poll_all(
+                fds,
+                accept_by.min(Instant::now() + Duration::from_millis(50)),
+            );
         };
         drop(listeners);
         server_sock
