@@ -61,6 +61,17 @@ pub fn check(
                 .map(String::from)
                 .collect();
             for client in clients {
+                // No path to any member in this family: nothing to download.
+                if !group
+                    .nodes
+                    .iter()
+                    .any(|m| lab.plan.path(&client, m, family).is_some())
+                {
+                    report
+                        .no_path
+                        .push(format!("{client} <- anycast {address} {}", family.as_str()));
+                    continue;
+                }
                 let run = anycast_flows(lab, &client, group, family, &AnycastOpts::default())?;
                 let fam = family.as_str();
                 let subject = format!("{client} <- anycast {address} {fam}");
