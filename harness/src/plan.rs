@@ -15,6 +15,14 @@
 //! host's link, a hop longer and over a different MTU. When a subnet's two
 //! addresses have different first hops, the node gets one host route (/32,
 //! /128) per address instead of the subnet route.
+//!
+//! Given addresses (`addresses` / `addresses6` on a link) replace that
+//! link's automatic ones, and automatic subnets step around them and
+//! around anycast addresses ([`link_subnets`]). Given routes (`routes` on
+//! a node) replace all of that node's automatic routes of their family.
+//! Anycast addresses (`[[anycast]]`) go on each member's `lo`; every other
+//! node routes them to its nearest members, with one multipath route
+//! ([`MultipathPlan`]) where its shortest paths split.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
