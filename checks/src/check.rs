@@ -107,6 +107,7 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
         no_path: Vec::new(),
         expect_mismatches: None,
         seconds: 0.0,
+        anycast: Vec::new(),
     };
     if opts.checks.contains(&LINK_MTU_MATCH) {
         check_links(&lab, &model, &mut report);
@@ -149,6 +150,9 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
                 tally.compared, tally.differ, tally.unknown
             ),
         });
+    }
+    if opts.checks.contains(&TCP_TRANSFER) {
+        crate::anycast::check(&lab, topology, opts, &mut report).map_err(probe_err(topology))?;
     }
     report.ok = report.violations.is_empty();
     report.seconds = started.elapsed().as_secs_f64();

@@ -114,6 +114,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_mismatches: Option<Vec<String>>,
     pub seconds: f64,
+    /// Per-flow tables of downloads from `[[anycast]]` addresses (absent
+    /// when the topology has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anycast: Vec<crate::anycast::AnycastReport>,
 }
 
 impl Report {
@@ -366,6 +370,7 @@ mod tests {
             ],
             no_path: vec![],
             expect_mismatches: None,
+            anycast: Vec::new(),
             seconds: 1.0,
         }
     }

@@ -100,7 +100,7 @@ fn build(
             Node {
                 router: n.starts_with('r'),
                 sysctl: Vec::new(),
-                mss_clamp: None,
+                ..Node::default()
             },
         );
     }
@@ -125,6 +125,7 @@ fn build(
                 between,
                 mtu: [a, b],
                 names,
+                ..Link::default()
             }
         })
         .collect();
@@ -143,7 +144,7 @@ fn build(
         links,
         filters,
         expect: None,
-        tunnels: Vec::new(),
+        ..Topology::default()
     }
 }
 

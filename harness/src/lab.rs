@@ -624,6 +624,13 @@ fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
 /// Addresses, then routes, for one node: one pipelined batch.
 fn node_requests(node: &NodePlan) -> Vec<Request> {
     let mut out = Vec::new();
+    // Anycast addresses on lo (index 1), which is already up.
+    for a in &node.loopback {
+        out.push(Request::create(
+            format!("add address {}/{} to lo", a.addr, a.prefix_len),
+            netlink::new_address(1, a),
+        ));
+    }
     for (k, iface) in node.interfaces.iter().enumerate() {
         let index = FIRST_IFINDEX + k as u32;
         for a in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
@@ -643,6 +650,30 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
                 r.dst.addr, r.dst.prefix_len, r.via, r.dev
             ),
             netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+        ));
+    }
+    for r in &node.multipath {
+        let hops: Vec<(std::net::IpAddr, u32)> = r
+            .nexthops
+            .iter()
+            .filter_map(|(via, dev)| {
+                let k = node.interfaces.iter().position(|i| &i.name == dev)?;
+                Some((*via, FIRST_IFINDEX + k as u32))
+            })
+            .collect();
+        let shown: Vec<String> = r
+            .nexthops
+            .iter()
+            .map(|(via, dev)| format!("nexthop via {via} dev {dev}"))
+            .collect();
+        out.push(Request::create(
+            format!(
+                "add route {}/{} {}",
+                r.dst.addr,
+                r.dst.prefix_len,
+                shown.join(" ")
+            ),
+            netlink::new_multipath_route(&r.dst, &hops),
         ));
     }
     out

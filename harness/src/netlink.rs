@@ -21,7 +21,7 @@ use netlink_packet_route::link::{
     VxlanDf,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
     RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
@@ -519,6 +519,36 @@ pub fn new_route(dst: &IfAddr, gateway: IpAddr, oif: u32) -> RouteNetlinkMessage
     msg.attributes
         .push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
     msg.attributes.push(RouteAttribute::Oif(oif));
+    RouteNetlinkMessage::NewRoute(msg)
+}
+
+/// A multipath (ECMP) route in the main table to `dst`: one `RTA_MULTIPATH`
+/// next hop per (gateway, oif), equal weights. What
+/// `ip route add DST nexthop via A dev X nexthop via B dev Y` sends.
+pub fn new_multipath_route(dst: &IfAddr, nexthops: &[(IpAddr, u32)]) -> RouteNetlinkMessage {
+    let mut msg = RouteMessage::default();
+    msg.header = RouteHeader {
+        address_family: family_of(dst.addr),
+        destination_prefix_length: dst.prefix_len,
+        table: RouteHeader::RT_TABLE_MAIN,
+        protocol: RouteProtocol::Static,
+        scope: RouteScope::Universe,
+        kind: RouteType::Unicast,
+        ..RouteHeader::default()
+    };
+    msg.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(dst.addr)));
+    let hops = nexthops
+        .iter()
+        .map(|&(gateway, oif)| {
+            let mut hop = RouteNextHop::default();
+            hop.interface_index = oif;
+            hop.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
+            hop
+        })
+        .collect();
+    msg.attributes.push(RouteAttribute::MultiPath(hops));
     RouteNetlinkMessage::NewRoute(msg)
 }
 

@@ -15,11 +15,19 @@
 //! host's link, a hop longer and over a different MTU. When a subnet's two
 //! addresses have different first hops, the node gets one host route (/32,
 //! /128) per address instead of the subnet route.
+//!
+//! Given addresses (`addresses` / `addresses6` on a link) replace that
+//! link's automatic ones, and automatic subnets step around them and
+//! around anycast addresses ([`link_subnets`]). Given routes (`routes` on
+//! a node) replace all of that node's automatic routes of their family.
+//! Anycast addresses (`[[anycast]]`) go on each member's `lo`; every other
+//! node routes them to its nearest members, with one multipath route
+//! ([`MultipathPlan`]) where its shortest paths split.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::topology::{Family, Topology};
+use crate::topology::{Anycast, Cidr, Family, Link, Topology};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IfAddr {
@@ -58,6 +66,18 @@ pub struct NodePlan {
     pub interfaces: Vec<IfacePlan>,
     /// Non-connected routes only (connected ones come with the addresses).
     pub routes: Vec<RoutePlan>,
+    /// Routes with several equal-cost next hops (`RTA_MULTIPATH`): towards
+    /// anycast addresses whose nearest members lie behind different neighbours.
+    pub multipath: Vec<MultipathPlan>,
+    /// Addresses on `lo` (/32, /128): the anycast addresses this node serves.
+    pub loopback: Vec<IfAddr>,
+}
+
+/// A route with several next hops, each (gateway, device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultipathPlan {
+    pub dst: IfAddr,
+    pub nexthops: Vec<(IpAddr, String)>,
 }
 
 /// One step of a forwarding path: `node` sends out of `out_iface` to `next`, arriving on `in_iface`.
@@ -83,6 +103,10 @@ pub struct LinkPlan {
     pub ipv4: IfAddr,
     /// The link's IPv6 network, /64; None when an end's MTU is below 1280.
     pub ipv6: Option<IfAddr>,
+    /// Each end's IPv4 address (given, or `.1` / `.2` of `ipv4`).
+    pub ends4: [IfAddr; 2],
+    /// Each end's IPv6 address, where the link has IPv6.
+    pub ends6: Option<[IfAddr; 2]>,
     /// Some for a `[[tunnels]]` entry (a VXLAN link, numbered after the links).
     pub tunnel: Option<crate::tunnel::TunnelPlan>,
 }
@@ -92,6 +116,13 @@ impl LinkPlan {
         match family {
             Family::V4 => Some(&self.ipv4),
             Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+    /// The address of `end` (0 or 1) in `family`, if the link has that family.
+    pub fn end_addr(&self, family: Family, end: usize) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => Some(&self.ends4[end]),
+            Family::V6 => self.ends6.as_ref().map(|e| &e[end]),
         }
     }
 }
@@ -135,23 +166,24 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(topology: &Topology) -> Plan {
+        let subnets = link_subnets(&topology.links, &topology.anycast)
+            .expect("a validated topology has room for automatic addressing");
         let links: Vec<LinkPlan> = topology
             .links
             .iter()
-            .enumerate()
-            .map(|(i, l)| LinkPlan {
-                between: l.between.clone(),
-                names: l.names.clone(),
-                mtu: l.mtu,
-                ipv4: IfAddr {
-                    addr: IpAddr::V4(v4_network(i)),
-                    prefix_len: 24,
-                },
-                ipv6: (l.mtu.iter().all(|&m| m >= IPV6_MIN_MTU)).then(|| IfAddr {
-                    addr: IpAddr::V6(v6_network(i)),
-                    prefix_len: 64,
-                }),
-                tunnel: None,
+            .zip(&subnets)
+            .map(|(l, sub)| {
+                let ends = |f| link_end_addresses(l, sub, f).map(|e| e.map(|c| IfAddr::from(&c)));
+                LinkPlan {
+                    between: l.between.clone(),
+                    names: l.names.clone(),
+                    mtu: l.mtu,
+                    ipv4: IfAddr::from(&sub.0),
+                    ipv6: sub.1.as_ref().map(IfAddr::from),
+                    ends4: ends(Family::V4).expect("every link has IPv4"),
+                    ends6: ends(Family::V6),
+                    tunnel: None,
+                }
             })
             .collect();
         let phys = (!topology.tunnels.is_empty()).then(|| crate::tunnel::physical_plan(topology));
@@ -168,12 +200,51 @@ impl Plan {
                 sysctl: node.sysctl.clone(),
                 interfaces: interfaces_of(name, &links),
                 routes: Vec::new(),
+                multipath: Vec::new(),
+                loopback: Vec::new(),
             })
             .collect();
         for family in [Family::V4, Family::V6] {
-            let routes = Routing::new(&nodes, &links, family).routes();
-            for (node, mut r) in nodes.iter_mut().zip(routes) {
-                node.routes.append(&mut r);
+            let routing = Routing::new(&nodes, &links, family);
+            let routes = routing.routes();
+            let anycast = routing.anycast_routes(&topology.anycast);
+            for (k, (mut r, (mut single, mut multi))) in routes.into_iter().zip(anycast).enumerate()
+            {
+                let node = &mut nodes[k];
+                let given: Vec<RoutePlan> = topology.nodes[&node.name]
+                    .routes
+                    .iter()
+                    .filter(|g| g.to.family() == family)
+                    .map(|g| RoutePlan {
+                        dst: IfAddr::from(&g.to),
+                        via: g.via,
+                        dev: node
+                            .interfaces
+                            .iter()
+                            .find(|i| i.addr(family).is_some_and(|a| contains(a, g.via)))
+                            .map(|i| i.name.clone())
+                            .expect("validated: the gateway is on a connected subnet"),
+                    })
+                    .collect();
+                if given.is_empty() {
+                    node.routes.append(&mut r);
+                    node.routes.append(&mut single);
+                    node.multipath.append(&mut multi);
+                } else {
+                    // Given routes replace every automatic one of this family.
+                    node.routes.extend(given);
+                }
+            }
+            for a in &topology.anycast {
+                let Some(addr) = a.addr(family) else { continue };
+                for m in &a.nodes {
+                    if let Some(node) = nodes.iter_mut().find(|n| &n.name == m) {
+                        node.loopback.push(IfAddr {
+                            addr,
+                            prefix_len: host_len(family),
+                        });
+                    }
+                }
             }
         }
         let mut plan = Plan {
@@ -321,31 +392,199 @@ impl Plan {
     }
 }
 
-/// The tunnels of `topology` as links `first`, `first + 1`, … (see [`crate::tunnel`]).
+/// The tunnels of `topology` as links `first`, `first + 1`, … (see
+/// [`crate::tunnel`]). Tunnel link `i` gets subnet `i` (/24, and /64 where
+/// both ends are >= 1280) unless that overlaps a link's subnet or an
+/// anycast address; then the next free one.
 fn tunnel_links(topology: &Topology, phys: &Plan, first: usize) -> Vec<LinkPlan> {
-    topology
-        .tunnels
+    let mut taken: Vec<Cidr> = phys
+        .links
         .iter()
-        .enumerate()
-        .filter_map(|(k, t)| {
-            let (mtu, tunnel) = crate::tunnel::plan_tunnel(phys, t, k)?;
-            let i = first + k;
-            Some(LinkPlan {
-                between: t.between.clone(),
-                names: t.names.clone(),
-                mtu,
-                ipv4: IfAddr {
-                    addr: IpAddr::V4(v4_network(i)),
-                    prefix_len: 24,
-                },
-                ipv6: (mtu.iter().all(|&m| m >= IPV6_MIN_MTU)).then(|| IfAddr {
-                    addr: IpAddr::V6(v6_network(i)),
-                    prefix_len: 64,
-                }),
-                tunnel: Some(tunnel),
-            })
+        .flat_map(|l| [Some(&l.ipv4), l.ipv6.as_ref()])
+        .flatten()
+        .map(|a| Cidr {
+            addr: a.addr,
+            prefix_len: a.prefix_len,
         })
-        .collect()
+        .collect();
+    for a in &topology.anycast {
+        for family in [Family::V4, Family::V6] {
+            if let Some(addr) = a.addr(family) {
+                taken.push(Cidr {
+                    addr,
+                    prefix_len: host_len(family),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, t) in topology.tunnels.iter().enumerate() {
+        let Some((mtu, tunnel)) = crate::tunnel::plan_tunnel(phys, t, k) else {
+            continue;
+        };
+        let mut free = |family: Family| {
+            let c = (first + k..MAX_V4_SUBNETS.max(first + k + 1))
+                .map(|j| match family {
+                    Family::V4 => Cidr {
+                        addr: IpAddr::V4(v4_network(j)),
+                        prefix_len: 24,
+                    },
+                    Family::V6 => Cidr {
+                        addr: IpAddr::V6(v6_network(j)),
+                        prefix_len: 64,
+                    },
+                })
+                .find(|c| !taken.iter().any(|t| t.overlaps(c)))?;
+            taken.push(c);
+            Some(IfAddr::from(&c))
+        };
+        let Some(ipv4) = free(Family::V4) else {
+            continue;
+        };
+        let ipv6 = if mtu.iter().all(|&m| m >= IPV6_MIN_MTU) {
+            free(Family::V6)
+        } else {
+            None
+        };
+        let ends = |net: &IfAddr| [end_address(net, 0), end_address(net, 1)];
+        out.push(LinkPlan {
+            between: t.between.clone(),
+            names: t.names.clone(),
+            mtu,
+            ends4: ends(&ipv4),
+            ends6: ipv6.as_ref().map(ends),
+            ipv4,
+            ipv6,
+            tunnel: Some(tunnel),
+        });
+    }
+    out
+}
+
+impl From<&Cidr> for IfAddr {
+    fn from(c: &Cidr) -> IfAddr {
+        IfAddr {
+            addr: c.addr,
+            prefix_len: c.prefix_len,
+        }
+    }
+}
+
+fn host_len(family: Family) -> u8 {
+    match family {
+        Family::V4 => 32,
+        Family::V6 => 128,
+    }
+}
+
+/// Each link's IPv4 subnet and IPv6 subnet (None: no IPv6 on it), given or
+/// automatic. Link `i` without given addresses gets `198.18.0.0 + 256·i`/24
+/// and `2001:db8:0:i::/64` unless that overlaps a given subnet or an
+/// anycast address; then the lowest such /24 (/64) no other link uses.
+/// Err(i): no /24 is left for link `i`.
+pub fn link_subnets(
+    links: &[Link],
+    anycast: &[Anycast],
+) -> Result<Vec<(Cidr, Option<Cidr>)>, usize> {
+    let auto6 = |l: &Link| l.mtu.iter().all(|&m| m >= IPV6_MIN_MTU);
+    let mut out4 = vec![None; links.len()];
+    let mut out6 = vec![None; links.len()];
+    for family in [Family::V4, Family::V6] {
+        let (out, slots): (&mut Vec<Option<Cidr>>, usize) = match family {
+            Family::V4 => (&mut out4, MAX_V4_SUBNETS),
+            Family::V6 => (&mut out6, 1 << 16),
+        };
+        let candidate = |k: usize| match family {
+            Family::V4 => Cidr {
+                addr: IpAddr::V4(v4_network(k)),
+                prefix_len: 24,
+            },
+            Family::V6 => Cidr {
+                addr: IpAddr::V6(v6_network(k)),
+                prefix_len: 64,
+            },
+        };
+        let given = |l: &Link| match family {
+            Family::V4 => l.addresses,
+            Family::V6 => l.addresses6,
+        };
+        let mut taken: Vec<Cidr> = links
+            .iter()
+            .filter_map(|l| given(l).map(|e| e[0].network()))
+            .collect();
+        taken.extend(anycast.iter().filter_map(|a| {
+            a.addr(family).map(|addr| Cidr {
+                addr,
+                prefix_len: host_len(family),
+            })
+        }));
+        let wants = |l: &Link| given(l).is_none() && (family == Family::V4 || auto6(l));
+        let mut used = std::collections::BTreeSet::new();
+        for (i, l) in links.iter().enumerate() {
+            if let Some(e) = given(l) {
+                out[i] = Some(e[0].network());
+            } else if wants(l) && i < slots {
+                let c = candidate(i);
+                if !taken.iter().any(|t| t.overlaps(&c)) {
+                    out[i] = Some(c);
+                    used.insert(i);
+                }
+            }
+        }
+        let mut next = 0;
+        for (i, l) in links.iter().enumerate() {
+            if out[i].is_some() || !wants(l) {
+                continue;
+            }
+            loop {
+                if next >= slots {
+                    return Err(i);
+                }
+                let c = candidate(next);
+                if !used.contains(&next) && !taken.iter().any(|t| t.overlaps(&c)) {
+                    out[i] = Some(c);
+                    used.insert(next);
+                    break;
+                }
+                next += 1;
+            }
+        }
+    }
+    Ok(out4
+        .into_iter()
+        .zip(out6)
+        .map(|(a, b)| (a.expect("every link has an IPv4 subnet"), b))
+        .collect())
+}
+
+/// /24s in 198.18.0.0/15.
+const MAX_V4_SUBNETS: usize = 512;
+
+/// The two ends' addresses of `link` in `family` (given, or `.1` / `.2` of
+/// its subnet from [`link_subnets`]); None when the link has no such family.
+pub fn link_end_addresses(
+    link: &Link,
+    subnets: &(Cidr, Option<Cidr>),
+    family: Family,
+) -> Option<[Cidr; 2]> {
+    let given = match family {
+        Family::V4 => link.addresses,
+        Family::V6 => link.addresses6,
+    };
+    if given.is_some() {
+        return given;
+    }
+    let net = match family {
+        Family::V4 => IfAddr::from(&subnets.0),
+        Family::V6 => IfAddr::from(subnets.1.as_ref()?),
+    };
+    Some([0, 1].map(|end| {
+        let a = end_address(&net, end);
+        Cidr {
+            addr: a.addr,
+            prefix_len: a.prefix_len,
+        }
+    }))
 }
 
 /// Network of link `i`: 198.18.0.0 + i*256 (/24).
@@ -415,8 +654,8 @@ fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
                 mtu: l.mtu[end],
                 peer_node: l.between[peer].clone(),
                 peer_iface: l.names[peer].clone(),
-                ipv4: Some(end_address(&l.ipv4, end)),
-                ipv6: l.ipv6.as_ref().map(|n| end_address(n, end)),
+                ipv4: Some(l.ends4[end].clone()),
+                ipv6: l.ends6.as_ref().map(|e| e[end].clone()),
             });
         }
     }
@@ -506,14 +745,9 @@ impl<'a> Routing<'a> {
             let Some(&(_, first)) = hops.first() else {
                 continue; // unreachable
             };
-            let route = |dst: IfAddr, (l, n): (usize, usize)| {
-                let via_end = usize::from(self.ends[l][1] == n);
-                let via_net = self.links[l].subnet(self.family).expect("family link");
-                RoutePlan {
-                    dst,
-                    via: end_address(via_net, via_end).addr,
-                    dev: self.links[l].names[1 - via_end].clone(),
-                }
+            let route = |dst: IfAddr, hop: (usize, usize)| {
+                let (via, dev) = self.gateway(hop);
+                RoutePlan { dst, via, dev }
             };
             if hops.iter().all(|&(_, h)| h == first) {
                 out.push(route(net.clone(), first));
@@ -524,10 +758,76 @@ impl<'a> Routing<'a> {
                 };
                 for (end, hop) in hops {
                     let dst = IfAddr {
-                        addr: end_address(net, end).addr,
+                        addr: link.end_addr(self.family, end).expect("family link").addr,
                         prefix_len: host_len,
                     };
                     out.push(route(dst, hop));
+                }
+            }
+        }
+        out
+    }
+
+    /// Gateway address and device for a first hop (link, neighbour).
+    fn gateway(&self, (l, n): (usize, usize)) -> (IpAddr, String) {
+        let via_end = usize::from(self.ends[l][1] == n);
+        let via = self.links[l]
+            .end_addr(self.family, via_end)
+            .expect("family link")
+            .addr;
+        (via, self.links[l].names[1 - via_end].clone())
+    }
+
+    /// Per node (in node order): single-next-hop and multipath routes to
+    /// every anycast address of this family. A non-member node's next hops
+    /// are all neighbours on a shortest path to its nearest members (only
+    /// routers forward; the members count as ends); one makes a plain route,
+    /// several (distinct links) a multipath route.
+    fn anycast_routes(&self, anycast: &[Anycast]) -> Vec<(Vec<RoutePlan>, Vec<MultipathPlan>)> {
+        let mut out: Vec<(Vec<RoutePlan>, Vec<MultipathPlan>)> =
+            vec![(Vec::new(), Vec::new()); self.nodes.len()];
+        for a in anycast {
+            let Some(addr) = a.addr(self.family) else {
+                continue;
+            };
+            let members: Vec<usize> = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| a.nodes.contains(&n.name))
+                .map(|(k, _)| k)
+                .collect();
+            let dist = |n: usize| members.iter().filter_map(|&m| self.dist[n][m]).min();
+            let dst = IfAddr {
+                addr,
+                prefix_len: host_len(self.family),
+            };
+            for (src, slot) in out.iter_mut().enumerate() {
+                if members.contains(&src) {
+                    continue;
+                }
+                let Some(d) = dist(src) else { continue };
+                let hops: Vec<(usize, usize)> = self.adj[src]
+                    .iter()
+                    .copied()
+                    .filter(|&(_, n)| {
+                        (self.nodes[n].router || members.contains(&n)) && dist(n) == Some(d - 1)
+                    })
+                    .collect();
+                match hops.as_slice() {
+                    [] => {}
+                    [one] => {
+                        let (via, dev) = self.gateway(*one);
+                        slot.0.push(RoutePlan {
+                            dst: dst.clone(),
+                            via,
+                            dev,
+                        });
+                    }
+                    many => slot.1.push(MultipathPlan {
+                        dst: dst.clone(),
+                        nexthops: many.iter().map(|h| self.gateway(*h)).collect(),
+                    }),
                 }
             }
         }
@@ -1204,6 +1504,148 @@ mtu = 1500
         assert_eq!(back.iter().map(|h| h.link).collect::<Vec<_>>(), [3, 2, 0]);
         assert_eq!(p.path_to("rb", ip("198.18.200.1"), Family::V4), None);
         assert_eq!(p.path_to("nobody", client, Family::V4), None);
+    }
+
+    fn anycast_topology() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies/anycast_hash_l4.toml");
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// Anycast: members carry the address on lo; lb, whose shortest paths
+    /// split, gets one multipath route with a next hop per server; the
+    /// routers and the client in front get a plain route; members none.
+    #[test]
+    fn anycast_routes() {
+        let p = plan(&anycast_topology());
+        for fam in [Family::V4, Family::V6] {
+            let a = if fam == Family::V4 {
+                ip("198.18.250.1")
+            } else {
+                ip("2001:db8:fa::1")
+            };
+            let host = if fam == Family::V4 { 32 } else { 128 };
+            for s in ["s1", "s2"] {
+                let n = p.node(s).unwrap();
+                assert!(
+                    n.loopback.contains(&IfAddr {
+                        addr: a,
+                        prefix_len: host
+                    }),
+                    "{s}"
+                );
+                assert!(!n.routes.iter().any(|r| r.dst.addr == a), "{s}");
+            }
+            let lb = p.node("lb").unwrap();
+            let m: Vec<_> = lb.multipath.iter().filter(|m| m.dst.addr == a).collect();
+            assert_eq!(m.len(), 1, "{fam}");
+            let devs: Vec<&str> = m[0].nexthops.iter().map(|(_, d)| d.as_str()).collect();
+            assert_eq!(devs, ["s1", "s2"]);
+            assert_eq!(m[0].nexthops[0].0, p.address_of("s1", fam).unwrap());
+            assert!(!lb.routes.iter().any(|r| r.dst.addr == a));
+            for (n, dev) in [("r1", "lb"), ("r0", "r1"), ("client", "r0")] {
+                let node = p.node(n).unwrap();
+                let r: Vec<_> = node.routes.iter().filter(|r| r.dst.addr == a).collect();
+                assert_eq!(r.len(), 1, "{n}");
+                assert_eq!(r[0].dev, dev, "{n}");
+                assert!(node.multipath.is_empty(), "{n}");
+            }
+            // The walk towards the anycast address reaches lb through plain routes.
+            let hops = p.path_to("client", a, fam);
+            assert_eq!(hops, None, "path_to stops at lb's multipath route");
+        }
+        // A member nearer than the other: a plain route to the nearer one.
+        let src = anycast_topology().replace(
+            "[[links]]\nbetween = [\"lb\", \"s2\"]\nmtu = 9000",
+            "[[links]]\nbetween = [\"r1\", \"s2\"]\nmtu = 9000",
+        );
+        let p = plan(&src);
+        let r1 = p.node("r1").unwrap();
+        assert!(r1.multipath.is_empty());
+        let r: Vec<_> = r1
+            .routes
+            .iter()
+            .filter(|r| r.dst.addr == ip("198.18.250.1"))
+            .collect();
+        assert_eq!(r[0].dev, "s2");
+    }
+
+    /// Automatic subnets avoid given subnets and anycast addresses: a
+    /// colliding link takes the lowest /24 (/64) nobody uses; the others
+    /// keep link-index addressing.
+    #[test]
+    fn auto_addressing_avoids_given() {
+        let src = CHAIN
+            .replace(
+                "between = [\"router-b\", \"server\"]\nmtu = 9000",
+                "between = [\"router-b\", \"server\"]\nmtu = 9000\naddresses = [\"198.18.1.1/24\", \"198.18.1.2/24\"]\naddresses6 = [\"2001:db8:0:0::a/64\", \"2001:db8:0:0::b/64\"]",
+            )
+            .replace("mtu = 1200", "mtu = 1280");
+        let p = plan(&src);
+        assert_eq!(p.links[0].ipv4, net("198.18.0.0/24"));
+        assert_eq!(
+            p.links[1].ipv4,
+            net("198.18.2.0/24"),
+            "1.0 is taken, 0.0 too"
+        );
+        assert_eq!(p.links[2].ipv4, net("198.18.1.0/24"));
+        assert_eq!(p.links[0].ipv6, Some(net("2001:db8:0:2::/64")));
+        assert_eq!(p.links[1].ipv6, Some(net("2001:db8:0:1::/64")));
+        assert_eq!(p.address_of("server", Family::V4), Some(ip("198.18.1.2")));
+        assert_eq!(p.address_of("server", Family::V6), Some(ip("2001:db8::b")));
+        // Routes use the given addresses as gateways.
+        assert!(
+            routes(&p, "server").contains(&"198.18.0.0/24 via 198.18.1.1 dev router-b".to_owned())
+        );
+        // An anycast address inside a natural /24 moves that link.
+        let src = format!(
+            "{CHAIN}\n[[anycast]]\naddress = \"198.18.1.77\"\nnodes = [\"client\", \"server\"]\n"
+        );
+        let p = plan(&src);
+        assert_eq!(p.links[1].ipv4, net("198.18.3.0/24"));
+        // Every address in every plan is unique.
+        let mut seen = std::collections::BTreeSet::new();
+        for n in &p.nodes {
+            for i in &n.interfaces {
+                for a in [&i.ipv4, &i.ipv6].into_iter().flatten() {
+                    assert!(seen.insert(a.addr), "{a:?} twice");
+                }
+            }
+        }
+        // No room: a given /16 takes 256 of the 512 /24s; 257 automatic
+        // links need one more than is left.
+        let mut big = String::from("name = \"full\"\n[nodes.a]\n[nodes.r]\nrouter = true\n[[links]]\nbetween = [\"a\", \"r\"]\nmtu = 1500\naddresses = [\"198.18.0.1/16\", \"198.18.0.2/16\"]\n");
+        for k in 0..256 {
+            big += &format!("[nodes.h{k}]\n[[links]]\nbetween = [\"h{k}\", \"r\"]\nmtu = 1000\n");
+        }
+        let fits = Topology::from_str(&big, Path::new("full.toml"));
+        assert!(fits.is_ok(), "256 automatic links fit");
+        big += "[nodes.h256]\n[[links]]\nbetween = [\"h256\", \"r\"]\nmtu = 1000\n";
+        match Topology::from_str(&big, Path::new("full.toml")) {
+            Ok(_) => panic!("257 automatic links beside a /16 were accepted"),
+            Err(e) => assert!(e.message.contains("no free /24 of 198.18.0.0/15"), "{e}"),
+        }
+    }
+
+    /// Given routes replace the node's automatic routes of their family
+    /// (only): ra sends the server's subnet via r1 instead of r2, and keeps
+    /// automatic IPv6 routes.
+    #[test]
+    fn given_routes_replace_auto() {
+        let src = DIAMOND.replace(
+            "[nodes.ra]\nrouter = true",
+            "[nodes.ra]\nrouter = true\nroutes = [{ to = \"198.18.5.0/24\", via = \"198.18.2.2\" }]",
+        );
+        let p = plan(&src);
+        let v4: Vec<String> = routes(&p, "ra")
+            .into_iter()
+            .filter(|r| r.starts_with("198."))
+            .collect();
+        assert_eq!(v4, ["198.18.5.0/24 via 198.18.2.2 dev r1"]);
+        assert!(p.node("ra").unwrap().routes_in(Family::V6).count() > 0);
+        let h = p.path("client", "server", Family::V4).unwrap();
+        assert_eq!(h.iter().map(|h| h.link).collect::<Vec<_>>(), [0, 2, 3, 5]);
+        // Others unchanged.
+        assert_eq!(routes(&p, "rb"), routes(&plan(DIAMOND), "rb"));
     }
 
     #[test]

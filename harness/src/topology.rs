@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// A validated topology.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Topology {
     pub name: String,
     pub description: String,
@@ -28,6 +29,8 @@ pub struct Topology {
     pub links: Vec<Link>,
     pub filters: Vec<Filter>,
     pub expect: Option<Expect>,
+    /// `[[anycast]]`: service addresses shared by several hosts, in file order.
+    pub anycast: Vec<Anycast>,
     /// `[[tunnels]]`: VXLAN links over the lab's own links (see [`crate::tunnel`]).
     pub tunnels: Vec<Tunnel>,
 }
@@ -53,6 +56,10 @@ pub struct Node {
     pub sysctl: Vec<(String, String)>,
     /// `mss_clamp` (routers only): rewrite the MSS option of forwarded SYNs.
     pub mss_clamp: Option<MssClamp>,
+    /// User-given routes (`routes = [{ to, via }]`), in file order. In each
+    /// family it lists any, the node gets exactly these (plus its connected
+    /// subnets) instead of automatic routes.
+    pub routes: Vec<Route>,
 }
 
 /// MSS clamping on a router (`mss_clamp = "pmtu"` or `mss_clamp = 1360`,
@@ -78,13 +85,137 @@ pub enum ClampTo {
 /// the largest that fits a 65535-byte IPv4 packet.
 pub const MSS_CLAMP_RANGE: std::ops::RangeInclusive<u32> = 88..=65495;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Link {
     pub between: [String; 2],
     /// Per end, in `between` order.
     pub mtu: [u32; 2],
     /// Interface names per end (default: the peer node's name, `peer-2` for a second link to it).
     pub names: [String; 2],
+    /// User-given IPv4 addresses per end (`addresses = ["198.18.7.1/24", …]`);
+    /// None: automatic.
+    pub addresses: Option<[Cidr; 2]>,
+    /// User-given IPv6 addresses per end (`addresses6`); None: automatic
+    /// (where both ends are >= 1280).
+    pub addresses6: Option<[Cidr; 2]>,
+}
+
+/// An address with a prefix length, as written in the file (`198.18.7.1/24`);
+/// for a route destination or a subnet, host bits are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl Cidr {
+    /// The network: host bits cleared.
+    pub fn network(&self) -> Cidr {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix_len))
+                    .unwrap_or(0);
+                IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix_len))
+                    .unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+            }
+        };
+        Cidr {
+            addr,
+            prefix_len: self.prefix_len,
+        }
+    }
+
+    /// Whether `addr` lies in this network.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        addr.is_ipv4() == self.addr.is_ipv4()
+            && Cidr {
+                addr,
+                prefix_len: self.prefix_len,
+            }
+            .network()
+                == self.network()
+    }
+
+    /// Whether the two networks share any address.
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        let shorter = self.prefix_len.min(other.prefix_len);
+        self.addr.is_ipv4() == other.addr.is_ipv4()
+            && Cidr {
+                addr: self.addr,
+                prefix_len: shorter,
+            }
+            .network()
+                == Cidr {
+                    addr: other.addr,
+                    prefix_len: shorter,
+                }
+                .network()
+    }
+
+    pub fn family(&self) -> Family {
+        if self.addr.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}
+
+/// A user-given route: `{ to = "198.18.9.0/24", via = "198.18.7.2" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// Destination network (host bits zero); `0.0.0.0/0` / `::/0` for a default route.
+    pub to: Cidr,
+    /// Gateway: an address on a subnet connected to the node.
+    pub via: IpAddr,
+}
+
+/// `[[anycast]]`: one service address (per family) configured on every
+/// member's loopback; routers whose shortest paths to the members split
+/// get a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anycast {
+    pub address: Option<Ipv4Addr>,
+    pub address6: Option<Ipv6Addr>,
+    /// Member hosts, in file order (at least two).
+    pub nodes: Vec<String>,
+}
+
+impl Anycast {
+    pub fn addr(&self, family: Family) -> Option<IpAddr> {
+        match family {
+            Family::V4 => self.address.map(IpAddr::V4),
+            Family::V6 => self.address6.map(IpAddr::V6),
+        }
+    }
+}
+
+/// Where lab addresses must lie (shared/common rules): 198.18.0.0/15 and 2001:db8::/32.
+pub const LAB_RANGES: [Cidr; 2] = [
+    Cidr {
+        addr: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 0)),
+        prefix_len: 15,
+    },
+    Cidr {
+        addr: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0)),
+        prefix_len: 32,
+    },
+];
+
+fn lab_range(family: Family) -> &'static Cidr {
+    &LAB_RANGES[usize::from(family == Family::V6)]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -276,6 +407,20 @@ impl Topology {
                     let _ = writeln!(out, "mss_clamp_oif = {}", q(oif));
                 }
             }
+            if !node.routes.is_empty() {
+                let items: Vec<String> = node
+                    .routes
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{{ to = {}, via = {} }}",
+                            q(&r.to.to_string()),
+                            q(&r.via.to_string())
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(out, "routes = [{}]", items.join(", "));
+            }
         }
         let defaults = default_iface_names(self.links.iter().map(|l| &l.between));
         for (link, default) in self.links.iter().zip(&defaults) {
@@ -298,6 +443,19 @@ impl Topology {
                     q(&link.names[0]),
                     q(&link.names[1])
                 );
+            }
+            for (key, given) in [
+                ("addresses", &link.addresses),
+                ("addresses6", &link.addresses6),
+            ] {
+                if let Some([a, b]) = given {
+                    let _ = writeln!(
+                        out,
+                        "{key} = [{}, {}]",
+                        q(&a.to_string()),
+                        q(&b.to_string())
+                    );
+                }
             }
         }
         let base = self.source.as_deref().map(base_dir);
@@ -322,6 +480,17 @@ impl Topology {
             }
         }
         self.tunnels_toml(&mut out);
+        for a in &self.anycast {
+            out.push_str("\n[[anycast]]\n");
+            if let Some(v4) = a.address {
+                let _ = writeln!(out, "address = {}", q(&v4.to_string()));
+            }
+            if let Some(v6) = a.address6 {
+                let _ = writeln!(out, "address6 = {}", q(&v6.to_string()));
+            }
+            let items: Vec<String> = a.nodes.iter().map(|n| q(n)).collect();
+            let _ = writeln!(out, "nodes = [{}]", items.join(", "));
+        }
         if let Some(expect) = &self.expect {
             out.push_str("\n[expect]\n");
             if let Some(v) = &expect.violations {
@@ -485,6 +654,39 @@ pub fn iface_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
+impl std::str::FromStr for Cidr {
+    type Err = ();
+    /// `ADDR/LEN` with LEN at most 32 (IPv4) or 128 (IPv6).
+    fn from_str(s: &str) -> Result<Cidr, ()> {
+        let (a, l) = s.split_once('/').ok_or(())?;
+        let addr: IpAddr = a.parse().map_err(|_| ())?;
+        if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) || l.len() > 3 {
+            return Err(());
+        }
+        let prefix_len: u8 = l.parse().map_err(|_| ())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if prefix_len > max {
+            return Err(());
+        }
+        Ok(Cidr { addr, prefix_len })
+    }
+}
+
+/// An interface address of `family` with its prefix length.
+fn parse_cidr(text: &str, family: Family) -> Result<Cidr, String> {
+    match text.parse::<Cidr>() {
+        Ok(c) if c.family() == family => Ok(c),
+        _ => Err(match family {
+            Family::V4 => format!(
+                "address {text:?} is not an IPv4 address with a prefix length, like \"198.18.7.1/24\""
+            ),
+            Family::V6 => format!(
+                "address {text:?} is not an IPv6 address with a prefix length, like \"2001:db8:7::1/64\""
+            ),
+        }),
+    }
+}
+
 /// `[a-z][a-z0-9-]{0,14}`
 fn valid_node_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -533,6 +735,8 @@ struct RawTopology {
     expect: Option<Spanned<RawExpect>>,
     #[serde(default)]
     tunnels: Vec<Spanned<RawTunnel>>,
+    #[serde(default)]
+    anycast: Vec<Spanned<RawAnycast>>,
 }
 
 #[derive(Deserialize)]
@@ -544,6 +748,21 @@ struct RawTunnel {
     names: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    to: Spanned<String>,
+    via: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnycast {
+    address: Option<Spanned<String>>,
+    address6: Option<Spanned<String>>,
+    nodes: Spanned<Vec<Spanned<String>>>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawNode {
@@ -553,6 +772,8 @@ struct RawNode {
     sysctl: Ordered<SysctlValue>,
     mss_clamp: Option<Spanned<ClampValue>>,
     mss_clamp_oif: Option<Spanned<String>>,
+    #[serde(default)]
+    routes: Vec<Spanned<RawRoute>>,
 }
 
 #[derive(Deserialize)]
@@ -561,6 +782,8 @@ struct RawLink {
     between: Spanned<Vec<Spanned<String>>>,
     mtu: Spanned<RawMtu>,
     names: Option<Spanned<Vec<Spanned<String>>>>,
+    addresses: Option<Spanned<Vec<Spanned<String>>>>,
+    addresses6: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -769,6 +992,7 @@ impl Validator<'_> {
         let mut node_lines: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
         // Where each node's mss_clamp_oif (else mss_clamp) is, for checks after the links.
         let mut clamp_spans: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        let mut raw_routes = Vec::new();
         for (name, raw_node) in raw.nodes.0 {
             let span = name.span();
             let name = name.into_inner();
@@ -819,12 +1043,14 @@ impl Validator<'_> {
                 sysctl.push((key.into_inner(), value));
             }
             node_lines.insert(name.clone(), span);
+            raw_routes.push((name.clone(), raw_node.routes));
             nodes.insert(
                 name,
                 Node {
                     router: raw_node.router,
                     sysctl,
                     mss_clamp,
+                    routes: Vec::new(),
                 },
             );
         }
@@ -973,6 +1199,8 @@ impl Validator<'_> {
                 between,
                 mtu,
                 names,
+                addresses: None,
+                addresses6: None,
             });
         }
 
@@ -1076,6 +1304,28 @@ impl Validator<'_> {
         }
 
         let tunnels = self.tunnels(&raw.tunnels, &nodes, &mut ifaces, links.len())?;
+        // User-given addresses, anycast groups, then routes (which need every
+        // link's final addressing, automatic included).
+        self.given_addresses(&raw.links, &mut links)?;
+        let anycast = self.anycast(&raw.anycast, &nodes, &links)?;
+        let subnets = match crate::plan::link_subnets(&links, &anycast) {
+            Ok(s) => s,
+            Err(i) => {
+                return self.err(
+                    raw.links[i].get_ref().between.span(),
+                    format!(
+                        "link {}: no free /24 of 198.18.0.0/15 is left for automatic addressing",
+                        i + 1
+                    ),
+                );
+            }
+        };
+        for (name, routes) in raw_routes {
+            let given = self.routes(&name, routes, &links, &subnets)?;
+            if let Some(n) = nodes.get_mut(&name) {
+                n.routes = given;
+            }
+        }
 
         // Every pair of hosts must reach each other with only routers forwarding.
         if let Some((a, b)) = unreachable_hosts(&nodes, &links) {
@@ -1101,6 +1351,7 @@ impl Validator<'_> {
             links,
             filters,
             expect,
+            anycast,
             tunnels,
         };
         // Tunnel endpoints must reach each other over the physical links, and
@@ -1351,6 +1602,362 @@ impl Validator<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `addresses` / `addresses6` of every link: two addresses on one
+    /// subnet inside the lab ranges, distinct, subnets not overlapping.
+    fn given_addresses(
+        &self,
+        raw_links: &[Spanned<RawLink>],
+        links: &mut [Link],
+    ) -> Result<(), TopologyError> {
+        // (subnet, link index, span) of every given subnet so far.
+        let mut seen: Vec<(Cidr, usize)> = Vec::new();
+        for (i, (raw, link)) in raw_links.iter().zip(links.iter_mut()).enumerate() {
+            let what = format!("link {}", i + 1);
+            let raw = raw.get_ref();
+            for (key, family, given) in [
+                ("addresses", Family::V4, &raw.addresses),
+                ("addresses6", Family::V6, &raw.addresses6),
+            ] {
+                let Some(list) = given else { continue };
+                let items = list.get_ref();
+                if items.len() != 2 {
+                    return self.err(
+                        list.span(),
+                        format!(
+                            "{what}: {key} must list exactly two addresses (one per end, in `between` order), found {}",
+                            items.len()
+                        ),
+                    );
+                }
+                let mut ends = [Cidr {
+                    addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    prefix_len: 0,
+                }; 2];
+                for (slot, item) in ends.iter_mut().zip(items) {
+                    *slot = parse_cidr(item.get_ref(), family)
+                        .or_else(|m| self.err(item.span(), format!("{what}: {m}")))?;
+                    let range = lab_range(family);
+                    let net = slot.network();
+                    if slot.prefix_len < range.prefix_len || !range.contains(slot.addr) {
+                        return self.err(
+                            item.span(),
+                            format!(
+                                "{what}: address {slot} is outside the lab range {range} (lab addresses only)"
+                            ),
+                        );
+                    }
+                    let host_len = if family == Family::V4 { 32 } else { 128 };
+                    if family == Family::V4 && slot.prefix_len > 31 || slot.prefix_len == host_len {
+                        return self.err(
+                            item.span(),
+                            format!(
+                                "{what}: address {slot} leaves no room for the peer (at most /{} on a link)",
+                                host_len - 1
+                            ),
+                        );
+                    }
+                    if family == Family::V4 && slot.prefix_len < 31 {
+                        let bcast = u32::from(match net.addr {
+                            IpAddr::V4(a) => a,
+                            IpAddr::V6(_) => unreachable!("family checked"),
+                        }) | (u32::MAX >> slot.prefix_len);
+                        if slot.addr == net.addr || slot.addr == IpAddr::V4(bcast.into()) {
+                            return self.err(
+                                item.span(),
+                                format!(
+                                    "{what}: address {slot} is the subnet's {} address",
+                                    if slot.addr == net.addr {
+                                        "network"
+                                    } else {
+                                        "broadcast"
+                                    }
+                                ),
+                            );
+                        }
+                    }
+                }
+                if ends[0].network() != ends[1].network() {
+                    return self.err(
+                        list.span(),
+                        format!(
+                            "{what}: addresses {} and {} are not on the same subnet (the link's two ends share one)",
+                            ends[0], ends[1]
+                        ),
+                    );
+                }
+                if ends[0].addr == ends[1].addr {
+                    return self.err(
+                        list.span(),
+                        format!("{what}: both ends have address {}", ends[0].addr),
+                    );
+                }
+                if family == Family::V6 && link.mtu.iter().any(|&m| m < 1280) {
+                    return self.err(
+                        list.span(),
+                        format!(
+                            "{what}: addresses6 given, but IPv6 needs an MTU of at least 1280 on both ends (mtu {} / {})",
+                            link.mtu[0], link.mtu[1]
+                        ),
+                    );
+                }
+                let net = ends[0].network();
+                if let Some((other, j)) = seen.iter().find(|(s, _)| s.overlaps(&net)) {
+                    return self.err(
+                        list.span(),
+                        format!(
+                            "{what}: subnet {net} overlaps link {}'s subnet {other}",
+                            j + 1
+                        ),
+                    );
+                }
+                seen.push((net, i));
+                match family {
+                    Family::V4 => link.addresses = Some(ends),
+                    Family::V6 => link.addresses6 = Some(ends),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[anycast]]` entries: an address per family (at least one) in the
+    /// lab ranges, outside every given subnet, not shared by two entries;
+    /// two or more distinct member hosts.
+    fn anycast(
+        &self,
+        raw: &[Spanned<RawAnycast>],
+        nodes: &BTreeMap<String, Node>,
+        links: &[Link],
+    ) -> Result<Vec<Anycast>, TopologyError> {
+        let mut out: Vec<Anycast> = Vec::new();
+        for (i, entry) in raw.iter().enumerate() {
+            let what = format!("anycast {}", i + 1);
+            let a = entry.get_ref();
+            let mut group = Anycast {
+                address: None,
+                address6: None,
+                nodes: Vec::new(),
+            };
+            for (key, family, value) in [
+                ("address", Family::V4, &a.address),
+                ("address6", Family::V6, &a.address6),
+            ] {
+                let Some(value) = value else { continue };
+                let text = value.get_ref();
+                let addr: IpAddr = match (text.parse::<IpAddr>(), family) {
+                    (Ok(ip @ IpAddr::V4(_)), Family::V4) | (Ok(ip @ IpAddr::V6(_)), Family::V6) => {
+                        ip
+                    }
+                    _ => {
+                        return self.err(
+                            value.span(),
+                            format!(
+                                "{what}: {key} {text:?} is not an {} address without a prefix length, like {:?}",
+                                if family == Family::V4 { "IPv4" } else { "IPv6" },
+                                if family == Family::V4 { "198.18.250.1" } else { "2001:db8:fa::1" }
+                            ),
+                        );
+                    }
+                };
+                let range = lab_range(family);
+                if !range.contains(addr) {
+                    return self.err(
+                        value.span(),
+                        format!("{what}: {key} {addr} is outside the lab range {range} (lab addresses only)"),
+                    );
+                }
+                for (j, l) in links.iter().enumerate() {
+                    let given = match family {
+                        Family::V4 => &l.addresses,
+                        Family::V6 => &l.addresses6,
+                    };
+                    if let Some(ends) = given {
+                        if ends[0].contains(addr) {
+                            return self.err(
+                                value.span(),
+                                format!(
+                                    "{what}: {key} {addr} lies in link {}'s subnet {}",
+                                    j + 1,
+                                    ends[0].network()
+                                ),
+                            );
+                        }
+                    }
+                }
+                if let Some(k) = out.iter().position(|o| o.addr(family) == Some(addr)) {
+                    return self.err(
+                        value.span(),
+                        format!("{what}: {key} {addr} is already anycast {}", k + 1),
+                    );
+                }
+                match addr {
+                    IpAddr::V4(v4) => group.address = Some(v4),
+                    IpAddr::V6(v6) => group.address6 = Some(v6),
+                }
+            }
+            if group.address.is_none() && group.address6.is_none() {
+                return self.err(
+                    entry.span(),
+                    format!("{what}: needs address (IPv4), address6 (IPv6) or both"),
+                );
+            }
+            let hosts = || {
+                nodes
+                    .iter()
+                    .filter(|(_, n)| !n.router)
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            for member in a.nodes.get_ref() {
+                let name = member.get_ref();
+                match nodes.get(name) {
+                    None => {
+                        return self.err(
+                            member.span(),
+                            format!("{what}: unknown node {name:?} (hosts: {})", hosts()),
+                        );
+                    }
+                    Some(n) if n.router => {
+                        return self.err(
+                            member.span(),
+                            format!(
+                                "{what}: {name:?} is a router; anycast members must be hosts (hosts: {})",
+                                hosts()
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                }
+                if group.nodes.contains(name) {
+                    return self.err(member.span(), format!("{what}: node {name:?} listed twice"));
+                }
+                group.nodes.push(name.clone());
+            }
+            if group.nodes.len() < 2 {
+                return self.err(
+                    a.nodes.span(),
+                    format!(
+                        "{what}: needs at least two member nodes, found {}",
+                        group.nodes.len()
+                    ),
+                );
+            }
+            out.push(group);
+        }
+        Ok(out)
+    }
+
+    /// One node's `routes`: a destination network (host bits zero) and a
+    /// gateway of the same family that is the peer's address on one of the
+    /// node's links; one route per destination.
+    fn routes(
+        &self,
+        node: &str,
+        raw: Vec<Spanned<RawRoute>>,
+        links: &[Link],
+        subnets: &[(Cidr, Option<Cidr>)],
+    ) -> Result<Vec<Route>, TopologyError> {
+        let mut out: Vec<Route> = Vec::new();
+        for (i, r) in raw.into_iter().enumerate() {
+            let what = format!("node {node:?}: route {}", i + 1);
+            let r = r.into_inner();
+            let to = match r.to.get_ref().parse::<Cidr>() {
+                Ok(c) => c,
+                Err(()) => {
+                    return self.err(
+                        r.to.span(),
+                        format!(
+                            "{what}: to {:?} is not a network with a prefix length, like \"198.18.9.0/24\" or \"0.0.0.0/0\"",
+                            r.to.get_ref()
+                        ),
+                    );
+                }
+            };
+            if to.network() != to {
+                return self.err(
+                    r.to.span(),
+                    format!(
+                        "{what}: to {to} has host bits set (did you mean {}?)",
+                        to.network()
+                    ),
+                );
+            }
+            let via: IpAddr = match r.via.get_ref().parse() {
+                Ok(v) => v,
+                Err(_) => {
+                    return self.err(
+                        r.via.span(),
+                        format!(
+                            "{what}: via {:?} is not an address without a prefix length",
+                            r.via.get_ref()
+                        ),
+                    );
+                }
+            };
+            if via.is_ipv4() != to.addr.is_ipv4() {
+                return self.err(
+                    r.via.span(),
+                    format!("{what}: via {via} is not of the same family as {to}"),
+                );
+            }
+            let family = to.family();
+            // The node's links in this family and the peer's address on each.
+            let mut found = None;
+            let mut connected = Vec::new();
+            for (j, l) in links.iter().enumerate() {
+                let Some(end) = l.between.iter().position(|n| n == node) else {
+                    continue;
+                };
+                let Some(ends) = crate::plan::link_end_addresses(l, &subnets[j], family) else {
+                    continue;
+                };
+                connected.push(ends[0].network().to_string());
+                if ends[0].contains(via) {
+                    if ends[end].addr == via {
+                        return self.err(
+                            r.via.span(),
+                            format!(
+                                "{what}: via {via} is the node's own address on link {}",
+                                j + 1
+                            ),
+                        );
+                    }
+                    if ends[1 - end].addr != via {
+                        return self.err(
+                            r.via.span(),
+                            format!(
+                                "{what}: via {via} is on link {}'s subnet, but the only other node there, {:?}, has {}",
+                                j + 1,
+                                l.between[1 - end],
+                                ends[1 - end].addr
+                            ),
+                        );
+                    }
+                    found = Some(j);
+                }
+            }
+            if found.is_none() {
+                return self.err(
+                    r.via.span(),
+                    format!(
+                        "{what}: via {via} is not on a subnet connected to {node:?} (its {} subnets: {})",
+                        family,
+                        if connected.is_empty() { "none".to_owned() } else { connected.join(", ") }
+                    ),
+                );
+            }
+            if let Some(k) = out.iter().position(|o| o.to == to) {
+                return self.err(
+                    r.to.span(),
+                    format!("{what}: a route to {to} is already route {}", k + 1),
+                );
+            }
+            out.push(Route { to, via });
+        }
+        Ok(out)
     }
 
     fn expect(
@@ -2104,6 +2711,234 @@ mtu = 1500
         assert_eq!(parse(&t.to_toml()).unwrap(), t);
         let t = parse(BASE).unwrap();
         assert_eq!(parse(&t.to_toml()).unwrap(), t);
+    }
+
+    /// Given addresses: parsed per end, kept through to_toml, and each bad
+    /// form rejected on its line (twins of the fixture files, plus the rest).
+    #[test]
+    fn given_addresses() {
+        let good = with(
+            BASE,
+            "between = [\"client\", \"router-a\"]\nmtu = 1500\n",
+            "between = [\"client\", \"router-a\"]\nmtu = 1500\naddresses = [\"198.18.7.1/30\", \"198.18.7.2/30\"]\naddresses6 = [\"2001:db8:7::1/64\", \"2001:db8:7::2/64\"]\n",
+        );
+        let t = parse(&good).unwrap();
+        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        assert_eq!(
+            t.links[0].addresses,
+            Some([c("198.18.7.1/30"), c("198.18.7.2/30")])
+        );
+        assert_eq!(
+            t.links[0].addresses6,
+            Some([c("2001:db8:7::1/64"), c("2001:db8:7::2/64")])
+        );
+        assert_eq!(t.links[1].addresses, None);
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        for (bad, needle) in [
+            (
+                "\"198.18.7.2/30\"]",
+                "addresses must list exactly two addresses",
+            ),
+            (
+                "\"198.18.7.2\"",
+                "is not an IPv4 address with a prefix length",
+            ),
+            ("\"2001:db8:7::2/30\"", "is not an IPv4 address"),
+            ("\"198.18.7.3/30\"", "is the subnet's broadcast address"),
+            ("\"198.18.7.0/30\"", "is the subnet's network address"),
+            ("\"198.18.7.2/29\"", "are not on the same subnet"),
+            ("\"198.18.7.1/30\"", "both ends have address 198.18.7.1"),
+            (
+                "\"198.20.7.2/30\"",
+                "is outside the lab range 198.18.0.0/15",
+            ),
+            ("\"198.18.7.2/14\"", "is outside the lab range"),
+            ("\"198.18.7.2/32\"", "leaves no room for the peer"),
+        ] {
+            let from = if bad.ends_with(']') {
+                "\"198.18.7.1/30\", \"198.18.7.2/30\"]"
+            } else {
+                "\"198.18.7.2/30\""
+            };
+            // A bad value ending in `]` replaces the whole list.
+            twin(&good, &with(&good, from, bad), needle, None);
+        }
+        // /31: both addresses usable (RFC 3021).
+        let p2p = with(
+            &good,
+            "\"198.18.7.1/30\", \"198.18.7.2/30\"",
+            "\"198.18.7.0/31\", \"198.18.7.1/31\"",
+        );
+        assert!(parse(&p2p).is_ok());
+        twin(
+            &good,
+            &with(&good, "\"2001:db8:7::2/64\"", "\"2001:db9:7::2/64\""),
+            "outside the lab range 2001:db8::/32",
+            None,
+        );
+        // Overlap with another link's given subnet.
+        let two = with(
+            &good,
+            "between = [\"router-a\", \"server\"]\nmtu = 1500\n",
+            "between = [\"router-a\", \"server\"]\nmtu = 1500\naddresses = [\"198.18.8.1/24\", \"198.18.8.2/24\"]\n",
+        );
+        twin(
+            &two,
+            &with(
+                &two,
+                "\"198.18.8.1/24\", \"198.18.8.2/24\"",
+                "\"198.18.7.5/24\", \"198.18.7.6/24\"",
+            ),
+            "link 2: subnet 198.18.7.0/24 overlaps link 1's subnet 198.18.7.0/30",
+            None,
+        );
+    }
+
+    /// Given routes: network destinations, a gateway that is the peer's
+    /// address on one of the node's links, one route per destination.
+    #[test]
+    fn given_routes() {
+        let good = with(
+            BASE,
+            "router = true\n",
+            "router = true\nroutes = [{ to = \"0.0.0.0/0\", via = \"198.18.1.2\" }, { to = \"2001:db8:9::/48\", via = \"2001:db8:0:1::2\" }]\n",
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.nodes["router-a"].routes,
+            [
+                Route {
+                    to: "0.0.0.0/0".parse().unwrap(),
+                    via: "198.18.1.2".parse().unwrap()
+                },
+                Route {
+                    to: "2001:db8:9::/48".parse().unwrap(),
+                    via: "2001:db8:0:1::2".parse().unwrap()
+                },
+            ]
+        );
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        for (from, to, needle) in [
+            ("\"0.0.0.0/0\"", "\"0.0.0.1/0\"", "has host bits set (did you mean 0.0.0.0/0?)"),
+            ("\"0.0.0.0/0\"", "\"0.0.0.0\"", "is not a network with a prefix length"),
+            ("\"198.18.1.2\"", "\"198.18.1.2/24\"", "is not an address without a prefix length"),
+            ("\"198.18.1.2\"", "\"2001:db8:0:1::2\"", "is not of the same family"),
+            ("\"198.18.1.2\"", "\"198.18.1.1\"", "is the node's own address on link 2"),
+            ("\"198.18.1.2\"", "\"198.18.1.7\"", "the only other node there, \"server\", has 198.18.1.2"),
+            ("\"198.18.1.2\"", "\"198.18.2.2\"", "is not on a subnet connected to \"router-a\" (its ipv4 subnets: 198.18.0.0/24, 198.18.1.0/24)"),
+            ("\"2001:db8:9::/48\"", "\"::/0\", via = \"2001:db8:0:1::2\" }, { to = \"::/0\"", "a route to ::/0 is already route 2"),
+            ("to = \"0.0.0.0/0\"", "too = \"0.0.0.0/0\"", "unknown field `too`"),
+        ] {
+            twin(&good, &with(&good, from, to), needle, None);
+        }
+    }
+
+    /// Anycast groups: one address per family (at least one), two or more
+    /// distinct member hosts, outside given subnets, not shared.
+    #[test]
+    fn anycast_groups() {
+        let good = format!(
+            "{BASE}\n[[anycast]]\naddress = \"198.18.250.1\"\naddress6 = \"2001:db8:fa::1\"\nnodes = [\"server\", \"client\"]\n"
+        );
+        let t = parse(&good).unwrap();
+        assert_eq!(
+            t.anycast,
+            [Anycast {
+                address: Some("198.18.250.1".parse().unwrap()),
+                address6: Some("2001:db8:fa::1".parse().unwrap()),
+                nodes: vec!["server".into(), "client".into()],
+            }]
+        );
+        assert_eq!(parse(&t.to_toml()).unwrap(), t);
+        for (from, to, needle) in [
+            (
+                "\"198.18.250.1\"",
+                "\"198.18.250.1/32\"",
+                "is not an IPv4 address without a prefix length",
+            ),
+            (
+                "\"198.18.250.1\"",
+                "\"2001:db8:fa::2\"",
+                "is not an IPv4 address",
+            ),
+            (
+                "\"198.18.250.1\"",
+                "\"10.0.0.1\"",
+                "address 10.0.0.1 is outside the lab range",
+            ),
+            (
+                "\"2001:db8:fa::1\"",
+                "\"2001:db9::1\"",
+                "address6 2001:db9::1 is outside the lab range",
+            ),
+            (
+                "\"server\", \"client\"",
+                "\"server\", \"router-a\"",
+                "\"router-a\" is a router; anycast members must be hosts",
+            ),
+            (
+                "\"server\", \"client\"",
+                "\"server\", \"clint\"",
+                "unknown node \"clint\" (hosts: client, server)",
+            ),
+            (
+                "\"server\", \"client\"",
+                "\"server\", \"server\"",
+                "node \"server\" listed twice",
+            ),
+            (
+                "\"server\", \"client\"",
+                "\"server\"",
+                "needs at least two member nodes, found 1",
+            ),
+        ] {
+            twin(&good, &with(&good, from, to), needle, None);
+        }
+        let e = parse(&with(
+            &good,
+            "address = \"198.18.250.1\"\naddress6 = \"2001:db8:fa::1\"\n",
+            "",
+        ))
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("needs address (IPv4), address6 (IPv6) or both"),
+            "{e}"
+        );
+        assert!(e.line > 0);
+        let twice = format!(
+            "{good}\n[[anycast]]\naddress = \"198.18.250.1\"\nnodes = [\"server\", \"client\"]\n"
+        );
+        let e = parse(&twice).unwrap_err();
+        assert!(
+            e.message
+                .contains("anycast 2: address 198.18.250.1 is already anycast 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cidr_arithmetic() {
+        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        assert_eq!(c("198.18.7.9/24").network(), c("198.18.7.0/24"));
+        assert_eq!(c("2001:db8:7::9/64").network(), c("2001:db8:7::/64"));
+        assert!(c("198.18.7.0/24").contains("198.18.7.255".parse().unwrap()));
+        assert!(!c("198.18.7.0/24").contains("198.18.8.0".parse().unwrap()));
+        assert!(!c("198.18.7.0/24").contains("2001:db8::1".parse().unwrap()));
+        assert!(c("198.18.0.0/15").overlaps(&c("198.19.3.0/24")));
+        assert!(c("198.18.7.128/25").overlaps(&c("198.18.7.0/24")));
+        assert!(!c("198.18.7.128/25").overlaps(&c("198.18.7.0/25")));
+        assert!(c("0.0.0.0/0").contains("198.18.1.1".parse().unwrap()));
+        for bad in [
+            "198.18.7.1",
+            "198.18.7.1/33",
+            "198.18.7.1/",
+            "198.18.7.1/+4",
+            "x/4",
+            "::/129",
+        ] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
     }
 
     fn fixtures(kind: &str) -> Vec<PathBuf> {

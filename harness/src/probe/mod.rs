@@ -8,13 +8,16 @@
 //!   fast blackhole verdict;
 //! - [`exceptions`]: the kernel's cached PMTU exceptions, read and flushed;
 //! - [`icmp_delivery`]: whether a router's frag-needed / packet-too-big can
-//!   reach a host at all, whether or not any packet is too big today.
+//!   reach a host at all, whether or not any packet is too big today;
+//! - [`anycast`]: downloads from an anycast address behind ECMP, per flow:
+//!   which member accepted it, which received its ICMP, the verdict.
 //!
 //! Every probe has a deadline and waits on socket readiness (poll(2)), never
 //! on fixed sleeps; every socket a probe opens is closed before it returns.
 //! Sockets are created on a thread inside the node's namespace
 //! ([`crate::netns::Netns::run`]) and then used from ordinary threads.
 
+pub mod anycast;
 pub mod error;
 pub mod exceptions;
 pub mod icmp_delivery;

@@ -393,7 +393,41 @@ pub fn transfer(
     receiver
         .set_nonblocking(true)
         .map_err(err_in(to.name(), "set nonblocking"))?;
+    run_connected(
+        sender,
+        receiver,
+        (from.name(), to.name()),
+        dst,
+        opts,
+        (started, deadline),
+        mtu_probing,
+    )
+}
 
+/// The data phase of a transfer over an established connection: `sender`
+/// (in node `names.0`) writes `opts.bytes` of the pattern, `receiver` (in
+/// `names.1`) verifies them; both are closed without lingering on every
+/// way out. `times` is (connection start, hard deadline). Shared with the
+/// anycast probe, whose sender is the side that accepted.
+pub(crate) fn run_connected(
+    sender: Socket,
+    receiver: Socket,
+    names: (&str, &str),
+    dst: SocketAddr,
+    opts: &TransferOpts,
+    (started, deadline): (Instant, Instant),
+    mtu_probing: u32,
+) -> Result<Transfer, ProbeError> {
+    let to_addr = dst.ip();
+    let err_in = |node: &str, what: &str| {
+        let (node, what) = (node.to_string(), format!("{what} (transfer to {to_addr})"));
+        move |e: io::Error| ProbeError::io(&node, what, e)
+    };
+    let timeout = |what: &'static str, detail: String| ProbeError::Transfer {
+        what,
+        dst: dst.to_string(),
+        detail,
+    };
     let state = Receiver {
         received: AtomicU64::new(0),
         eof: AtomicBool::new(false),
@@ -411,11 +445,11 @@ pub fn transfer(
     close_now(receiver);
     let bytes = state.received.load(Ordering::Acquire);
     let seconds = started.elapsed().as_secs_f64();
-    let driven = outcome.map_err(|e| err_in(from.name(), "send")(e))?;
+    let driven = outcome.map_err(|e| err_in(names.0, "send")(e))?;
     if let Some(msg) = state.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(timeout(
             "verify data",
-            format!("receiver in {}: {msg}", to.name()),
+            format!("receiver in {}: {msg}", names.1),
         ));
     }
     let (verdict, rtos, stalled_for) = match driven {
