@@ -45,10 +45,13 @@ struct Allow {
     filters: bool,
 }
 
-/// Common MTUs mostly, any MTU in 552..=9000 sometimes.
+/// Common MTUs mostly, any MTU in 552..=9000 sometimes. Listed widest
+/// first because `select` shrinks towards the first: a link that plays no
+/// part in a failure shrinks to 9000, too wide to matter, and drops out of
+/// the picture.
 fn mtu() -> impl Strategy<Value = u32> {
     prop_oneof![
-        5 => prop::sample::select(vec![1280u32, 1400, 1446, 1450, 1500, 4000, 9000]),
+        5 => prop::sample::select(vec![9000u32, 4000, 1500, 1450, 1446, 1400, 1280]),
         1 => 552u32..=9000,
     ]
 }
@@ -467,10 +470,7 @@ fn tree_topology(prefix: &'static str) -> impl Strategy<Value = Topology> {
             prop::collection::vec(spec(), 0..=3),
             prop::option::weighted(0.8, spec()),
         ),
-        prop_oneof![
-            2 => prop::collection::vec((0usize..4, spec()), 0..=1),
-            1 => prop::collection::vec((0usize..4, spec()), 2..=2),
-        ],
+        prop::collection::vec((0usize..4, spec()), 0..=2),
         prop::collection::vec((0usize..8, hook()), 0..=2),
         prop::option::weighted(0.1, 0usize..4),
     )
