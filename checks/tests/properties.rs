@@ -5,14 +5,25 @@
 //!   mutated files never make `Topology::from_str` panic (no root needed).
 //! - `property::two_rules` (live): chains with matching link ends and no
 //!   filters satisfy `pmtud` and `tcp-transfer` in both families.
-//! - `property::planted_bug_is_caught` (live): a deliberately wrong PMTU model
-//!   (egress MTUs only) is refuted on the kernel and shrunk to a small case.
 //! - `property::two_rules_parallel` (live): the same property as `two_rules`
 //!   on 2 threads, reporting cases/second.
+//! - `property::model_matches_kernel` (live): on generated trees (0–4
+//!   routers, extra hosts, per-end mismatches, ICMP filters, sometimes
+//!   `tcp_mtu_probing`), `mtulab::model`'s predictions per host path and
+//!   family — routed path MTU, learned PMTU, DF pings at and one byte over
+//!   the path MTU, transfer verdict — equal what the kernel does. What the
+//!   model calls `Unknown` is skipped and counted.
+//! - `property::planted_bug_is_caught` (live): the same comparison against
+//!   the model with `ModelOptions::planted_bug` (receiving-end MTUs
+//!   ignored) fails and shrinks to a small topology.
 //!
 //! PROPTEST_CASES sets the number of cases (default: 256 for the format
-//! property, 16 for live ones). Failures are persisted under
-//! `checks/proptest-regressions/` and printed as ready-to-save TOML.
+//! property, 16 for two_rules, 24 for model_matches_kernel; the planted
+//! bug gets at least 32). The model properties run two `TestRunner`s on
+//! two threads (MTULAB_PROPERTY_THREADS changes that). Failures are
+//! persisted under `checks/proptest-regressions/`, replayed first, and
+//! printed with every difference and the shrunk topology as ready-to-save
+//! TOML.
 
 mod common;
 
@@ -995,6 +1006,16 @@ fn run_parallel<S: Strategy<Value = Topology>>(
     first_err.unwrap_or(Ok(()))
 }
 
+/// Threads for the model properties: MTULAB_PROPERTY_THREADS, default 2
+/// (this machine's cores; 1 measures single-thread throughput).
+fn threads() -> u32 {
+    std::env::var("MTULAB_PROPERTY_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+        .max(1)
+}
+
 /// Default live cases for the model property (PROPTEST_CASES overrides).
 const MODEL_CASES: u32 = 24;
 
@@ -1017,9 +1038,10 @@ fn model_matches_kernel() -> Result<(), Failed> {
     let tally = Tally::default();
     let options = ModelOptions::default();
     let started = Instant::now();
+    let threads = threads();
     let r = run_parallel(
         n,
-        2,
+        threads,
         regressions!("model_matches_kernel"),
         || tree_topology("prop-model"),
         |t| model_case(t, &options, false, &tally),
@@ -1029,7 +1051,7 @@ fn model_matches_kernel() -> Result<(), Failed> {
     match r {
         Ok(()) => {
             println!(
-                "model_matches_kernel: {n} cases passed on 2 threads in {secs:.1} s ({:.2} cases/s)",
+                "model_matches_kernel: {n} cases passed on {threads} threads in {secs:.1} s ({:.2} cases/s)",
                 f64::from(n) / secs
             );
             Ok(())
@@ -1054,7 +1076,7 @@ fn planted_bug_is_caught() -> Result<(), Failed> {
     let started = Instant::now();
     let r = run_parallel(
         n,
-        2,
+        threads(),
         regressions!("planted_bug_is_caught"),
         || tree_topology("prop-planted"),
         |t| model_case(t, &bugged, false, &tally),
