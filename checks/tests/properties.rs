@@ -145,10 +145,23 @@ fn build(
             }
         })
         .collect();
+    assemble(name, description, nodes, links, &chain, filters)
+}
+
+/// The topology of `nodes` and `links`, with a `drop = "pmtu-icmp"` filter
+/// at `order[at % len]` for each of `filters`.
+fn assemble(
+    name: String,
+    description: String,
+    nodes: BTreeMap<String, Node>,
+    links: Vec<Link>,
+    order: &[String],
+    filters: &[(usize, Hook)],
+) -> Topology {
     let filters = filters
         .iter()
         .map(|&(at, hook)| Filter {
-            node: chain[at % chain.len()].clone(),
+            node: order[at % order.len()].clone(),
             kind: FilterKind::DropPmtuIcmp { hook },
         })
         .collect();
@@ -554,22 +567,14 @@ fn build_tree(
             names,
         })
         .collect();
-    let filters = filters
-        .iter()
-        .map(|&(at, hook)| Filter {
-            node: order[at % order.len()].clone(),
-            kind: FilterKind::DropPmtuIcmp { hook },
-        })
-        .collect();
-    Topology {
-        name: name.to_string(),
-        description: String::new(),
-        source: None,
+    assemble(
+        name.to_string(),
+        String::new(),
         nodes,
         links,
+        &order,
         filters,
-        expect: None,
-    }
+    )
 }
 
 /// What the model-versus-kernel comparisons counted, over all cases.
@@ -1046,23 +1051,21 @@ fn model_matches_kernel() -> Result<(), Failed> {
         || tree_topology("prop-model"),
         |t| model_case(t, &options, false, &tally),
     );
-    let secs = started.elapsed().as_secs_f64();
     println!("model_matches_kernel: {}", tally.line());
-    match r {
-        Ok(()) => {
-            println!(
-                "model_matches_kernel: {n} cases passed on {threads} threads in {secs:.1} s ({:.2} cases/s)",
-                f64::from(n) / secs
-            );
-            Ok(())
-        }
-        Err(TestError::Abort(why)) => Err(format!("model_matches_kernel aborted: {why}").into()),
-        Err(TestError::Fail(why, t)) => Err(format!(
-            "model_matches_kernel failed after {secs:.1} s (shrunk): {}",
-            explain(&t, &options, why.message())
+    if let Err(TestError::Fail(why, t)) = &r {
+        return Err(format!(
+            "model_matches_kernel failed after {:.1} s (shrunk): {}",
+            started.elapsed().as_secs_f64(),
+            explain(t, &options, why.message())
         )
-        .into()),
+        .into());
     }
+    outcome(
+        &format!("model_matches_kernel ({threads} threads)"),
+        started,
+        n,
+        r,
+    )
 }
 
 /// `property::planted_bug_is_caught`: the same comparison against a model
