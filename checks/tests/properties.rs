@@ -590,6 +590,8 @@ struct Tally {
     reprobed: AtomicUsize,
     /// Microseconds spent per activity: lab, path MTU and learned PMTU, pings, transfers.
     micros: [AtomicU64; 4],
+    /// Kernel transfer verdicts: ok, recovered, blackhole.
+    verdicts: [AtomicUsize; 3],
 }
 
 impl Tally {
@@ -602,11 +604,15 @@ impl Tally {
             self.unknown.load(Ordering::Relaxed),
             self.reprobed.load(Ordering::Relaxed)
         ) + &format!(
-            "; seconds in labs {:.1}, path MTU + learned {:.1}, pings {:.1}, transfers {:.1}",
+            "; seconds in labs {:.1}, path MTU + learned {:.1}, pings {:.1}, transfers {:.1} \
+             (ok {}, recovered {}, blackhole {})",
             self.secs(LABS),
             self.secs(LEARN),
             self.secs(PINGS),
-            self.secs(TRANSFERS)
+            self.secs(TRANSFERS),
+            self.verdicts[0].load(Ordering::Relaxed),
+            self.verdicts[1].load(Ordering::Relaxed),
+            self.verdicts[2].load(Ordering::Relaxed)
         )
     }
 
@@ -885,11 +891,12 @@ fn compare_path(
                 ..Default::default()
             };
             let t = transfer::transfer(&sender.ns, &receiver.ns, p.dst, &opts).map_err(probe)?;
-            let got = match t.verdict {
-                TransferVerdict::Ok => "ok",
-                TransferVerdict::Recovered => "recovered",
-                TransferVerdict::Blackhole => "blackhole",
+            let (got, k) = match t.verdict {
+                TransferVerdict::Ok => ("ok", 0),
+                TransferVerdict::Recovered => ("recovered", 1),
+                TransferVerdict::Blackhole => ("blackhole", 2),
             };
+            tally.verdicts[k].fetch_add(1, Ordering::Relaxed);
             let detail = format!(
                 " ({} of {} bytes in {:.2} s, pmtu {}, snd_mss {}, {} RTOs)",
                 t.bytes, t.requested, t.seconds, t.pmtu, t.snd_mss, t.rtos
