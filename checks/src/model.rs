@@ -41,7 +41,10 @@
 //!   onwards): DF pings of 1405+ vanish; of 1401..=1404 cross, and the echo
 //!   reply (no DF on IPv4) is fragmented by r2 and arrives; on IPv6 r2
 //!   cannot fragment the reply, sends packet-too-big to the replier instead,
-//!   and that first ping gets no reply. The other direction (r2 sending
+//!   and that first ping gets no reply; the replier caches the MTU and
+//!   fragments the reply to a resent request, which arrives (the DF ping
+//!   probe resends, so the model predicts a reply when the packet-too-big
+//!   reaches the replier). The other direction (r2 sending
 //!   into 1400) gets frag-needed / packet-too-big with mtu 1400 from r2.
 //! - TCP through an ingress-only restriction (1500-byte segments into 1400):
 //!   veth skips the MTU check for GSO packets, so bursts pass and single
@@ -1690,7 +1693,16 @@ impl Ctx<'_> {
             Fate::Delivered => {
                 // The echo reply has no DF: the replier fragments it, IPv4
                 // routers too; an IPv6 router sends packet-too-big to the
-                // replier instead and this reply is lost.
+                // replier instead and this reply is lost. The probe
+                // (`harness::probe::ping::df_ping`) resends its request
+                // every quarter of its deadline, so once the replier has
+                // learned the MTU it fragments the next reply itself and
+                // the ping gets its answer — if that packet-too-big
+                // reaches the replier (measured on 6.18: h1 1511 -> 1280
+                // r0 4000 -> 9000 h2, 1281-byte ping: a single echo gets
+                // no reply and h2 caches `mtu 1280`; the probe's second
+                // echo gets a reply). Each narrowing on the way back costs
+                // one echo; the probe sends at least four.
                 let Some(back) = back else {
                     return Knowable::Known(Ping::Silence);
                 };
@@ -1698,9 +1710,25 @@ impl Ctx<'_> {
                     source: true,
                     routers: self.family == Family::V4,
                 };
-                match walk(back, size, frag) {
-                    Fate::Delivered => Knowable::Known(Ping::Reply),
-                    _ => Knowable::Known(Ping::Silence),
+                let replier = hops.last().map(|h| h.next.as_str());
+                let replier_addr = replier.and_then(|r| self.plan.address_of(r, self.family));
+                let mut cur = size;
+                loop {
+                    match walk(back, cur, frag) {
+                        Fate::Delivered => return Knowable::Known(Ping::Reply),
+                        Fate::TooBig { hop, mtu } if mtu < cur => {
+                            let Some(addr) = replier_addr else {
+                                return Knowable::Known(Ping::Silence);
+                            };
+                            let ptb = self.icmp_from(&back[hop].node, hop, mtu, addr, cur);
+                            match ptb.reaches {
+                                Knowable::Known(true) => cur = mtu,
+                                Knowable::Known(false) => return Knowable::Known(Ping::Silence),
+                                Knowable::Unknown(r) => return Knowable::Unknown(r),
+                            }
+                        }
+                        _ => return Knowable::Known(Ping::Silence),
+                    }
                 }
             }
         }
@@ -2423,7 +2451,8 @@ mtu = 1500
 
     /// r2 receives at 1400 from a 1500 r1 (measured on 6.18): c's DF pings
     /// of 1401..=1404 cross, the IPv4 reply is fragmented by r2 and arrives,
-    /// the IPv6 reply gets packet-too-big at r2 and is lost; 1405+ vanish;
+    /// the first IPv6 reply gets packet-too-big at r2 and is lost (the
+    /// probe's next one arrives); 1405+ vanish;
     /// c learns nothing; TCP depends on GSO luck. The other way r2 sends
     /// into 1400 and reports it.
     #[test]
@@ -2472,14 +2501,42 @@ mtu = 1500
             path(&m, "c", "s", V4).ping_over_pmtu,
             Knowable::Known(Ping::Reply)
         );
+        // IPv6: the first reply meets r2's 1400 egress and is lost, r2's
+        // packet-too-big teaches s, the probe's next echo gets a reply.
         assert_eq!(
             path(&m, "c", "s", V6).ping_over_pmtu,
-            Knowable::Known(Ping::Silence)
+            Knowable::Known(Ping::Reply)
         );
         // The planted bug ignores r2's 1400 ingress: path MTU 1500.
         let bugged = predict_with(&t, &Plan::new(&t), &ModelOptions { planted_bug: true });
         assert_eq!(path(&bugged, "c", "s", V4).path_mtu, 1500);
         assert_eq!(path(&bugged, "s", "c", V4).path_mtu, 1400);
+    }
+
+    /// An IPv6 echo reply too big for a router on the way back: the
+    /// probe's resent request gets a reply once the replier has learned
+    /// the MTU from that router's packet-too-big — silence when the
+    /// packet-too-big is dropped on its way to the replier (r2 OUTPUT,
+    /// s INPUT), a reply again when the drop is elsewhere (c INPUT).
+    #[test]
+    fn v6_reply_too_big_on_the_way_back() {
+        let t = topo(INGRESS_BETWEEN_ROUTERS);
+        let at = |t: &Topology| predict_ping(t, &Plan::new(t), "c", "s", V6, 1401).expect("a path");
+        assert_eq!(at(&t), Knowable::Known(Ping::Reply));
+        for (node, hook, want) in [
+            ("r2", Hook::Output, Ping::Silence),
+            ("s", Hook::Input, Ping::Silence),
+            ("c", Hook::Input, Ping::Reply),
+        ] {
+            let f = with_filter(INGRESS_BETWEEN_ROUTERS, node, drop_at(hook));
+            assert_eq!(at(&f), Knowable::Known(want), "drop at {node} {hook}");
+        }
+        // IPv4: r2 fragments the reply, filters or not.
+        let f = with_filter(INGRESS_BETWEEN_ROUTERS, "r2", drop_at(Hook::Output));
+        assert_eq!(
+            predict_ping(&f, &Plan::new(&f), "c", "s", V4, 1401).expect("a path"),
+            Knowable::Known(Ping::Reply)
+        );
     }
 
     //   c --1500-- ra --500-- rb --1500-- s    (IPv4 only)
@@ -2511,8 +2568,8 @@ mtu = 1500
     /// Ends 3 bytes apart, within veth's 4-byte slack: nothing is dropped
     /// client -> server, so nothing is learned (1500) although router-b
     /// receives at 1497; a DF ping of 1498 gets a reply on IPv4 (router-b
-    /// fragments the reply into 1497) but not on IPv6 (router-b sends
-    /// packet-too-big to the server instead).
+    /// fragments the reply into 1497) and on IPv6 once the server has
+    /// learned 1497 from router-b's packet-too-big (the probe resends).
     #[test]
     fn mismatch_within_slack() {
         let m = model(
@@ -2538,9 +2595,11 @@ mtu = 1500
             path(&m, "client", "server", V4).ping_over_pmtu,
             Knowable::Known(Ping::Reply)
         );
+        // IPv6: the first reply is lost at router-b, whose packet-too-big
+        // teaches the server; the probe's next echo gets a reply.
         assert_eq!(
             path(&m, "client", "server", V6).ping_over_pmtu,
-            Knowable::Known(Ping::Silence)
+            Knowable::Known(Ping::Reply)
         );
         let f = m.findings();
         assert_eq!(f[0].check, "link-mtu-match");

@@ -6,16 +6,13 @@
 //! MTULAB_BENCH_ROUNDS to change the number of rounds (default 30).
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use harness::{Lab, Plan, Topology};
+use harness::{Lab, Plan};
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+mod common;
+use common::median;
 
 /// The same lab as a plain `ip` script: what an engineer would write.
 fn script(plan: &Plan, tag: &str) -> String {
@@ -52,25 +49,18 @@ fn script(plan: &Plan, tag: &str) -> String {
     }
     for n in &plan.nodes {
         for i in &n.interfaces {
-            if let Some(a) = &i.ipv4 {
-                let _ = writeln!(
-                    s,
-                    "ip -n {} addr add {}/{} dev {}",
-                    ns(&n.name),
-                    a.addr,
-                    a.prefix_len,
-                    i.name
-                );
-            }
-            if let Some(a) = &i.ipv6 {
-                let _ = writeln!(
-                    s,
-                    "ip -n {} addr add {}/{} dev {} nodad",
-                    ns(&n.name),
-                    a.addr,
-                    a.prefix_len,
-                    i.name
-                );
+            // IPv6 without DAD, as the lab adds it (IFA_F_NODAD).
+            for (addr, flags) in [(&i.ipv4, ""), (&i.ipv6, " nodad")] {
+                if let Some(a) = addr {
+                    let _ = writeln!(
+                        s,
+                        "ip -n {} addr add {}/{} dev {}{flags}",
+                        ns(&n.name),
+                        a.addr,
+                        a.prefix_len,
+                        i.name
+                    );
+                }
             }
         }
         for r in &n.routes {
@@ -97,14 +87,8 @@ fn main() {
         return;
     }
     // `cargo bench` passes --bench; `cargo test --benches` does not run us long.
-    let rounds: usize = std::env::var("MTULAB_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let topo = Topology::from_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies/hidden_smaller.toml"),
-    )
-    .expect("hidden_smaller.toml");
+    let rounds = common::rounds(30);
+    let topo = common::topology("hidden_smaller");
     let plan = Plan::new(&topo);
 
     let mut ours = Vec::new();

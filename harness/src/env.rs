@@ -27,3 +27,47 @@ pub fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
 pub fn live_required() -> bool {
     std::env::var("MTULAB_REQUIRE_ROOT").is_ok_and(|v| v == "1")
 }
+
+/// What a live test should do here: the one decision every test target's
+/// trial gate makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveGate {
+    /// Labs can be built: run it.
+    Run,
+    /// Labs cannot be built (the reason): report the trial *ignored*, never passed.
+    Ignore(String),
+    /// Labs cannot be built but `MTULAB_REQUIRE_ROOT=1`: fail it with this message.
+    Fail(String),
+}
+
+/// [`LiveGate`] for this process.
+pub fn live_gate() -> LiveGate {
+    gate(live_unavailable(), live_required())
+}
+
+fn gate(unavailable: Option<String>, required: bool) -> LiveGate {
+    match unavailable {
+        None => LiveGate::Run,
+        Some(why) if required => LiveGate::Fail(format!("MTULAB_REQUIRE_ROOT=1 but {why}")),
+        Some(why) => LiveGate::Ignore(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_runs_ignores_or_fails() {
+        assert_eq!(gate(None, false), LiveGate::Run);
+        assert_eq!(gate(None, true), LiveGate::Run);
+        assert_eq!(
+            gate(Some("needs root".into()), false),
+            LiveGate::Ignore("needs root".into())
+        );
+        assert_eq!(
+            gate(Some("needs root".into()), true),
+            LiveGate::Fail("MTULAB_REQUIRE_ROOT=1 but needs root".into())
+        );
+    }
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use harness::env::LiveGate;
 use harness::{Family, Lab, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
@@ -24,13 +25,10 @@ fn load(name: &str) -> Topology {
 /// A live trial: ignored (with the reason) where labs cannot be built,
 /// failed instead when MTULAB_REQUIRE_ROOT=1.
 fn live(name: &str, f: fn() -> Result<(), Failed>) -> Trial {
-    let why = harness::env::live_unavailable();
-    match why {
-        Some(why) if harness::env::live_required() => Trial::test(name, move || {
-            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
-        }),
-        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        None => Trial::test(name, f),
+    match harness::env::live_gate() {
+        LiveGate::Run => Trial::test(name, f),
+        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
+        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
     }
 }
 

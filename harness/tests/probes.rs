@@ -27,6 +27,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use harness::env::LiveGate;
 use harness::probe::exceptions;
 use harness::probe::icmp_delivery::icmp_delivery;
 use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
@@ -474,12 +475,10 @@ fn delivery(family: Family, filter: Option<(&str, &str)>, arrives: bool) -> Resu
 /// A live trial: ignored (with the reason) where labs cannot be built,
 /// failed instead when MTULAB_REQUIRE_ROOT=1.
 fn live(name: String, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
-    match harness::env::live_unavailable() {
-        Some(why) if harness::env::live_required() => Trial::test(name, move || {
-            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
-        }),
-        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        None => Trial::test(name, f),
+    match harness::env::live_gate() {
+        LiveGate::Run => Trial::test(name, f),
+        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
+        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
     }
 }
 

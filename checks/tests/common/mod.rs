@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use harness::env::LiveGate;
 use libtest_mimic::{Failed, Trial};
 
 pub fn topologies_dir() -> PathBuf {
@@ -16,12 +17,10 @@ pub fn live(
     name: impl Into<String>,
     f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
 ) -> Trial {
-    match harness::env::live_unavailable() {
-        Some(why) if harness::env::live_required() => Trial::test(name, move || {
-            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
-        }),
-        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        None => Trial::test(name, f),
+    match harness::env::live_gate() {
+        LiveGate::Run => Trial::test(name, f),
+        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
+        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
     }
 }
 

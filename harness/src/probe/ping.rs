@@ -18,10 +18,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Socket};
 
 use super::error::ProbeError;
-use super::sock::{self, family_opts};
+use super::sock::{self, family_opts, PmtuDisc};
 use crate::netns::Netns;
 
 /// What became of a DF echo request.
@@ -87,23 +87,17 @@ pub fn df_ping(
         let what = format!("{what} (ping {dst}, {size} bytes)");
         move |e: io::Error| ProbeError::io(node, what, e)
     };
-    let (domain, proto) = match dst {
-        IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
-        IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
+    let proto = match dst {
+        IpAddr::V4(_) => Protocol::ICMPV4,
+        IpAddr::V6(_) => Protocol::ICMPV6,
     };
-    let socket = ns
-        .run(|| Socket::new(domain, Type::DGRAM, Some(proto)))?
-        .map_err(io("open ICMP datagram socket"))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(io("set nonblocking"))?;
-    let pmtudisc_do = match dst {
-        IpAddr::V4(_) => libc::IP_PMTUDISC_DO,
-        IpAddr::V6(_) => libc::IPV6_PMTUDISC_DO,
-    };
-    sock::set_int(&socket, fo.level, fo.mtu_discover, pmtudisc_do)
-        .map_err(io("set PMTUDISC_DO"))?;
-    sock::set_int(&socket, fo.level, fo.recverr, 1).map_err(io("set RECVERR"))?;
+    let socket = sock::probe_socket(
+        ns,
+        dst,
+        proto,
+        PmtuDisc::Do,
+        &format!("ping {dst}, {size} bytes"),
+    )?;
     socket
         .connect(&SocketAddr::new(dst, 0).into())
         .map_err(io("connect"))?;

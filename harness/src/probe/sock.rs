@@ -9,8 +9,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
+use socket2::{Domain, Protocol, Socket, Type};
+
 use super::error::ProbeError;
 use crate::lab::Lab;
+use crate::netns::Netns;
 use crate::topology::Family;
 
 /// One entry of a socket's error queue (`struct sock_extended_err` plus the
@@ -261,6 +264,60 @@ pub(crate) fn family_opts(addr: IpAddr) -> FamilyOpts {
             ip_header: 40,
         },
     }
+}
+
+/// PMTU discovery mode of a probe socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PmtuDisc {
+    /// `IP_PMTUDISC_DO` / `IPV6_PMTUDISC_DO`: never fragment, refuse what
+    /// exceeds the known path MTU (EMSGSIZE).
+    Do,
+    /// `IP_PMTUDISC_PROBE` / `IPV6_PMTUDISC_PROBE`: never fragment, send
+    /// whatever size is asked regardless of the known path MTU.
+    Probe,
+}
+
+/// A nonblocking datagram socket of `protocol` (ICMP echo or UDP) for
+/// `dst`'s family, opened in `ns`, with DF as `pmtudisc` says and
+/// `IP_RECVERR` / `IPV6_RECVERR` on, so the ICMP errors its packets cause
+/// land on its error queue. `what` names the probe in error messages
+/// ("ping 198.18.0.1, 1500 bytes").
+pub(crate) fn probe_socket(
+    ns: &Netns,
+    dst: IpAddr,
+    protocol: Protocol,
+    pmtudisc: PmtuDisc,
+    what: &str,
+) -> Result<Socket, ProbeError> {
+    let node = ns.name();
+    let io = |step: &str| {
+        let what = format!("{step} ({what})");
+        move |e: io::Error| ProbeError::io(node, what, e)
+    };
+    let fo = family_opts(dst);
+    let domain = match dst {
+        IpAddr::V4(_) => Domain::IPV4,
+        IpAddr::V6(_) => Domain::IPV6,
+    };
+    let kind = match protocol {
+        p if p == Protocol::UDP => "UDP",
+        _ => "ICMP datagram",
+    };
+    let socket = ns
+        .run(|| Socket::new(domain, Type::DGRAM, Some(protocol)))?
+        .map_err(io(&format!("open {kind} socket")))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(io("set nonblocking"))?;
+    let (mode, name) = match (pmtudisc, dst) {
+        (PmtuDisc::Do, IpAddr::V4(_)) => (libc::IP_PMTUDISC_DO, "PMTUDISC_DO"),
+        (PmtuDisc::Do, IpAddr::V6(_)) => (libc::IPV6_PMTUDISC_DO, "PMTUDISC_DO"),
+        (PmtuDisc::Probe, IpAddr::V4(_)) => (libc::IP_PMTUDISC_PROBE, "PMTUDISC_PROBE"),
+        (PmtuDisc::Probe, IpAddr::V6(_)) => (libc::IPV6_PMTUDISC_PROBE, "PMTUDISC_PROBE"),
+    };
+    set_int(&socket, fo.level, fo.mtu_discover, mode).map_err(io(&format!("set {name}")))?;
+    set_int(&socket, fo.level, fo.recverr, 1).map_err(io("set RECVERR"))?;
+    Ok(socket)
 }
 
 /// Is this error-queue entry a "packet too big" from a router

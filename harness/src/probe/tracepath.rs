@@ -26,10 +26,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Socket};
 
 use super::error::ProbeError;
-use super::sock::{self, family_opts, QueuedError};
+use super::sock::{self, family_opts, PmtuDisc, QueuedError};
 use crate::netns::Netns;
 
 /// How a [`tracepath`] runs.
@@ -114,23 +114,13 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
         move |e: io::Error| ProbeError::io(node, what, e)
     };
     let fo = family_opts(dst);
-    let domain = match dst {
-        IpAddr::V4(_) => Domain::IPV4,
-        IpAddr::V6(_) => Domain::IPV6,
-    };
-    let socket = ns
-        .run(|| Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)))?
-        .map_err(io("open UDP socket"))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(io("set nonblocking"))?;
-    let probe_mode = match dst {
-        IpAddr::V4(_) => libc::IP_PMTUDISC_PROBE,
-        IpAddr::V6(_) => libc::IPV6_PMTUDISC_PROBE,
-    };
-    sock::set_int(&socket, fo.level, fo.mtu_discover, probe_mode)
-        .map_err(io("set PMTUDISC_PROBE"))?;
-    sock::set_int(&socket, fo.level, fo.recverr, 1).map_err(io("set RECVERR"))?;
+    let socket = sock::probe_socket(
+        ns,
+        dst,
+        Protocol::UDP,
+        PmtuDisc::Probe,
+        &format!("tracepath {dst}"),
+    )?;
 
     let overhead = fo.ip_header + 8;
     let mut mtu = opts.initial_mtu.max(overhead);
