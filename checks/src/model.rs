@@ -747,7 +747,23 @@ impl PathPrediction {
                         link + 1,
                         culprit_words(culprit, router, self.family)
                     );
-                    let clamp = format!("clamp MSS to {mss} on {router}");
+                    // The MSS that limits this flow's segments is the one
+                    // `to` announces: a clamp must sit on a router its SYN
+                    // crosses, which is not the stalling router when the
+                    // way back differs from the way out.
+                    let syn_routers: Vec<&str> = self
+                        .return_hops
+                        .iter()
+                        .flatten()
+                        .skip(1)
+                        .map(|h| h.node.as_str())
+                        .collect();
+                    let at = if syn_routers.is_empty() || syn_routers.contains(&router.as_str()) {
+                        router.as_str()
+                    } else {
+                        syn_routers[0]
+                    };
+                    let clamp = format!("clamp MSS to {mss} on {at}");
                     let (seen, fix) = if *v == Verdict::Recovered {
                         (
                             format!(
@@ -2772,6 +2788,41 @@ mtu = 1300
         assert_eq!(v["paths"][0]["family"], "ipv4");
         assert_eq!(v["paths"][0]["transfer"], "ok");
         assert_eq!(v["paths"][0]["ping_at_pmtu"]["outcome"], "reply");
+    }
+
+    /// Asymmetric given routes: downloads return through rc (1400), whose
+    /// frag-needed is dropped. The fix suggests a clamp where the client's
+    /// SYN passes (ra), not on rc, which only the SYN-ACK crosses: measured,
+    /// `mss_clamp = 1360` on ra made the download ok, on rc it stayed a
+    /// blackhole.
+    #[test]
+    fn clamp_advice_follows_the_syn_not_the_stall() {
+        let m = model_of(&bundled("given_routes_blackhole"));
+        let down = path(&m, "server", "client", V4);
+        assert_eq!(down.path_mtu, 1400);
+        assert_eq!(down.transfer, Knowable::Known(Verdict::Blackhole));
+        let f = down
+            .finding("tcp-transfer")
+            .expect("a tcp-transfer finding");
+        assert!(
+            f.seen.contains("rc drops its own frag-needed on output"),
+            "{}",
+            f.seen
+        );
+        assert!(f.fix.contains("clamp MSS to 1360 on ra"), "{}", f.fix);
+        // Control: on the symmetric icmp_blackhole the stalling router is
+        // also on the SYN's way, so the clamp goes there.
+        let m = model_of(&bundled("icmp_blackhole"));
+        let f = path(&m, "server", "client", V4)
+            .finding("tcp-transfer")
+            .unwrap();
+        assert!(f.fix.contains("clamp MSS to 1160 on router-b"), "{}", f.fix);
+        // Uploads don't cross rc: nothing to say.
+        let m = model_of(&bundled("given_routes_blackhole"));
+        assert_eq!(
+            path(&m, "client", "server", V4).finding("tcp-transfer"),
+            None
+        );
     }
 
     fn bundled(name: &str) -> Topology {
