@@ -914,7 +914,18 @@ impl PathPrediction {
                     self.to,
                     back.map(|m| format!(" (MTU {m})")).unwrap_or_default()
                 ),
-                "make both directions take links of the same MTU".to_owned(),
+                match self.family {
+                    // IPv4 routers fragment the echo reply (no DF): only a
+                    // silent drop on the way back loses it.
+                    Family::V4 => "make both directions take links of the same MTU".to_owned(),
+                    // IPv6: the replier fragments once a router's
+                    // packet-too-big tells it, so a lost reply means that
+                    // report did not reach it either.
+                    Family::V6 => format!(
+                        "let ICMPv6 type 2 (packet-too-big) from the routers on the way back reach {}, or make both directions take links of the same MTU",
+                        self.to
+                    ),
+                },
             ));
         }
         out
