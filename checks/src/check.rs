@@ -21,7 +21,7 @@ use harness::probe::{
     exceptions, icmp_delivery, ping, tracepath,
     transfer::{self, TransferOpts, TransferVerdict},
 };
-use harness::topology::Family;
+use harness::topology::{Expect, Family, FAMILY_CHECK_IDS};
 use harness::{Lab, Topology};
 
 use crate::model::{Model, PathPrediction, Ping};
@@ -640,11 +640,18 @@ fn check_path(
 
 /// How `report` differs from the topology's `[expect]`, considering only
 /// the checks and families that were run. Empty: as expected. A topology
-/// without `[expect]` expects every check to hold.
+/// without `[expect]` expects every check to hold. With an
+/// `[expect.ipv4]` / `[expect.ipv6]` table the violations are compared per
+/// family ([`compare_per_family`]); without, as one set over the families run.
 pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions) -> Vec<String> {
     let mut out = Vec::new();
     let expect = topology.expect.clone().unwrap_or_default();
     let ran = |c: &str| opts.checks.contains(&c) || c == MODEL_MISMATCH;
+    if expect.per_family() {
+        compare_per_family(&expect, report, opts, &mut out);
+        compare_expect_paths(&expect, report, &mut out);
+        return out;
+    }
     let mut want: Vec<String> = expect
         .violations
         .clone()
@@ -671,6 +678,13 @@ pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions)
             }
         }
     }
+    compare_expect_paths(&expect, report, &mut out);
+    out
+}
+
+/// `[[expect.paths]]`: each listed path's MTU and transfer verdict, in the
+/// families it names (both when it names none) that were probed.
+fn compare_expect_paths(expect: &Expect, report: &Report, out: &mut Vec<String>) {
     for e in &expect.paths {
         for p in &report.paths {
             let fam_ok = e.family.is_none_or(|f| f.as_str() == p.family);
@@ -698,7 +712,76 @@ pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions)
             }
         }
     }
-    out
+}
+
+/// The comparison of violations when `[expect]` has a family table:
+/// - `link-mtu-match` (no family) against `[expect] violations`;
+/// - for each family that ran — in `opts` and with at least one probed
+///   path or anycast download in `report` — the violations naming that
+///   family against its table, or against `[expect] violations` without
+///   the family-less ids when it has no table;
+/// - an absent list asserts nothing; `model-mismatch` counts whenever
+///   any check ran, so it must not happen unless listed.
+fn compare_per_family(
+    expect: &Expect,
+    report: &Report,
+    opts: &CheckOptions,
+    out: &mut Vec<String>,
+) {
+    let ran = |c: &str| opts.checks.contains(&c) || c == MODEL_MISMATCH;
+    let per_path = |c: &str| FAMILY_CHECK_IDS.contains(&c);
+    let got_in = |family: Option<&str>| -> Vec<String> {
+        let mut ids: Vec<String> = report
+            .violations
+            .iter()
+            .filter(|v| v.family.as_deref() == family && ran(&v.check))
+            .map(|v| v.check.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let mut differ = |prefix: &str, source: &str, want: Vec<String>, got: Vec<String>| {
+        for c in &want {
+            if !got.contains(c) {
+                out.push(format!("{prefix}expected {c} to be violated, but it holds"));
+            }
+        }
+        for c in &got {
+            if !want.contains(c) {
+                out.push(format!(
+                    "{prefix}{c} is violated, but {source} does not list it"
+                ));
+            }
+        }
+    };
+    if let Some(v) = &expect.violations {
+        let want = v
+            .iter()
+            .filter(|c| !per_path(c) && ran(c))
+            .cloned()
+            .collect();
+        differ("", "[expect]", want, got_in(None));
+    }
+    for family in &opts.families {
+        let fam = family.as_str();
+        let (list, source) = match (expect.family(*family), &expect.violations) {
+            (Some(table), _) => (&table.violations, format!("[expect.{fam}]")),
+            (None, Some(v)) => (v, "[expect]".to_string()),
+            (None, None) => continue,
+        };
+        let probed = report.paths.iter().any(|p| p.family == fam)
+            || report.anycast.iter().any(|a| a.family == fam);
+        if !probed {
+            continue;
+        }
+        let want = list
+            .iter()
+            .filter(|c| per_path(c) && ran(c))
+            .cloned()
+            .collect();
+        differ(&format!("{fam}: "), &source, want, got_in(Some(fam)));
+    }
 }
 
 #[cfg(test)]

@@ -261,6 +261,33 @@ pub struct Expect {
     /// Check ids that must fail (exactly these); None = not asserted.
     pub violations: Option<Vec<String>>,
     pub paths: Vec<ExpectPath>,
+    /// `[expect.ipv4]`: replaces `violations` for IPv4's per-path checks.
+    pub ipv4: Option<ExpectFamily>,
+    /// `[expect.ipv6]`: replaces `violations` for IPv6's per-path checks.
+    pub ipv6: Option<ExpectFamily>,
+}
+
+impl Expect {
+    /// The family table for `family`, if the file has one.
+    pub fn family(&self, family: Family) -> Option<&ExpectFamily> {
+        match family {
+            Family::V4 => self.ipv4.as_ref(),
+            Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+
+    /// Whether the file has any `[expect.ipv4]` / `[expect.ipv6]` table, so
+    /// that expectations are compared per family.
+    pub fn per_family(&self) -> bool {
+        self.ipv4.is_some() || self.ipv6.is_some()
+    }
+}
+
+/// `[expect.ipv4]` / `[expect.ipv6]`: the per-path checks (those in
+/// [`FAMILY_CHECK_IDS`]) that fail in this family, exactly these.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpectFamily {
+    pub violations: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +318,11 @@ pub const CHECK_IDS: [&str; 5] = [
     "tcp-transfer",
     "model-mismatch",
 ];
+
+/// Check ids that belong to a family (every violation of them names one),
+/// so `[expect.ipv4]` / `[expect.ipv6]` may list them; the rest of
+/// [`CHECK_IDS`] (`link-mtu-match`) has no family.
+pub const FAMILY_CHECK_IDS: [&str; 4] = ["icmp-passes", "pmtud", "tcp-transfer", "model-mismatch"];
 
 /// Smallest and largest MTU a link end may have (IPv4 minimum; 16-bit total length).
 pub const MTU_RANGE: std::ops::RangeInclusive<u32> = 68..=65535;
@@ -509,6 +541,13 @@ impl Topology {
                 }
                 if let Some(t) = p.transfer {
                     let _ = writeln!(out, "transfer = {}", q(t.as_str()));
+                }
+            }
+            for family in [Family::V4, Family::V6] {
+                if let Some(f) = expect.family(family) {
+                    let _ = writeln!(out, "\n[expect.{}]", family.as_str());
+                    let items: Vec<String> = f.violations.iter().map(|s| q(s)).collect();
+                    let _ = writeln!(out, "violations = [{}]", items.join(", "));
                 }
             }
         }
@@ -803,6 +842,14 @@ struct RawExpect {
     violations: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     paths: Vec<Spanned<RawExpectPath>>,
+    ipv4: Option<Spanned<RawExpectFamily>>,
+    ipv6: Option<Spanned<RawExpectFamily>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpectFamily {
+    violations: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1991,6 +2038,14 @@ impl Validator<'_> {
                 Some(out)
             }
         };
+        let ipv4 = match raw.ipv4 {
+            None => None,
+            Some(f) => Some(self.expect_family(Family::V4, f.into_inner())?),
+        };
+        let ipv6 = match raw.ipv6 {
+            None => None,
+            Some(f) => Some(self.expect_family(Family::V6, f.into_inner())?),
+        };
         let hosts: Vec<&str> = nodes
             .iter()
             .filter(|(_, n)| !n.router)
@@ -2080,7 +2135,48 @@ impl Validator<'_> {
                 transfer,
             });
         }
-        Ok(Expect { violations, paths })
+        Ok(Expect {
+            violations,
+            paths,
+            ipv4,
+            ipv6,
+        })
+    }
+
+    /// `[expect.ipv4]` / `[expect.ipv6]`: known per-path check ids, each once.
+    fn expect_family(
+        &self,
+        family: Family,
+        raw: RawExpectFamily,
+    ) -> Result<ExpectFamily, TopologyError> {
+        let what = format!("expect.{}", family.as_str());
+        let mut out = Vec::new();
+        for id in raw.violations {
+            let name = id.get_ref().as_str();
+            if CHECK_IDS.contains(&name) && !FAMILY_CHECK_IDS.contains(&name) {
+                return self.err(
+                    id.span(),
+                    format!(
+                        "{what}: {name:?} has no family; list it in [expect] violations (a family table takes {})",
+                        FAMILY_CHECK_IDS.join(", ")
+                    ),
+                );
+            }
+            if !FAMILY_CHECK_IDS.contains(&name) {
+                return self.err(
+                    id.span(),
+                    format!(
+                        "{what}: unknown check id {name:?} (expected one of {})",
+                        FAMILY_CHECK_IDS.join(", ")
+                    ),
+                );
+            }
+            if out.contains(id.get_ref()) {
+                return self.err(id.span(), format!("{what}: check id {name:?} listed twice"));
+            }
+            out.push(id.into_inner());
+        }
+        Ok(ExpectFamily { violations: out })
     }
 }
 
@@ -2631,6 +2727,8 @@ mtu = 1500
                     pmtu: Some(1200),
                     transfer: Some(Verdict::Blackhole),
                 }],
+                ipv4: None,
+                ipv6: None,
             })
         );
         twin(
@@ -2685,11 +2783,76 @@ mtu = 1500
         assert_eq!(parse(&bare).unwrap().expect, Some(Expect::default()));
     }
 
+    /// `[expect.ipv4]` / `[expect.ipv6]`: per-path check ids only, each
+    /// once, known families only; each rejection with its line.
+    #[test]
+    fn family_expectations() {
+        let good = format!(
+            "{BASE}\n[expect]\nviolations = [\"link-mtu-match\"]\n\n[expect.ipv6]\nviolations = [\"pmtud\", \"tcp-transfer\"]\n\n[expect.ipv4]\nviolations = []\n"
+        );
+        let t = parse(&good).unwrap();
+        let e = t.expect.as_ref().unwrap();
+        assert_eq!(e.violations, Some(vec!["link-mtu-match".to_string()]));
+        assert_eq!(
+            e.ipv6,
+            Some(ExpectFamily {
+                violations: vec!["pmtud".into(), "tcp-transfer".into()]
+            })
+        );
+        assert_eq!(e.ipv4, Some(ExpectFamily::default()));
+        assert!(e.per_family());
+        assert_eq!(e.family(Family::V6), e.ipv6.as_ref());
+        // Round trip keeps both tables.
+        let back = parse(&t.to_toml()).unwrap();
+        assert_eq!(back, t, "{}", t.to_toml());
+        twin(
+            &good,
+            &with(&good, "[\"pmtud\", ", "[\"link-mtu-match\", "),
+            "expect.ipv6: \"link-mtu-match\" has no family; list it in [expect] violations",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "[\"pmtud\", ", "[\"pmtu\", "),
+            "expect.ipv6: unknown check id \"pmtu\" (expected one of icmp-passes, pmtud, tcp-transfer, model-mismatch)",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "\"pmtud\", \"tcp-transfer\"", "\"pmtud\", \"pmtud\""),
+            "expect.ipv6: check id \"pmtud\" listed twice",
+            None,
+        );
+        twin(
+            &good,
+            &with(&good, "[expect.ipv4]", "[expect.inet]"),
+            "unknown field `inet`",
+            None,
+        );
+        twin(
+            &good,
+            &with(
+                &good,
+                "[expect.ipv4]\nviolations = []",
+                "[expect.ipv4]\nviolation = []",
+            ),
+            "unknown field `violation`",
+            None,
+        );
+        // A family table alone: no top-level list, not per family otherwise.
+        let alone = format!("{BASE}\n[expect.ipv4]\nviolations = [\"model-mismatch\"]\n");
+        let e = parse(&alone).unwrap().expect.unwrap();
+        assert_eq!(e.violations, None);
+        assert_eq!(e.ipv6, None);
+        assert!(e.per_family());
+        assert!(!Expect::default().per_family());
+    }
+
     /// to_toml parses back to an equal topology.
     #[test]
     fn round_trip() {
         let src = format!(
-            "{}\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = [9000, 1280]\n\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = 576\nnames = [\"e 0\", \"e\\\"1\"]\n\n[[filters]]\nnode = \"router-a\"\ndrop = \"pmtu-icmp\"\nhook = \"output\"\n\n[[filters]]\nnode = \"client\"\ndrop = \"pmtu-icmp\"\nhook = \"input\"\n\n[expect]\nviolations = []\n[[expect.paths]]\nfrom = \"client\"\nto = \"server\"\ntransfer = \"ok\"\n",
+            "{}\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = [9000, 1280]\n\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = 576\nnames = [\"e 0\", \"e\\\"1\"]\n\n[[filters]]\nnode = \"router-a\"\ndrop = \"pmtu-icmp\"\nhook = \"output\"\n\n[[filters]]\nnode = \"client\"\ndrop = \"pmtu-icmp\"\nhook = \"input\"\n\n[expect]\nviolations = []\n[[expect.paths]]\nfrom = \"client\"\nto = \"server\"\ntransfer = \"ok\"\n\n[expect.ipv6]\nviolations = [\"tcp-transfer\", \"model-mismatch\"]\n",
             with(BASE, "[nodes.server]", "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\", \"net.core.rmem_max\" = 8 }")
         );
         // Interface names with a space are invalid; use a valid quoted one.
