@@ -972,7 +972,9 @@ mod tests {
     fn family_table_overrides_violations_for_its_family() {
         let t = with_expect(FLOWLABEL);
         let opts = CheckOptions::default();
-        let cases: [(&[(&str, Option<&str>)], &[&str]); 6] = [
+        // (the violations seen, what compare_expect says)
+        type Case<'a> = (&'a [(&'a str, Option<&'a str>)], &'a [&'a str]);
+        let cases: [Case; 6] = [
             (&[(TCP_TRANSFER, Some("ipv6"))], &[]),
             (
                 &[],
