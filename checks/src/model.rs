@@ -1816,7 +1816,10 @@ fn sysctl_of<'a>(topology: &'a Topology, node: &str, key: &str) -> Option<&'a st
 /// - IPv6, policy 0: the L3 hash includes the flow label. With auto flow
 ///   labels the server labels its segments differently from the client, so
 ///   the packet-too-big (quoting the server's label) went to a random
-///   server: 4 and 3 of 32 stalled. With net.ipv6.flowlabel_reflect=1 on the
+///   server: 4 and 3 of 32 never completed (shell); in 10 runs of the
+///   check (scenario anycast_flowlabel) 13-22 of 32 were not prompt, 2-7 of
+///   them never completed, the rest recovered after an RTO. With
+///   net.ipv6.flowlabel_reflect=1 on the
 ///   servers (set before their sockets exist) 32 of 32 completed, flows
 ///   spread 16/16, each packet-too-big at its flow's server.
 /// - IPv6, policy 1: 15, 13 of 32 stalled (shell), 13, 10, 17 (the probe).
