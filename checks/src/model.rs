@@ -2016,13 +2016,8 @@ mtu = 1500
     }
 
     //   client 1200 ---- 1500 server    (one link, ends differ; no IPv6: 1200 < 1280)
-    const DIRECT_MISMATCH: &str = r#"name = "direct_mismatch"
-[nodes.client]
-[nodes.server]
-[[links]]
-between = ["client", "server"]
-mtu = [1200, 1500]
-"#;
+    // The bundled direct_mismatch scenario (its [expect] plays no part here).
+    const DIRECT_MISMATCH: &str = include_str!("../../topologies/direct_mismatch.toml");
 
     /// One link, client end 1200, server end 1500: DF traffic towards the
     /// 1200 end beyond 1204 bytes vanishes (veth's 4-byte slack lets
@@ -2163,24 +2158,14 @@ mtu = 9000
         assert!(m.findings().is_empty(), "{:?}", m.findings());
     }
 
+    // The bundled hidden_smaller scenario, cut before its [expect] (whose
+    // `pmtu = 1200` the tests' `.replace("mtu = 1200", …)` must not touch):
+    //
     //   client --1500-- router-a --1200-- router-b --9000-- server
-    const HIDDEN_SMALLER: &str = r#"name = "hidden_smaller"
-[nodes.client]
-[nodes.router-a]
-router = true
-[nodes.router-b]
-router = true
-[nodes.server]
-[[links]]
-between = ["client", "router-a"]
-mtu = 1500
-[[links]]
-between = ["router-a", "router-b"]
-mtu = 1200
-[[links]]
-between = ["router-b", "server"]
-mtu = 9000
-"#;
+    fn hidden_smaller_src() -> &'static str {
+        let file = include_str!("../../topologies/hidden_smaller.toml");
+        file.split_once("\n[expect]").expect("[expect]").0
+    }
 
     fn with_filter(src: &str, node: &str, kind: FilterKind) -> Topology {
         let mut t = topo(src);
@@ -2201,7 +2186,7 @@ mtu = 9000
     /// client -> server. All arrive: both ok, path MTU 1200 both ways.
     #[test]
     fn hidden_smaller() {
-        let m = model(HIDDEN_SMALLER);
+        let m = model(hidden_smaller_src());
         assert_eq!(m.no_path.len(), 2, "IPv6 does not cross 1200");
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.path_mtu, 1200);
@@ -2251,7 +2236,7 @@ mtu = 9000
     /// router-b's frag-needed towards the client is dropped as well: latent.
     #[test]
     fn icmp_blackhole() {
-        let t = with_filter(HIDDEN_SMALLER, "router-b", drop_at(Hook::Output));
+        let t = with_filter(hidden_smaller_src(), "router-b", drop_at(Hook::Output));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.path_mtu, 1200);
@@ -2313,7 +2298,7 @@ mtu = 9000
     /// hook. It does drop router-a's frag-needed towards the server (latent).
     #[test]
     fn forward_drop_on_bottleneck_router_breaks_no_transfer() {
-        let t = with_filter(HIDDEN_SMALLER, "router-b", drop_at(Hook::Forward));
+        let t = with_filter(hidden_smaller_src(), "router-b", drop_at(Hook::Forward));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.transfer, ok());
@@ -2344,7 +2329,7 @@ mtu = 9000
     /// fine (router-b's frag-needed goes to the server).
     #[test]
     fn client_input_drop_blackholes_only_client_uploads() {
-        let t = with_filter(HIDDEN_SMALLER, "client", drop_at(Hook::Input));
+        let t = with_filter(hidden_smaller_src(), "client", drop_at(Hook::Input));
         let m = model_of(&t);
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.transfer, Knowable::Known(Verdict::Blackhole));
@@ -2368,7 +2353,7 @@ mtu = 9000
     /// client's uploads, and nothing about what is learned.
     #[test]
     fn mtu_probing_on_sender_recovers() {
-        let src = HIDDEN_SMALLER.replace(
+        let src = hidden_smaller_src().replace(
             "[nodes.server]",
             "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\" }",
         );
@@ -2383,7 +2368,7 @@ mtu = 9000
         assert!(!c.mtu_probing);
         assert_eq!(c.transfer, ok());
         // Probing on the receiver does not help the sender.
-        let src = HIDDEN_SMALLER.replace(
+        let src = hidden_smaller_src().replace(
             "[nodes.client]",
             "[nodes.client]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"2\" }",
         );
@@ -2397,7 +2382,7 @@ mtu = 9000
 
     //   client --1500-- router-a --1300-- router-b --9000-- server   (IPv6 too)
     fn hidden_1300() -> String {
-        HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1300")
+        hidden_smaller_src().replace("mtu = 1200", "mtu = 1300")
     }
 
     /// A real ruleset on router-b: whatever crosses router-b is the live
@@ -2572,7 +2557,7 @@ mtu = 1500
     /// ra fragments: ok.
     #[test]
     fn below_min_pmtu_learns_locked_552() {
-        let m = model(&HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 500"));
+        let m = model(&hidden_smaller_src().replace("mtu = 1200", "mtu = 500"));
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.path_mtu, 500);
         assert_eq!(
@@ -2600,7 +2585,7 @@ mtu = 1500
     #[test]
     fn mismatch_within_slack() {
         let m = model(
-            &HIDDEN_SMALLER
+            &hidden_smaller_src()
                 .replace("mtu = 1200", "mtu = [1500, 1497]")
                 .replace("mtu = 9000", "mtu = 1500"),
         );
@@ -2702,39 +2687,19 @@ mtu = 1500
         }
     }
 
+    // topologies/fixtures/diamond.toml with ra -- r1 -- rb at 1400 (not
+    // 1300) and the server's link at 1300 (not 1500):
+    //
     //                    link 1 (1400)  r2  link 4 (1400)
     //   client -- ra <                                 > rb -- server
     //   link 0 (1500)    link 2 (1400)  r1  link 3 (1400)     link 5 (1300)
-    const DIAMOND: &str = r#"name = "diamond"
-[nodes.client]
-[nodes.server]
-[nodes.ra]
-router = true
-[nodes.rb]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[[links]]
-between = ["client", "ra"]
-mtu = 1500
-[[links]]
-between = ["ra", "r2"]
-mtu = 1400
-[[links]]
-between = ["ra", "r1"]
-mtu = 1400
-[[links]]
-between = ["r1", "rb"]
-mtu = 1400
-[[links]]
-between = ["r2", "rb"]
-mtu = 1400
-[[links]]
-between = ["rb", "server"]
-mtu = 1300
-"#;
+    fn diamond() -> String {
+        let server_link = "between = [\"rb\", \"server\"]\nmtu = 1500";
+        let src = include_str!("../../topologies/fixtures/diamond.toml");
+        assert!(src.contains(server_link));
+        src.replace("mtu = 1300", "mtu = 1400")
+            .replace(server_link, "between = [\"rb\", \"server\"]\nmtu = 1300")
+    }
 
     /// The way back is routed, not the forward path reversed: client ->
     /// server goes ra, r2, rb, but rb's frag-needed to the client goes rb,
@@ -2744,7 +2709,7 @@ mtu = 1300
     /// rb's 1300.
     #[test]
     fn icmp_way_back_differs_from_forward_path() {
-        let t = with_filter(DIAMOND, "r1", drop_at(Hook::Forward));
+        let t = with_filter(&diamond(), "r1", drop_at(Hook::Forward));
         let m = model_of(&t);
         for family in [V4, V6] {
             let c = path(&m, "client", "server", family);
@@ -2776,7 +2741,7 @@ mtu = 1300
             assert!(s.icmp.iter().all(|i| i.reaches == Knowable::Known(true)));
         }
         // Control: without the filter the client learns 1300 from rb.
-        let m = model(DIAMOND);
+        let m = model(&diamond());
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.learned_pmtu, learned(1300));
         assert_eq!(c.ping_over_pmtu, too_big(1300, "rb"));
@@ -2794,7 +2759,7 @@ mtu = 1300
             serde_json::to_value(too_big(1200, "rb")).unwrap(),
             serde_json::json!({"outcome": "too-big", "mtu": 1200, "from_node": "rb"})
         );
-        let m = model(HIDDEN_SMALLER);
+        let m = model(hidden_smaller_src());
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["paths"][0]["family"], "ipv4");
         assert_eq!(v["paths"][0]["transfer"], "ok");
@@ -2984,7 +2949,7 @@ mtu = 1300
     //   client --1500-- router-a --1280-- router-b --9000-- server
     //                                     [drop pmtu-icmp @ output]
     fn blackhole_1280(node_extra: &[(&str, &str)]) -> Topology {
-        let mut src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280");
+        let mut src = hidden_smaller_src().replace("mtu = 1200", "mtu = 1280");
         for (node, extra) in node_extra {
             src = src.replacen(
                 &format!(
@@ -3062,7 +3027,7 @@ mtu = 1300
         assert_eq!(verdict(&m, "server", "client", V4), ok());
         assert_eq!(verdict(&m, "server", "client", V6), ok());
 
-        let src = HIDDEN_SMALLER
+        let src = hidden_smaller_src()
             .replace("mtu = 1200", "mtu = 1280")
             .replace(
                 "between = [\"router-b\", \"server\"]",
@@ -3179,7 +3144,7 @@ mtu = 1300
             assert!(matches!(s.ping_over_pmtu, Knowable::Unknown(_)));
             assert_eq!(verdict(&m, "server", "client", V6), BLACKHOLE);
 
-            let src = HIDDEN_SMALLER
+            let src = hidden_smaller_src()
                 .replace("mtu = 1200", "mtu = 1280")
                 .replace("[nodes.server]", &format!("[nodes.server]\n{sys}"));
             let m = model(&src);
@@ -3204,10 +3169,12 @@ mtu = 1300
     /// transfer completes. Measured: learned 1400, ok; IPv6 learns 1280.
     #[test]
     fn min_pmtu_floor_from_sysctl() {
-        let src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280").replace(
-            "[nodes.server]",
-            "[nodes.server]\nsysctl = { \"net.ipv4.route.min_pmtu\" = \"1400\" }",
-        );
+        let src = hidden_smaller_src()
+            .replace("mtu = 1200", "mtu = 1280")
+            .replace(
+                "[nodes.server]",
+                "[nodes.server]\nsysctl = { \"net.ipv4.route.min_pmtu\" = \"1400\" }",
+            );
         let m = model(&src);
         let s = path(&m, "server", "client", V4);
         assert_eq!(
@@ -3220,7 +3187,7 @@ mtu = 1300
         assert_eq!(s.transfer, ok());
         assert_eq!(path(&m, "server", "client", V6).learned_pmtu, learned(1280));
         // Control: the default floor (552) leaves 1280 unlocked.
-        let m = model(&HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280"));
+        let m = model(&hidden_smaller_src().replace("mtu = 1200", "mtu = 1280"));
         assert_eq!(path(&m, "server", "client", V4).learned_pmtu, learned(1280));
     }
 

@@ -9,8 +9,9 @@
 //!   client --1500-- r0 --1300-- r1 --9000-- lb <--+
 //!                                                 +--9000-- s2  [anycast on lo]
 //!
-//! diamond (given routes): ra's own route to the server's subnet goes via r1
-//! (1300) instead of the automatic r2 (1400):
+//! diamond (topologies/fixtures/diamond.toml; given routes): ra's own
+//! route to the server's subnet goes via r1 (1300) instead of the
+//! automatic r2 (1400):
 //!
 //!                     +--1400-- r2 --1400--+
 //!   client --1500-- ra                      rb --1500-- server
@@ -18,7 +19,7 @@
 //! ```
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness::probe::anycast::{anycast_flows, AnycastOpts};
@@ -32,10 +33,12 @@ fn fam(family: Family) -> &'static str {
     family.as_str()
 }
 
+fn topologies_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
+}
+
 fn load(name: &str) -> Topology {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../topologies")
-        .join(format!("{name}.toml"));
+    let path = topologies_dir().join(format!("{name}.toml"));
     Topology::from_file(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -274,49 +277,17 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
     Ok(())
 }
 
-const DIAMOND: &str = r#"name = "diamond"
-[nodes.client]
-[nodes.server]
-[nodes.ra]
-router = true
-[nodes.rb]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[[links]]
-between = ["client", "ra"]
-mtu = 1500
-[[links]]
-between = ["ra", "r2"]
-mtu = 1400
-[[links]]
-between = ["ra", "r1"]
-mtu = 1300
-[[links]]
-between = ["r1", "rb"]
-mtu = 1300
-[[links]]
-between = ["r2", "rb"]
-mtu = 1400
-[[links]]
-between = ["rb", "server"]
-mtu = 1500
-"#;
-
 /// A given route is installed and used: ra sends the server's subnet via
 /// r1 (1300) instead of r2 (1400), so a DF 1400 from the client gets
 /// too-big 1300 from ra. Control: without the route the same ping gets a reply.
 fn given_route(with_route: bool) -> Result<(), Failed> {
-    let src = if with_route {
-        DIAMOND.replace(
+    let mut src = std::fs::read_to_string(topologies_dir().join("fixtures/diamond.toml"))?;
+    if with_route {
+        src = src.replace(
             "[nodes.ra]\nrouter = true",
             "[nodes.ra]\nrouter = true\nroutes = [{ to = \"198.18.5.0/24\", via = \"198.18.2.2\" }]",
-        )
-    } else {
-        DIAMOND.to_string()
-    };
+        );
+    }
     let topo = parse(&src);
     let lab = build(&topo)?;
     let server: IpAddr = "198.18.5.2".parse()?;

@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness::netlink::{self, Request};
+use harness::plan::LinkPlan;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
+use harness::tunnel::TunnelPlan;
 use harness::{Family, Lab, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
@@ -29,14 +31,21 @@ fn load(name: &str) -> Topology {
     Topology::from_file(&topologies_dir().join(format!("{name}.toml"))).expect("bundled topology")
 }
 
+/// `file` (below topologies/) with `from` replaced by `to`; `from` must be there.
+fn varied(file: &str, from: &str, to: &str) -> Topology {
+    let path = topologies_dir().join(file);
+    let src = std::fs::read_to_string(&path).expect("bundled topology");
+    assert!(src.contains(from), "{file} has no {from:?}");
+    Topology::from_str(&src.replace(from, to), &path).expect("valid")
+}
+
 /// vxlan_1450 with the tunnel over an IPv6 underlay.
 fn vxlan_over_ipv6() -> Topology {
-    let path = topologies_dir().join("vxlan_1450.toml");
-    let src = std::fs::read_to_string(&path)
-        .expect("bundled topology")
-        .replace("underlay = \"ipv4\"", "underlay = \"ipv6\"");
-    assert!(src.contains("underlay = \"ipv6\""));
-    Topology::from_str(&src, &path).expect("valid")
+    varied(
+        "vxlan_1450.toml",
+        "underlay = \"ipv4\"",
+        "underlay = \"ipv6\"",
+    )
 }
 
 fn live(name: String, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
@@ -103,17 +112,21 @@ fn ip_counter(lab: &Lab, node: &str, name: &str) -> Result<u64, Failed> {
         .parse()?)
 }
 
+/// The lab's first tunnel: its link and its tunnel plan.
+fn tunnel_link(lab: &Lab) -> Result<(&LinkPlan, &TunnelPlan), Failed> {
+    let found = lab
+        .plan
+        .links
+        .iter()
+        .find_map(|l| Some((l, l.tunnel.as_ref()?)));
+    Ok(found.ok_or("no tunnel planned")?)
+}
+
 /// The kernel's device is the planned VXLAN end: kind, VNI, local and
 /// remote, port 4789, learning off, MTU as planned on both ends.
 fn device_as_planned(topo: Topology, mtu: u32) -> Result<(), Failed> {
     let lab = Lab::build(&topo)?;
-    let link = lab
-        .plan
-        .links
-        .iter()
-        .find(|l| l.tunnel.is_some())
-        .ok_or("no tunnel planned")?;
-    let t = link.tunnel.clone().ok_or("no tunnel")?;
+    let (link, t) = tunnel_link(&lab)?;
     if link.mtu != [mtu, mtu] {
         return Err(format!(
             "planned tunnel MTU {:?}, expected {mtu} both ends",
@@ -209,55 +222,15 @@ fn carries_traffic(topo: Topology, family: Family, mtu: u32) -> Result<(), Faile
 }
 
 /// Every node's route to both underlay addresses leaves over a physical
-/// link, as the kernel looks it up (five routers between the endpoints, so
-/// a router next to gw-a would otherwise reach gw-b sooner via the tunnel).
+/// link, as the kernel looks it up (three routers between the endpoints, so
+/// a router next to gw-a would otherwise reach gw-b sooner via the tunnel):
+/// topologies/fixtures/long_tunnel.toml with its 1400 link at 1500.
 //   client -- gw-a -- r1 -- r2 -- r3 -- gw-b -- server
 //                \\======= vx (VXLAN) 1450 ========//
-const LONG: &str = r#"name = "long_underlay"
-[nodes.client]
-[nodes.server]
-[nodes.gw-a]
-router = true
-[nodes.gw-b]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[nodes.r3]
-router = true
-[[links]]
-between = ["client", "gw-a"]
-mtu = 1500
-[[links]]
-between = ["gw-a", "r1"]
-mtu = 1500
-[[links]]
-between = ["r1", "r2"]
-mtu = 1500
-[[links]]
-between = ["r2", "r3"]
-mtu = 1500
-[[links]]
-between = ["r3", "gw-b"]
-mtu = 1500
-[[links]]
-between = ["gw-b", "server"]
-mtu = 1500
-[[tunnels]]
-between = ["gw-a", "gw-b"]
-"#;
-
 fn underlay_routes_are_physical() -> Result<(), Failed> {
-    let topo = Topology::from_str(LONG, Path::new("long_underlay.toml"))?;
+    let topo = varied("fixtures/long_tunnel.toml", "mtu = 1400", "mtu = 1500");
     let lab = Lab::build(&topo)?;
-    let link = lab
-        .plan
-        .links
-        .iter()
-        .find(|l| l.tunnel.is_some())
-        .ok_or("no tunnel")?;
-    let t = link.tunnel.clone().ok_or("no tunnel")?;
+    let (link, t) = tunnel_link(&lab)?;
     let tunnel_devs: Vec<&str> = link.names.iter().map(String::as_str).collect();
     let mut pinned = 0;
     for node in &lab.plan.nodes {
