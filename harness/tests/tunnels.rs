@@ -9,7 +9,7 @@
 //!   client --1500-- gw-a --1500-- inet --1500-- gw-b --1500-- server
 //!                     \\======= vx (VXLAN) 1450 =======//
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use harness::netlink::{self, Request};
@@ -18,26 +18,13 @@ use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::tunnel::TunnelPlan;
 use harness::{Family, Lab, Topology};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 use serde_json::Value;
 
+mod common;
+use common::{fam, ip_json, live, load, varied};
+
 const TIMEOUT: Duration = Duration::from_secs(3);
-
-fn topologies_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
-}
-
-fn load(name: &str) -> Topology {
-    Topology::from_file(&topologies_dir().join(format!("{name}.toml"))).expect("bundled topology")
-}
-
-/// `file` (below topologies/) with `from` replaced by `to`; `from` must be there.
-fn varied(file: &str, from: &str, to: &str) -> Topology {
-    let path = topologies_dir().join(file);
-    let src = std::fs::read_to_string(&path).expect("bundled topology");
-    assert!(src.contains(from), "{file} has no {from:?}");
-    Topology::from_str(&src.replace(from, to), &path).expect("valid")
-}
 
 /// vxlan_1450 with the tunnel over an IPv6 underlay.
 fn vxlan_over_ipv6() -> Topology {
@@ -48,36 +35,9 @@ fn vxlan_over_ipv6() -> Topology {
     )
 }
 
-fn live(name: String, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
-    match harness::env::live_unavailable() {
-        Some(why) if harness::env::live_required() => Trial::test(name, move || {
-            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
-        }),
-        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        None => Trial::test(name, f),
-    }
-}
-
-fn fam(family: Family) -> &'static str {
-    family.as_str()
-}
-
 /// `ip -j -d link show DEV` in a node.
 fn link_details(lab: &Lab, node: &str, dev: &str) -> Result<Value, Failed> {
-    let out = lab
-        .command(node, "ip")
-        .ok_or("no such node")?
-        .args(["-j", "-d", "-s", "link", "show", "dev", dev])
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip link show {dev} in {node}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let v: Value = serde_json::from_slice(&out.stdout)?;
-    Ok(v[0].clone())
+    Ok(ip_json(lab, node, &["-d", "-s", "link", "show", "dev", dev])?[0].clone())
 }
 
 /// Bytes a node's interface has sent (rtnetlink stats, via `ip -s`;
@@ -375,31 +335,25 @@ fn leaves_nothing_behind() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    if harness::env::live_unavailable().is_none() {
-        harness::state::reap();
-    }
+    let args = common::args();
     let mut trials = vec![
-        live("tunnels::vxlan_1450::device_as_planned".into(), || {
+        live("tunnels::vxlan_1450::device_as_planned", || {
             device_as_planned(load("vxlan_1450"), 1450)
         }),
-        live("tunnels::default_mtu::ipv4_underlay_1500".into(), || {
+        live("tunnels::default_mtu::ipv4_underlay_1500", || {
             device_as_planned(load("vxlan_1450"), 1500 - 50)
         }),
-        live("tunnels::default_mtu::ipv4_underlay_1496".into(), || {
+        live("tunnels::default_mtu::ipv4_underlay_1496", || {
             device_as_planned(load("vpn_1446"), 1496 - 50)
         }),
-        live("tunnels::default_mtu::ipv6_underlay_1500".into(), || {
+        live("tunnels::default_mtu::ipv6_underlay_1500", || {
             device_as_planned(vxlan_over_ipv6(), 1500 - 70)
         }),
         live(
-            "tunnels::underlay_routes_are_physical".into(),
+            "tunnels::underlay_routes_are_physical",
             underlay_routes_are_physical,
         ),
-        live(
-            "tunnels::leaves_nothing_behind".into(),
-            leaves_nothing_behind,
-        ),
+        live("tunnels::leaves_nothing_behind", leaves_nothing_behind),
     ];
     for family in [Family::V4, Family::V6] {
         let f = fam(family);
@@ -416,5 +370,5 @@ fn main() {
             move || underlay_shrinks_below_tunnel(family),
         ));
     }
-    libtest_mimic::run(&args, trials).exit();
+    common::run(&args, trials)
 }
