@@ -1954,24 +1954,16 @@ mod tests {
             .collect()
     }
 
-    //   a ---1500--- b
-    const DIRECT: &str = r#"name = "direct"
-[nodes.a]
-[nodes.b]
-[[links]]
-between = ["a", "b"]
-mtu = 1500
-"#;
-
-    /// Two hosts on one 1500 link: path MTU 1500 set by the sender itself,
-    /// MSS 1460 / 1440, nothing to learn, transfer ok, nothing to report.
+    /// Two hosts on one 1500 link (the bundled direct_1500): path MTU 1500
+    /// set by the sender itself, MSS 1460 / 1440, nothing to learn,
+    /// transfer ok, nothing to report.
     #[test]
     fn direct_1500() {
-        let m = model(DIRECT);
+        let m = model_of(&bundled("direct_1500"));
         assert!(m.link_mismatches.is_empty());
         assert!(m.no_path.is_empty());
         assert_eq!(m.paths.len(), 4);
-        let p = path(&m, "a", "b", V4);
+        let p = path(&m, "client", "server", V4);
         assert_eq!(p.dst, "198.18.0.2".parse::<IpAddr>().unwrap());
         assert_eq!(p.src, "198.18.0.1".parse::<IpAddr>().unwrap());
         assert_eq!(p.path_mtu, 1500);
@@ -1980,8 +1972,8 @@ mtu = 1500
             Bottleneck {
                 hop: 0,
                 link: 0,
-                node: "a".into(),
-                iface: "b".into(),
+                node: "client".into(),
+                iface: "server".into(),
                 mtu: 1500,
                 kind: BottleneckKind::Egress
             }
@@ -2003,7 +1995,7 @@ mtu = 1500
         assert_eq!(p.learned_pmtu, learned(1500));
         assert_eq!(p.transfer, ok());
         assert_eq!(p.stall, None);
-        let p6 = path(&m, "b", "a", V6);
+        let p6 = path(&m, "server", "client", V6);
         assert_eq!(
             known(&p6.mss),
             Mss {
@@ -2016,16 +2008,15 @@ mtu = 1500
     }
 
     //   client 1200 ---- 1500 server    (one link, ends differ; no IPv6: 1200 < 1280)
-    // The bundled direct_mismatch scenario (its [expect] plays no part here).
-    const DIRECT_MISMATCH: &str = include_str!("../../topologies/direct_mismatch.toml");
-
-    /// One link, client end 1200, server end 1500: DF traffic towards the
-    /// 1200 end beyond 1204 bytes vanishes (veth's 4-byte slack lets
-    /// 1201..=1204 through, and the client fragments the reply), so the
-    /// server never learns 1200; TCP works because the client advertises MSS 1160.
+    //
+    /// The bundled direct_mismatch: one link, client end 1200, server end
+    /// 1500. DF traffic towards the 1200 end beyond 1204 bytes vanishes
+    /// (veth's 4-byte slack lets 1201..=1204 through, and the client
+    /// fragments the reply), so the server never learns 1200; TCP works
+    /// because the client advertises MSS 1160.
     #[test]
     fn direct_mismatch() {
-        let t = topo(DIRECT_MISMATCH);
+        let t = bundled("direct_mismatch");
         let m = model_of(&t);
         assert_eq!(
             link_mismatches(&t),
@@ -2108,44 +2099,31 @@ mtu = 1500
         );
     }
 
-    //   client --1500-- r --9000-- server
-    const CLIENT_NET_SMALLER: &str = r#"name = "client_net_smaller"
-[nodes.client]
-[nodes.r]
-router = true
-[nodes.server]
-[[links]]
-between = ["client", "r"]
-mtu = 1500
-[[links]]
-between = ["r", "server"]
-mtu = 9000
-"#;
-
-    /// The narrow link is next to the client: its MSS (1460) keeps the
-    /// server's segments at 1500 bytes, so no ICMP is needed for TCP either
-    /// way; the server's PMTUD (9000-byte probes) learns 1500 from r.
+    /// The bundled client_net_smaller: the narrow link is next to the
+    /// client, whose MSS (1460) keeps the server's segments at 1500 bytes,
+    /// so no ICMP is needed for TCP either way; the server's PMTUD
+    /// (9000-byte probes) learns 1500 from the router.
     #[test]
     fn client_net_smaller() {
-        let m = model(CLIENT_NET_SMALLER);
+        let m = model_of(&bundled("client_net_smaller"));
         for family in [V4, V6] {
             let s = path(&m, "server", "client", family);
             assert_eq!(s.path_mtu, 1500);
-            assert_eq!(s.bottleneck.node, "r");
+            assert_eq!(s.bottleneck.node, "router");
             assert_eq!(s.bottleneck.kind, BottleneckKind::Egress);
             assert_eq!(known(&s.tcp_packet), 1500);
             assert_eq!(s.transfer, ok());
-            assert_eq!(s.ping_over_pmtu, too_big(1500, "r"));
+            assert_eq!(s.ping_over_pmtu, too_big(1500, "router"));
             assert_eq!(s.learned_pmtu, learned(1500));
-            assert!(icmp(s, "r").needed);
-            assert_eq!(icmp(s, "r").reaches, Knowable::Known(true));
-            assert_eq!(icmp(s, "r").way_back, ["r", "server"]);
+            assert!(icmp(s, "router").needed);
+            assert_eq!(icmp(s, "router").reaches, Knowable::Known(true));
+            assert_eq!(icmp(s, "router").way_back, ["router", "server"]);
 
             let c = path(&m, "client", "server", family);
             assert_eq!(c.path_mtu, 1500);
             assert_eq!(c.bottleneck.node, "client");
             assert_eq!(c.transfer, ok());
-            assert!(!icmp(c, "r").needed, "r sends into 9000");
+            assert!(!icmp(c, "router").needed, "router sends into 9000");
         }
         let s = path(&m, "server", "client", V4);
         assert_eq!(
