@@ -55,6 +55,7 @@ fn hidden_smaller(
     server_sysctl: &[(&str, &str)],
 ) -> Topology {
     let (mut toml, path) = source("hidden_smaller.toml");
+    assert!(toml.contains("mtu = 1200"), "hidden_smaller.toml changed");
     toml = toml.replace("mtu = 1200", &format!("mtu = {}", narrow(family)));
     if !server_sysctl.is_empty() {
         let kv: Vec<String> = server_sysctl
