@@ -1957,24 +1957,16 @@ mod tests {
             .collect()
     }
 
-    //   a ---1500--- b
-    const DIRECT: &str = r#"name = "direct"
-[nodes.a]
-[nodes.b]
-[[links]]
-between = ["a", "b"]
-mtu = 1500
-"#;
-
-    /// Two hosts on one 1500 link: path MTU 1500 set by the sender itself,
-    /// MSS 1460 / 1440, nothing to learn, transfer ok, nothing to report.
+    /// Two hosts on one 1500 link (the bundled direct_1500): path MTU 1500
+    /// set by the sender itself, MSS 1460 / 1440, nothing to learn,
+    /// transfer ok, nothing to report.
     #[test]
     fn direct_1500() {
-        let m = model(DIRECT);
+        let m = model_of(&bundled("direct_1500"));
         assert!(m.link_mismatches.is_empty());
         assert!(m.no_path.is_empty());
         assert_eq!(m.paths.len(), 4);
-        let p = path(&m, "a", "b", V4);
+        let p = path(&m, "client", "server", V4);
         assert_eq!(p.dst, "198.18.0.2".parse::<IpAddr>().unwrap());
         assert_eq!(p.src, "198.18.0.1".parse::<IpAddr>().unwrap());
         assert_eq!(p.path_mtu, 1500);
@@ -1983,8 +1975,8 @@ mtu = 1500
             Bottleneck {
                 hop: 0,
                 link: 0,
-                node: "a".into(),
-                iface: "b".into(),
+                node: "client".into(),
+                iface: "server".into(),
                 mtu: 1500,
                 kind: BottleneckKind::Egress
             }
@@ -2006,7 +1998,7 @@ mtu = 1500
         assert_eq!(p.learned_pmtu, learned(1500));
         assert_eq!(p.transfer, ok());
         assert_eq!(p.stall, None);
-        let p6 = path(&m, "b", "a", V6);
+        let p6 = path(&m, "server", "client", V6);
         assert_eq!(
             known(&p6.mss),
             Mss {
@@ -2019,21 +2011,15 @@ mtu = 1500
     }
 
     //   client 1200 ---- 1500 server    (one link, ends differ; no IPv6: 1200 < 1280)
-    const DIRECT_MISMATCH: &str = r#"name = "direct_mismatch"
-[nodes.client]
-[nodes.server]
-[[links]]
-between = ["client", "server"]
-mtu = [1200, 1500]
-"#;
-
-    /// One link, client end 1200, server end 1500: DF traffic towards the
-    /// 1200 end beyond 1204 bytes vanishes (veth's 4-byte slack lets
-    /// 1201..=1204 through, and the client fragments the reply), so the
-    /// server never learns 1200; TCP works because the client advertises MSS 1160.
+    //
+    /// The bundled direct_mismatch: one link, client end 1200, server end
+    /// 1500. DF traffic towards the 1200 end beyond 1204 bytes vanishes
+    /// (veth's 4-byte slack lets 1201..=1204 through, and the client
+    /// fragments the reply), so the server never learns 1200; TCP works
+    /// because the client advertises MSS 1160.
     #[test]
     fn direct_mismatch() {
-        let t = topo(DIRECT_MISMATCH);
+        let t = bundled("direct_mismatch");
         let m = model_of(&t);
         assert_eq!(
             link_mismatches(&t),
@@ -2116,44 +2102,31 @@ mtu = [1200, 1500]
         );
     }
 
-    //   client --1500-- r --9000-- server
-    const CLIENT_NET_SMALLER: &str = r#"name = "client_net_smaller"
-[nodes.client]
-[nodes.r]
-router = true
-[nodes.server]
-[[links]]
-between = ["client", "r"]
-mtu = 1500
-[[links]]
-between = ["r", "server"]
-mtu = 9000
-"#;
-
-    /// The narrow link is next to the client: its MSS (1460) keeps the
-    /// server's segments at 1500 bytes, so no ICMP is needed for TCP either
-    /// way; the server's PMTUD (9000-byte probes) learns 1500 from r.
+    /// The bundled client_net_smaller: the narrow link is next to the
+    /// client, whose MSS (1460) keeps the server's segments at 1500 bytes,
+    /// so no ICMP is needed for TCP either way; the server's PMTUD
+    /// (9000-byte probes) learns 1500 from the router.
     #[test]
     fn client_net_smaller() {
-        let m = model(CLIENT_NET_SMALLER);
+        let m = model_of(&bundled("client_net_smaller"));
         for family in [V4, V6] {
             let s = path(&m, "server", "client", family);
             assert_eq!(s.path_mtu, 1500);
-            assert_eq!(s.bottleneck.node, "r");
+            assert_eq!(s.bottleneck.node, "router");
             assert_eq!(s.bottleneck.kind, BottleneckKind::Egress);
             assert_eq!(known(&s.tcp_packet), 1500);
             assert_eq!(s.transfer, ok());
-            assert_eq!(s.ping_over_pmtu, too_big(1500, "r"));
+            assert_eq!(s.ping_over_pmtu, too_big(1500, "router"));
             assert_eq!(s.learned_pmtu, learned(1500));
-            assert!(icmp(s, "r").needed);
-            assert_eq!(icmp(s, "r").reaches, Knowable::Known(true));
-            assert_eq!(icmp(s, "r").way_back, ["r", "server"]);
+            assert!(icmp(s, "router").needed);
+            assert_eq!(icmp(s, "router").reaches, Knowable::Known(true));
+            assert_eq!(icmp(s, "router").way_back, ["router", "server"]);
 
             let c = path(&m, "client", "server", family);
             assert_eq!(c.path_mtu, 1500);
             assert_eq!(c.bottleneck.node, "client");
             assert_eq!(c.transfer, ok());
-            assert!(!icmp(c, "r").needed, "r sends into 9000");
+            assert!(!icmp(c, "router").needed, "router sends into 9000");
         }
         let s = path(&m, "server", "client", V4);
         assert_eq!(
@@ -2166,24 +2139,14 @@ mtu = 9000
         assert!(m.findings().is_empty(), "{:?}", m.findings());
     }
 
+    // The bundled hidden_smaller scenario, cut before its [expect] (whose
+    // `pmtu = 1200` the tests' `.replace("mtu = 1200", …)` must not touch):
+    //
     //   client --1500-- router-a --1200-- router-b --9000-- server
-    const HIDDEN_SMALLER: &str = r#"name = "hidden_smaller"
-[nodes.client]
-[nodes.router-a]
-router = true
-[nodes.router-b]
-router = true
-[nodes.server]
-[[links]]
-between = ["client", "router-a"]
-mtu = 1500
-[[links]]
-between = ["router-a", "router-b"]
-mtu = 1200
-[[links]]
-between = ["router-b", "server"]
-mtu = 9000
-"#;
+    fn hidden_smaller_src() -> &'static str {
+        let file = include_str!("../../topologies/hidden_smaller.toml");
+        file.split_once("\n[expect]").expect("[expect]").0
+    }
 
     fn with_filter(src: &str, node: &str, kind: FilterKind) -> Topology {
         let mut t = topo(src);
@@ -2204,7 +2167,7 @@ mtu = 9000
     /// client -> server. All arrive: both ok, path MTU 1200 both ways.
     #[test]
     fn hidden_smaller() {
-        let m = model(HIDDEN_SMALLER);
+        let m = model(hidden_smaller_src());
         assert_eq!(m.no_path.len(), 2, "IPv6 does not cross 1200");
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.path_mtu, 1200);
@@ -2254,7 +2217,7 @@ mtu = 9000
     /// router-b's frag-needed towards the client is dropped as well: latent.
     #[test]
     fn icmp_blackhole() {
-        let t = with_filter(HIDDEN_SMALLER, "router-b", drop_at(Hook::Output));
+        let t = with_filter(hidden_smaller_src(), "router-b", drop_at(Hook::Output));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.path_mtu, 1200);
@@ -2316,7 +2279,7 @@ mtu = 9000
     /// hook. It does drop router-a's frag-needed towards the server (latent).
     #[test]
     fn forward_drop_on_bottleneck_router_breaks_no_transfer() {
-        let t = with_filter(HIDDEN_SMALLER, "router-b", drop_at(Hook::Forward));
+        let t = with_filter(hidden_smaller_src(), "router-b", drop_at(Hook::Forward));
         let m = model_of(&t);
         let s = path(&m, "server", "client", V4);
         assert_eq!(s.transfer, ok());
@@ -2347,7 +2310,7 @@ mtu = 9000
     /// fine (router-b's frag-needed goes to the server).
     #[test]
     fn client_input_drop_blackholes_only_client_uploads() {
-        let t = with_filter(HIDDEN_SMALLER, "client", drop_at(Hook::Input));
+        let t = with_filter(hidden_smaller_src(), "client", drop_at(Hook::Input));
         let m = model_of(&t);
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.transfer, Knowable::Known(Verdict::Blackhole));
@@ -2371,7 +2334,7 @@ mtu = 9000
     /// client's uploads, and nothing about what is learned.
     #[test]
     fn mtu_probing_on_sender_recovers() {
-        let src = HIDDEN_SMALLER.replace(
+        let src = hidden_smaller_src().replace(
             "[nodes.server]",
             "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\" }",
         );
@@ -2386,7 +2349,7 @@ mtu = 9000
         assert!(!c.mtu_probing);
         assert_eq!(c.transfer, ok());
         // Probing on the receiver does not help the sender.
-        let src = HIDDEN_SMALLER.replace(
+        let src = hidden_smaller_src().replace(
             "[nodes.client]",
             "[nodes.client]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"2\" }",
         );
@@ -2400,7 +2363,7 @@ mtu = 9000
 
     //   client --1500-- router-a --1300-- router-b --9000-- server   (IPv6 too)
     fn hidden_1300() -> String {
-        HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1300")
+        hidden_smaller_src().replace("mtu = 1200", "mtu = 1300")
     }
 
     /// A real ruleset on router-b: whatever crosses router-b is the live
@@ -2575,7 +2538,7 @@ mtu = 1500
     /// ra fragments: ok.
     #[test]
     fn below_min_pmtu_learns_locked_552() {
-        let m = model(&HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 500"));
+        let m = model(&hidden_smaller_src().replace("mtu = 1200", "mtu = 500"));
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.path_mtu, 500);
         assert_eq!(
@@ -2603,7 +2566,7 @@ mtu = 1500
     #[test]
     fn mismatch_within_slack() {
         let m = model(
-            &HIDDEN_SMALLER
+            &hidden_smaller_src()
                 .replace("mtu = 1200", "mtu = [1500, 1497]")
                 .replace("mtu = 9000", "mtu = 1500"),
         );
@@ -2705,39 +2668,19 @@ mtu = 1500
         }
     }
 
+    // topologies/fixtures/diamond.toml with ra -- r1 -- rb at 1400 (not
+    // 1300) and the server's link at 1300 (not 1500):
+    //
     //                    link 1 (1400)  r2  link 4 (1400)
     //   client -- ra <                                 > rb -- server
     //   link 0 (1500)    link 2 (1400)  r1  link 3 (1400)     link 5 (1300)
-    const DIAMOND: &str = r#"name = "diamond"
-[nodes.client]
-[nodes.server]
-[nodes.ra]
-router = true
-[nodes.rb]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[[links]]
-between = ["client", "ra"]
-mtu = 1500
-[[links]]
-between = ["ra", "r2"]
-mtu = 1400
-[[links]]
-between = ["ra", "r1"]
-mtu = 1400
-[[links]]
-between = ["r1", "rb"]
-mtu = 1400
-[[links]]
-between = ["r2", "rb"]
-mtu = 1400
-[[links]]
-between = ["rb", "server"]
-mtu = 1300
-"#;
+    fn diamond() -> String {
+        let server_link = "between = [\"rb\", \"server\"]\nmtu = 1500";
+        let src = include_str!("../../topologies/fixtures/diamond.toml");
+        assert!(src.contains(server_link));
+        src.replace("mtu = 1300", "mtu = 1400")
+            .replace(server_link, "between = [\"rb\", \"server\"]\nmtu = 1300")
+    }
 
     /// The way back is routed, not the forward path reversed: client ->
     /// server goes ra, r2, rb, but rb's frag-needed to the client goes rb,
@@ -2747,7 +2690,7 @@ mtu = 1300
     /// rb's 1300.
     #[test]
     fn icmp_way_back_differs_from_forward_path() {
-        let t = with_filter(DIAMOND, "r1", drop_at(Hook::Forward));
+        let t = with_filter(&diamond(), "r1", drop_at(Hook::Forward));
         let m = model_of(&t);
         for family in [V4, V6] {
             let c = path(&m, "client", "server", family);
@@ -2779,7 +2722,7 @@ mtu = 1300
             assert!(s.icmp.iter().all(|i| i.reaches == Knowable::Known(true)));
         }
         // Control: without the filter the client learns 1300 from rb.
-        let m = model(DIAMOND);
+        let m = model(&diamond());
         let c = path(&m, "client", "server", V4);
         assert_eq!(c.learned_pmtu, learned(1300));
         assert_eq!(c.ping_over_pmtu, too_big(1300, "rb"));
@@ -2797,7 +2740,7 @@ mtu = 1300
             serde_json::to_value(too_big(1200, "rb")).unwrap(),
             serde_json::json!({"outcome": "too-big", "mtu": 1200, "from_node": "rb"})
         );
-        let m = model(HIDDEN_SMALLER);
+        let m = model(hidden_smaller_src());
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["paths"][0]["family"], "ipv4");
         assert_eq!(v["paths"][0]["transfer"], "ok");
@@ -2987,7 +2930,7 @@ mtu = 1300
     //   client --1500-- router-a --1280-- router-b --9000-- server
     //                                     [drop pmtu-icmp @ output]
     fn blackhole_1280(node_extra: &[(&str, &str)]) -> Topology {
-        let mut src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280");
+        let mut src = hidden_smaller_src().replace("mtu = 1200", "mtu = 1280");
         for (node, extra) in node_extra {
             src = src.replacen(
                 &format!(
@@ -3065,7 +3008,7 @@ mtu = 1300
         assert_eq!(verdict(&m, "server", "client", V4), ok());
         assert_eq!(verdict(&m, "server", "client", V6), ok());
 
-        let src = HIDDEN_SMALLER
+        let src = hidden_smaller_src()
             .replace("mtu = 1200", "mtu = 1280")
             .replace(
                 "between = [\"router-b\", \"server\"]",
@@ -3182,7 +3125,7 @@ mtu = 1300
             assert!(matches!(s.ping_over_pmtu, Knowable::Unknown(_)));
             assert_eq!(verdict(&m, "server", "client", V6), BLACKHOLE);
 
-            let src = HIDDEN_SMALLER
+            let src = hidden_smaller_src()
                 .replace("mtu = 1200", "mtu = 1280")
                 .replace("[nodes.server]", &format!("[nodes.server]\n{sys}"));
             let m = model(&src);
@@ -3207,10 +3150,12 @@ mtu = 1300
     /// transfer completes. Measured: learned 1400, ok; IPv6 learns 1280.
     #[test]
     fn min_pmtu_floor_from_sysctl() {
-        let src = HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280").replace(
-            "[nodes.server]",
-            "[nodes.server]\nsysctl = { \"net.ipv4.route.min_pmtu\" = \"1400\" }",
-        );
+        let src = hidden_smaller_src()
+            .replace("mtu = 1200", "mtu = 1280")
+            .replace(
+                "[nodes.server]",
+                "[nodes.server]\nsysctl = { \"net.ipv4.route.min_pmtu\" = \"1400\" }",
+            );
         let m = model(&src);
         let s = path(&m, "server", "client", V4);
         assert_eq!(
@@ -3223,7 +3168,7 @@ mtu = 1300
         assert_eq!(s.transfer, ok());
         assert_eq!(path(&m, "server", "client", V6).learned_pmtu, learned(1280));
         // Control: the default floor (552) leaves 1280 unlocked.
-        let m = model(&HIDDEN_SMALLER.replace("mtu = 1200", "mtu = 1280"));
+        let m = model(&hidden_smaller_src().replace("mtu = 1200", "mtu = 1280"));
         assert_eq!(path(&m, "server", "client", V4).learned_pmtu, learned(1280));
     }
 

@@ -330,15 +330,7 @@ impl Lab {
             }
         }
         for (node, hs) in hooks {
-            let script = firewall::pmtu_icmp_drop_script(&hs);
-            firewall::load(
-                &self.nodes[node].ns,
-                node,
-                "nft",
-                &["-f", "-"],
-                &script,
-                None,
-            )?;
+            self.load_nft_script(node, &firewall::pmtu_icmp_drop_script(&hs))?;
         }
         Ok(())
     }
@@ -350,16 +342,21 @@ impl Lab {
             let Some(clamp) = &node.mss_clamp else {
                 continue;
             };
-            let script = firewall::mss_clamp_script(clamp);
-            firewall::load(
-                &self.nodes[name].ns,
-                name,
-                "nft",
-                &["-f", "-"],
-                &script,
-                None,
-            )?;
+            self.load_nft_script(name, &firewall::mss_clamp_script(clamp))?;
         }
+        Ok(())
+    }
+
+    /// Load an nft script of ours (not a user's file) into `node`, on stdin.
+    fn load_nft_script(&self, node: &str, script: &str) -> Result<(), LabError> {
+        firewall::load(
+            &self.nodes[node].ns,
+            node,
+            "nft",
+            &["-f", "-"],
+            script,
+            None,
+        )?;
         Ok(())
     }
 

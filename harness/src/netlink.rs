@@ -398,15 +398,28 @@ pub fn new_veth(a: &VethEnd, b: &VethEnd, b_ns: RawFd) -> RouteNetlinkMessage {
     peer.attributes.push(LinkAttribute::Mtu(b.mtu));
     peer.attributes.push(LinkAttribute::NetNsFd(b_ns));
 
+    let veth = InfoData::Veth(InfoVeth::Peer(peer));
+    new_link_up(a.index, &a.name, a.mtu, InfoKind::Veth, veth)
+}
+
+/// A new link in the socket's namespace, created up: index, name, MTU, and
+/// its kind with the kind's data.
+fn new_link_up(
+    index: u32,
+    name: &str,
+    mtu: u32,
+    kind: InfoKind,
+    data: InfoData,
+) -> RouteNetlinkMessage {
     let mut msg = LinkMessage::default();
-    msg.header.index = a.index;
+    msg.header.index = index;
     msg.header.flags = LinkFlags::Up;
     msg.header.change_mask = LinkFlags::Up;
-    msg.attributes.push(LinkAttribute::IfName(a.name.clone()));
-    msg.attributes.push(LinkAttribute::Mtu(a.mtu));
+    msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+    msg.attributes.push(LinkAttribute::Mtu(mtu));
     msg.attributes.push(LinkAttribute::LinkInfo(vec![
-        LinkInfo::Kind(InfoKind::Veth),
-        LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+        LinkInfo::Kind(kind),
+        LinkInfo::Data(data),
     ]));
     RouteNetlinkMessage::NewLink(msg)
 }
@@ -459,17 +472,8 @@ pub fn new_vxlan(v: &VxlanEnd) -> RouteNetlinkMessage {
     data.push(InfoVxlan::Port(crate::tunnel::VXLAN_PORT));
     data.push(InfoVxlan::Learning(false));
     data.push(InfoVxlan::Df(VxlanDf::Unset));
-    let mut msg = LinkMessage::default();
-    msg.header.index = v.index;
-    msg.header.flags = LinkFlags::Up;
-    msg.header.change_mask = LinkFlags::Up;
-    msg.attributes.push(LinkAttribute::IfName(v.name.clone()));
-    msg.attributes.push(LinkAttribute::Mtu(v.mtu));
-    msg.attributes.push(LinkAttribute::LinkInfo(vec![
-        LinkInfo::Kind(InfoKind::Vxlan),
-        LinkInfo::Data(InfoData::Vxlan(data)),
-    ]));
-    RouteNetlinkMessage::NewLink(msg)
+    let vxlan = InfoData::Vxlan(data);
+    new_link_up(v.index, &v.name, v.mtu, InfoKind::Vxlan, vxlan)
 }
 
 /// Bring a link up (e.g. `lo`).
@@ -502,8 +506,9 @@ pub fn new_address(index: u32, a: &IfAddr) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewAddress(msg)
 }
 
-/// A unicast route in the main table to `dst` via `gateway` out of `oif`.
-pub fn new_route(dst: &IfAddr, gateway: IpAddr, oif: u32) -> RouteNetlinkMessage {
+/// A static unicast route in the main table to `dst`, next hops not yet
+/// given: what [`new_route`] and [`new_multipath_route`] share.
+fn static_route_to(dst: &IfAddr) -> RouteMessage {
     let mut msg = RouteMessage::default();
     msg.header = RouteHeader {
         address_family: family_of(dst.addr),
@@ -516,6 +521,12 @@ pub fn new_route(dst: &IfAddr, gateway: IpAddr, oif: u32) -> RouteNetlinkMessage
     };
     msg.attributes
         .push(RouteAttribute::Destination(RouteAddress::from(dst.addr)));
+    msg
+}
+
+/// A unicast route in the main table to `dst` via `gateway` out of `oif`.
+pub fn new_route(dst: &IfAddr, gateway: IpAddr, oif: u32) -> RouteNetlinkMessage {
+    let mut msg = static_route_to(dst);
     msg.attributes
         .push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
     msg.attributes.push(RouteAttribute::Oif(oif));
@@ -526,18 +537,7 @@ pub fn new_route(dst: &IfAddr, gateway: IpAddr, oif: u32) -> RouteNetlinkMessage
 /// next hop per (gateway, oif), equal weights. What
 /// `ip route add DST nexthop via A dev X nexthop via B dev Y` sends.
 pub fn new_multipath_route(dst: &IfAddr, nexthops: &[(IpAddr, u32)]) -> RouteNetlinkMessage {
-    let mut msg = RouteMessage::default();
-    msg.header = RouteHeader {
-        address_family: family_of(dst.addr),
-        destination_prefix_length: dst.prefix_len,
-        table: RouteHeader::RT_TABLE_MAIN,
-        protocol: RouteProtocol::Static,
-        scope: RouteScope::Universe,
-        kind: RouteType::Unicast,
-        ..RouteHeader::default()
-    };
-    msg.attributes
-        .push(RouteAttribute::Destination(RouteAddress::from(dst.addr)));
+    let mut msg = static_route_to(dst);
     let hops = nexthops
         .iter()
         .map(|&(gateway, oif)| {

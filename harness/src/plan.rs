@@ -899,33 +899,23 @@ mod tests {
         })
     }
 
+    // The bundled hidden_smaller scenario, cut before its [expect] (whose
+    // `pmtu = 1200` the tests' `.replace("mtu = 1200", …)` must not touch):
+    //
     //   client --1500-- router-a --1200-- router-b --9000-- server
     //          link 0             link 1            link 2
     //   198.18.0.0/24            198.18.1.0/24     198.18.2.0/24
     //   2001:db8:0:0::/64        (no IPv6: 1200)   2001:db8:0:2::/64
-    const CHAIN: &str = r#"name = "hidden_smaller"
-[nodes.client]
-[nodes.router-a]
-router = true
-[nodes.router-b]
-router = true
-[nodes.server]
-[[links]]
-between = ["client", "router-a"]
-mtu = 1500
-[[links]]
-between = ["router-a", "router-b"]
-mtu = 1200
-[[links]]
-between = ["router-b", "server"]
-mtu = 9000
-"#;
+    fn chain() -> &'static str {
+        let file = include_str!("../../topologies/hidden_smaller.toml");
+        file.split_once("\n[expect]").expect("[expect]").0
+    }
 
     /// Link i gets 198.18.i.0/24 (.1 end 0, .2 end 1) and 2001:db8:0:i::/64
     /// only where both ends are >= 1280.
     #[test]
     fn chain_addresses() {
-        let p = plan(CHAIN);
+        let p = plan(chain());
         assert_eq!(p.name, "hidden_smaller");
         assert_eq!(
             p.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
@@ -974,7 +964,7 @@ mtu = 9000
     /// An ICMP error's source address maps back to the node that sent it.
     #[test]
     fn owner_of_addresses() {
-        let p = plan(CHAIN);
+        let p = plan(chain());
         assert_eq!(p.owner_of(ip("198.18.1.2")), Some("router-b"));
         assert_eq!(p.owner_of(ip("198.18.0.2")), Some("router-a"));
         assert_eq!(p.owner_of(ip("2001:db8:0:2::2")), Some("server"));
@@ -986,7 +976,7 @@ mtu = 9000
     /// neighbour on the shortest path; IPv6 only over IPv6 links.
     #[test]
     fn chain_routes() {
-        let p = plan(CHAIN);
+        let p = plan(chain());
         assert_eq!(
             routes(&p, "client"),
             [
@@ -1019,7 +1009,7 @@ mtu = 9000
     /// IPv6 path across the 1200 link.
     #[test]
     fn chain_path() {
-        let p = plan(CHAIN);
+        let p = plan(chain());
         assert_eq!(
             hops(&p, "client", "server", Family::V4).unwrap(),
             [
@@ -1046,7 +1036,7 @@ mtu = 9000
     /// With the middle link at 1280 IPv6 works end to end, per-end MTUs kept.
     #[test]
     fn chain_ipv6_at_1280() {
-        let p = plan(&CHAIN.replace("mtu = 1200", "mtu = [1280, 1300]"));
+        let p = plan(&chain().replace("mtu = 1200", "mtu = [1280, 1300]"));
         assert_eq!(
             routes(&p, "client")[2..],
             [
@@ -1067,7 +1057,7 @@ mtu = 9000
             Some(ip("2001:db8:0:2::2"))
         );
         // One end below 1280 is enough to drop IPv6 from the link.
-        let p = plan(&CHAIN.replace("mtu = 1200", "mtu = [1500, 1279]"));
+        let p = plan(&chain().replace("mtu = 1200", "mtu = [1500, 1279]"));
         assert_eq!(p.links[1].ipv6, None);
         assert_eq!(p.path("client", "server", Family::V6), None);
     }
@@ -1076,7 +1066,7 @@ mtu = 9000
     /// no IPv6 path to or from it; IPv4 is unaffected.
     #[test]
     fn host_behind_small_link_has_no_ipv6() {
-        let p = plan(&CHAIN.replacen("mtu = 1500", "mtu = 1000", 1));
+        let p = plan(&chain().replacen("mtu = 1500", "mtu = 1000", 1));
         assert_eq!(p.address_of("client", Family::V6), None);
         assert_eq!(p.node("client").unwrap().interfaces[0].ipv6, None);
         assert_eq!(p.path("client", "server", Family::V6), None);
@@ -1086,39 +1076,12 @@ mtu = 9000
         assert_eq!(p.node("router-a").unwrap().routes_in(Family::V6).count(), 0);
     }
 
+    // topologies/fixtures/diamond.toml:
+    //
     //                    link 1   r2   link 4
     //   client -- ra <                       > rb -- server
     //   link 0           link 2   r1   link 3        link 5
-    const DIAMOND: &str = r#"name = "diamond"
-[nodes.client]
-[nodes.server]
-[nodes.ra]
-router = true
-[nodes.rb]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[[links]]
-between = ["client", "ra"]
-mtu = 1500
-[[links]]
-between = ["ra", "r2"]
-mtu = 1400
-[[links]]
-between = ["ra", "r1"]
-mtu = 1300
-[[links]]
-between = ["r1", "rb"]
-mtu = 1300
-[[links]]
-between = ["r2", "rb"]
-mtu = 1400
-[[links]]
-between = ["rb", "server"]
-mtu = 1500
-"#;
+    const DIAMOND: &str = include_str!("../../topologies/fixtures/diamond.toml");
 
     /// Equal-cost next hops: each node picks the one on its lowest link
     /// index (not the lowest node name), so ra sends via r2 (link 1) and rb
@@ -1467,7 +1430,7 @@ mtu = 1500
     /// the named device, in all test topologies.
     #[test]
     fn gateways_are_on_link() {
-        for src in [CHAIN, DIAMOND] {
+        for src in [chain(), DIAMOND] {
             let p = plan(src);
             for n in &p.nodes {
                 for r in &n.routes {
@@ -1485,7 +1448,7 @@ mtu = 1500
     /// the client's traffic came via r2.
     #[test]
     fn path_to_from_routers() {
-        for src in [CHAIN, DIAMOND] {
+        for src in [chain(), DIAMOND] {
             let p = plan(src);
             for from in p.hosts() {
                 for to in p.hosts() {
@@ -1574,7 +1537,7 @@ mtu = 1500
     /// keep link-index addressing.
     #[test]
     fn auto_addressing_avoids_given() {
-        let src = CHAIN
+        let src = chain()
             .replace(
                 "between = [\"router-b\", \"server\"]\nmtu = 9000",
                 "between = [\"router-b\", \"server\"]\nmtu = 9000\naddresses = [\"198.18.1.1/24\", \"198.18.1.2/24\"]\naddresses6 = [\"2001:db8:0:0::a/64\", \"2001:db8:0:0::b/64\"]",
@@ -1598,7 +1561,8 @@ mtu = 1500
         );
         // An anycast address inside a natural /24 moves that link.
         let src = format!(
-            "{CHAIN}\n[[anycast]]\naddress = \"198.18.1.77\"\nnodes = [\"client\", \"server\"]\n"
+            "{}\n[[anycast]]\naddress = \"198.18.1.77\"\nnodes = [\"client\", \"server\"]\n",
+            chain()
         );
         let p = plan(&src);
         assert_eq!(p.links[1].ipv4, net("198.18.3.0/24"));

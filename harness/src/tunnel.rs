@@ -331,46 +331,14 @@ mod tests {
         s.parse().unwrap()
     }
 
-    /// gw-a and gw-b three routers apart, so a router next to gw-a would
-    /// reach gw-b's underlay address sooner through the tunnel (2 hops)
-    /// than physically (3): the pinned routes must stop that.
+    // topologies/fixtures/long_tunnel.toml: gw-a and gw-b three routers
+    // apart, so a router next to gw-a would reach gw-b's underlay address
+    // sooner through the tunnel (2 hops) than physically (3): the pinned
+    // routes must stop that.
     //
     //   client -- gw-a -- r1 -- r2 -- r3 -- gw-b -- server     (links 0-5)
     //               \\============ vx (link 6) ===========//
-    const LONG: &str = r#"name = "long"
-[nodes.client]
-[nodes.server]
-[nodes.gw-a]
-router = true
-[nodes.gw-b]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[nodes.r3]
-router = true
-[[links]]
-between = ["client", "gw-a"]
-mtu = 1500
-[[links]]
-between = ["gw-a", "r1"]
-mtu = 1500
-[[links]]
-between = ["r1", "r2"]
-mtu = 1400
-[[links]]
-between = ["r2", "r3"]
-mtu = 1500
-[[links]]
-between = ["r3", "gw-b"]
-mtu = 1500
-[[links]]
-between = ["gw-b", "server"]
-mtu = 1500
-[[tunnels]]
-between = ["gw-a", "gw-b"]
-"#;
+    const LONG: &str = include_str!("../../topologies/fixtures/long_tunnel.toml");
 
     /// The tunnel is link 6 with its own subnets, the default MTU is the
     /// underlay path MTU (1400) minus 50, end addresses are the endpoints'
@@ -491,7 +459,8 @@ between = ["gw-a", "gw-b"]
         assert_eq!(p.links[6].mtu, [1350, 1300]);
         assert!(p.links[6].tunnel.as_ref().unwrap().mtu_given);
         let e = with("1351").unwrap_err();
-        assert_eq!(e.line, 34, "{e}"); // the mtu line
+        // The mtu line: added right after the fixture's last line.
+        assert_eq!(e.line, LONG.lines().count() + 1, "{e}");
         assert_eq!(
             e.message,
             "tunnel 1: mtu 1351 on \"gw-a\" does not fit the underlay: path MTU 1400 minus the 50-byte VXLAN overhead is 1350"

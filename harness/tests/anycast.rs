@@ -9,8 +9,9 @@
 //!   client --1500-- r0 --1300-- r1 --9000-- lb <--+
 //!                                                 +--9000-- s2  [anycast on lo]
 //!
-//! diamond (given routes): ra's own route to the server's subnet goes via r1
-//! (1300) instead of the automatic r2 (1400):
+//! diamond (topologies/fixtures/diamond.toml; given routes): ra's own
+//! route to the server's subnet goes via r1 (1300) instead of the
+//! automatic r2 (1400):
 //!
 //!                     +--1400-- r2 --1400--+
 //!   client --1500-- ra                      rb --1500-- server
@@ -21,23 +22,15 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use harness::probe::anycast::{anycast_flows, AnycastOpts};
+use harness::probe::anycast::{anycast_flows, AnycastOpts, AnycastRun};
 use harness::probe::exceptions;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::TransferVerdict;
 use harness::{Family, Lab, Topology};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 
-fn fam(family: Family) -> &'static str {
-    family.as_str()
-}
-
-fn load(name: &str) -> Topology {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../topologies")
-        .join(format!("{name}.toml"));
-    Topology::from_file(&path).unwrap_or_else(|e| panic!("{e}"))
-}
+mod common;
+use common::{fam, ip_json, live, load, source};
 
 fn build(topo: &Topology) -> Result<Lab, Failed> {
     Lab::build(topo).map_err(|e| format!("build lab: {e}").into())
@@ -48,29 +41,10 @@ fn parse(src: &str) -> Topology {
         .unwrap_or_else(|e| panic!("test topology does not parse: {e}\n{src}"))
 }
 
-/// `ip -j` output of a command run inside `node`.
-fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<serde_json::Value, Failed> {
-    let out = lab
-        .command(node, "ip")
-        .ok_or("no such node")?
-        .arg("-j")
-        .args(args)
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip {args:?} in {node}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
-/// With hash policy 0 (IPv4 L3; IPv6 L3 with the client's flow label
-/// reflected by the servers) every flow completes and its ICMP reaches the
-/// server that holds it.
-fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
-    let topo = load("anycast_hash_l3");
+/// Build the bundled `scenario`, run the anycast probe from its client to
+/// its anycast address: the flows, and them as a table for messages.
+fn client_flows(scenario: &str, family: Family) -> Result<(AnycastRun, String), Failed> {
+    let topo = load(scenario);
     let lab = build(&topo)?;
     let run = anycast_flows(
         &lab,
@@ -80,6 +54,14 @@ fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
         &AnycastOpts::default(),
     )?;
     let table = format!("{:#?}", run.flows);
+    Ok((run, table))
+}
+
+/// With hash policy 0 (IPv4 L3; IPv6 L3 with the client's flow label
+/// reflected by the servers) every flow completes and its ICMP reaches the
+/// server that holds it.
+fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
+    let (run, table) = client_flows("anycast_hash_l3", family)?;
     if run.flows.len() != 32 {
         return Err(format!("{} flows, expected 32", run.flows.len()).into());
     }
@@ -112,16 +94,7 @@ fn anycast_l3_all_ok(family: Family) -> Result<(), Failed> {
 /// With hash policy 1 (L4) the ICMP is hashed on its own header: at least
 /// one flow stalls, and every stalled flow's ICMP reached the other server.
 fn anycast_l4_stalls(family: Family) -> Result<(), Failed> {
-    let topo = load("anycast_hash_l4");
-    let lab = build(&topo)?;
-    let run = anycast_flows(
-        &lab,
-        "client",
-        &topo.anycast[0],
-        family,
-        &AnycastOpts::default(),
-    )?;
-    let table = format!("{:#?}", run.flows);
+    let (run, table) = client_flows("anycast_hash_l4", family)?;
     let stalled: Vec<_> = run.stalled().collect();
     if stalled.is_empty() {
         return Err(format!("no flow stalled with policy 1:\n{table}").into());
@@ -274,49 +247,17 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
     Ok(())
 }
 
-const DIAMOND: &str = r#"name = "diamond"
-[nodes.client]
-[nodes.server]
-[nodes.ra]
-router = true
-[nodes.rb]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[[links]]
-between = ["client", "ra"]
-mtu = 1500
-[[links]]
-between = ["ra", "r2"]
-mtu = 1400
-[[links]]
-between = ["ra", "r1"]
-mtu = 1300
-[[links]]
-between = ["r1", "rb"]
-mtu = 1300
-[[links]]
-between = ["r2", "rb"]
-mtu = 1400
-[[links]]
-between = ["rb", "server"]
-mtu = 1500
-"#;
-
 /// A given route is installed and used: ra sends the server's subnet via
 /// r1 (1300) instead of r2 (1400), so a DF 1400 from the client gets
 /// too-big 1300 from ra. Control: without the route the same ping gets a reply.
 fn given_route(with_route: bool) -> Result<(), Failed> {
-    let src = if with_route {
-        DIAMOND.replace(
+    let (mut src, _) = source("fixtures/diamond.toml");
+    if with_route {
+        src = src.replace(
             "[nodes.ra]\nrouter = true",
             "[nodes.ra]\nrouter = true\nroutes = [{ to = \"198.18.5.0/24\", via = \"198.18.2.2\" }]",
-        )
-    } else {
-        DIAMOND.to_string()
-    };
+        );
+    }
     let topo = parse(&src);
     let lab = build(&topo)?;
     let server: IpAddr = "198.18.5.2".parse()?;
@@ -357,21 +298,8 @@ fn given_route(with_route: bool) -> Result<(), Failed> {
     Ok(())
 }
 
-fn live(name: String, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
-    match harness::env::live_unavailable() {
-        Some(why) if harness::env::live_required() => Trial::test(name, move || {
-            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
-        }),
-        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        None => Trial::test(name, f),
-    }
-}
-
 fn main() {
-    let args = Arguments::from_args();
-    if harness::env::live_unavailable().is_none() {
-        harness::state::reap();
-    }
+    let args = common::args();
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
         let f = fam(family);
@@ -392,21 +320,11 @@ fn main() {
             }),
         ]);
     }
-    trials.push(live("given::ipv4::route_installed_and_used".into(), || {
+    trials.push(live("given::ipv4::route_installed_and_used", || {
         given_route(true)
     }));
-    trials.push(live("given::ipv4::route_control_auto".into(), || {
+    trials.push(live("given::ipv4::route_control_auto", || {
         given_route(false)
     }));
-    let conclusion = libtest_mimic::run(&args, trials);
-    let mine = format!("-{}-", std::process::id());
-    let left: Vec<String> = harness::netns::list_named("mtulab-")
-        .into_iter()
-        .filter(|n| n.contains(&mine))
-        .collect();
-    if !left.is_empty() {
-        eprintln!("namespaces left behind by this run: {left:?}");
-        std::process::exit(101);
-    }
-    conclusion.exit();
+    common::run(&args, trials)
 }

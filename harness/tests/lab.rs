@@ -5,50 +5,16 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use harness::env::LiveGate;
 use harness::{Family, Lab, Topology};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 use serde_json::Value;
 
-fn topologies_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
-}
-
-fn load(name: &str) -> Topology {
-    Topology::from_file(&topologies_dir().join(format!("{name}.toml"))).expect("bundled topology")
-}
-
-/// A live trial: ignored (with the reason) where labs cannot be built,
-/// failed instead when MTULAB_REQUIRE_ROOT=1.
-fn live(name: &str, f: fn() -> Result<(), Failed>) -> Trial {
-    match harness::env::live_gate() {
-        LiveGate::Run => Trial::test(name, f),
-        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
-    }
-}
-
-/// Run a command in a node and parse its JSON output (`ip -j …`).
-fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<Value, Failed> {
-    let out = lab
-        .command(node, "ip")
-        .ok_or("no such node")?
-        .arg("-j")
-        .args(args)
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip {args:?} in {node}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
+mod common;
+use common::{ip_json, live, load};
 
 /// The iputils ping: an independent witness that a host reaches an address.
 fn iputils_ping(lab: &Lab, node: &str, dst: IpAddr) -> Result<bool, Failed> {
@@ -370,11 +336,7 @@ fn start_namespace_unchanged() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    // Labs of earlier killed runs go first (never a live run's).
-    if harness::env::live_unavailable().is_none() {
-        harness::state::reap();
-    }
+    let args = common::args();
     let trials = vec![
         live("lab::matches_file", lab_matches_file),
         live("lab::hosts_do_not_forward", hosts_do_not_forward),
@@ -383,5 +345,5 @@ fn main() {
         live("lab::two_labs_do_not_collide", two_labs_do_not_collide),
         live("lab::start_namespace_unchanged", start_namespace_unchanged),
     ];
-    libtest_mimic::run(&args, trials).exit();
+    common::run(&args, trials)
 }

@@ -24,17 +24,18 @@
 //! ```
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use harness::env::LiveGate;
 use harness::probe::exceptions;
 use harness::probe::icmp_delivery::icmp_delivery;
 use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
 use harness::probe::tracepath::{tracepath_hosts, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::{Family, Lab, Topology};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
+
+mod common;
+use common::{fam, live, source};
 
 const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -46,41 +47,29 @@ fn narrow(family: Family) -> u32 {
     }
 }
 
-fn fam(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "ipv4",
-        Family::V6 => "ipv6",
-    }
-}
-
-/// hidden_smaller with the narrow link for `family`, extra `[[filters]]`
-/// as (node, hook), and sysctls on the server.
+/// The bundled hidden_smaller with the narrow link for `family`, extra
+/// `[[filters]]` as (node, hook), and sysctls on the server.
 fn hidden_smaller(
     family: Family,
     filters: &[(&str, &str)],
     server_sysctl: &[(&str, &str)],
 ) -> Topology {
-    let mut toml = String::from("name = \"hidden_smaller\"\n[nodes.client]\n");
-    toml += "[nodes.router-a]\nrouter = true\n[nodes.router-b]\nrouter = true\n[nodes.server]\n";
+    let (mut toml, path) = source("hidden_smaller.toml");
+    assert!(toml.contains("mtu = 1200"), "hidden_smaller.toml changed");
+    toml = toml.replace("mtu = 1200", &format!("mtu = {}", narrow(family)));
     if !server_sysctl.is_empty() {
         let kv: Vec<String> = server_sysctl
             .iter()
             .map(|(k, v)| format!("\"{k}\" = \"{v}\""))
             .collect();
-        toml += &format!("sysctl = {{ {} }}\n", kv.join(", "));
-    }
-    for (a, b, mtu) in [
-        ("client", "router-a", 1500),
-        ("router-a", "router-b", narrow(family)),
-        ("router-b", "server", 9000),
-    ] {
-        toml += &format!("[[links]]\nbetween = [\"{a}\", \"{b}\"]\nmtu = {mtu}\n");
+        let sysctl = format!("[nodes.server]\nsysctl = {{ {} }}\n", kv.join(", "));
+        toml = toml.replace("[nodes.server]\n", &sysctl);
     }
     for (node, hook) in filters {
         toml +=
             &format!("[[filters]]\nnode = \"{node}\"\ndrop = \"pmtu-icmp\"\nhook = \"{hook}\"\n");
     }
-    Topology::from_str(&toml, Path::new("probes.rs/hidden_smaller.toml"))
+    Topology::from_str(&toml, &path)
         .unwrap_or_else(|e| panic!("test topology does not parse: {e}\n{toml}"))
 }
 
@@ -472,21 +461,8 @@ fn delivery(family: Family, filter: Option<(&str, &str)>, arrives: bool) -> Resu
 
 // ---------------------------------------------------------------- main
 
-/// A live trial: ignored (with the reason) where labs cannot be built,
-/// failed instead when MTULAB_REQUIRE_ROOT=1.
-fn live(name: String, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
-    match harness::env::live_gate() {
-        LiveGate::Run => Trial::test(name, f),
-        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
-    }
-}
-
 fn main() {
-    let args = Arguments::from_args();
-    if harness::env::live_unavailable().is_none() {
-        harness::state::reap();
-    }
+    let args = common::args();
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
         let f = fam(family);
@@ -539,16 +515,6 @@ fn main() {
             }),
         ]);
     }
-    let conclusion = libtest_mimic::run(&args, trials);
     // Every lab this run built must be gone: anything left is a cleanup bug.
-    let mine = format!("-{}-", std::process::id());
-    let left: Vec<String> = harness::netns::list_named("mtulab-")
-        .into_iter()
-        .filter(|n| n.contains(&mine))
-        .collect();
-    if !left.is_empty() {
-        eprintln!("namespaces left behind by this run: {left:?}");
-        std::process::exit(101);
-    }
-    conclusion.exit();
+    common::run(&args, trials)
 }

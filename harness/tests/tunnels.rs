@@ -9,66 +9,35 @@
 //!   client --1500-- gw-a --1500-- inet --1500-- gw-b --1500-- server
 //!                     \\======= vx (VXLAN) 1450 =======//
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use harness::netlink::{self, Request};
+use harness::plan::LinkPlan;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
+use harness::tunnel::TunnelPlan;
 use harness::{Family, Lab, Topology};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 use serde_json::Value;
+
+mod common;
+use common::{fam, ip_json, live, load, varied};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-fn topologies_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
-}
-
-fn load(name: &str) -> Topology {
-    Topology::from_file(&topologies_dir().join(format!("{name}.toml"))).expect("bundled topology")
-}
-
 /// vxlan_1450 with the tunnel over an IPv6 underlay.
 fn vxlan_over_ipv6() -> Topology {
-    let path = topologies_dir().join("vxlan_1450.toml");
-    let src = std::fs::read_to_string(&path)
-        .expect("bundled topology")
-        .replace("underlay = \"ipv4\"", "underlay = \"ipv6\"");
-    assert!(src.contains("underlay = \"ipv6\""));
-    Topology::from_str(&src, &path).expect("valid")
-}
-
-fn live(name: String, f: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
-    match harness::env::live_unavailable() {
-        Some(why) if harness::env::live_required() => Trial::test(name, move || {
-            Err(format!("MTULAB_REQUIRE_ROOT=1 but {why}").into())
-        }),
-        Some(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        None => Trial::test(name, f),
-    }
-}
-
-fn fam(family: Family) -> &'static str {
-    family.as_str()
+    varied(
+        "vxlan_1450.toml",
+        "underlay = \"ipv4\"",
+        "underlay = \"ipv6\"",
+    )
 }
 
 /// `ip -j -d link show DEV` in a node.
 fn link_details(lab: &Lab, node: &str, dev: &str) -> Result<Value, Failed> {
-    let out = lab
-        .command(node, "ip")
-        .ok_or("no such node")?
-        .args(["-j", "-d", "-s", "link", "show", "dev", dev])
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "ip link show {dev} in {node}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let v: Value = serde_json::from_slice(&out.stdout)?;
-    Ok(v[0].clone())
+    Ok(ip_json(lab, node, &["-d", "-s", "link", "show", "dev", dev])?[0].clone())
 }
 
 /// Bytes a node's interface has sent (rtnetlink stats, via `ip -s`;
@@ -103,17 +72,21 @@ fn ip_counter(lab: &Lab, node: &str, name: &str) -> Result<u64, Failed> {
         .parse()?)
 }
 
+/// The lab's first tunnel: its link and its tunnel plan.
+fn tunnel_link(lab: &Lab) -> Result<(&LinkPlan, &TunnelPlan), Failed> {
+    let found = lab
+        .plan
+        .links
+        .iter()
+        .find_map(|l| Some((l, l.tunnel.as_ref()?)));
+    Ok(found.ok_or("no tunnel planned")?)
+}
+
 /// The kernel's device is the planned VXLAN end: kind, VNI, local and
 /// remote, port 4789, learning off, MTU as planned on both ends.
 fn device_as_planned(topo: Topology, mtu: u32) -> Result<(), Failed> {
     let lab = Lab::build(&topo)?;
-    let link = lab
-        .plan
-        .links
-        .iter()
-        .find(|l| l.tunnel.is_some())
-        .ok_or("no tunnel planned")?;
-    let t = link.tunnel.clone().ok_or("no tunnel")?;
+    let (link, t) = tunnel_link(&lab)?;
     if link.mtu != [mtu, mtu] {
         return Err(format!(
             "planned tunnel MTU {:?}, expected {mtu} both ends",
@@ -209,55 +182,15 @@ fn carries_traffic(topo: Topology, family: Family, mtu: u32) -> Result<(), Faile
 }
 
 /// Every node's route to both underlay addresses leaves over a physical
-/// link, as the kernel looks it up (five routers between the endpoints, so
-/// a router next to gw-a would otherwise reach gw-b sooner via the tunnel).
+/// link, as the kernel looks it up (three routers between the endpoints, so
+/// a router next to gw-a would otherwise reach gw-b sooner via the tunnel):
+/// topologies/fixtures/long_tunnel.toml with its 1400 link at 1500.
 //   client -- gw-a -- r1 -- r2 -- r3 -- gw-b -- server
 //                \\======= vx (VXLAN) 1450 ========//
-const LONG: &str = r#"name = "long_underlay"
-[nodes.client]
-[nodes.server]
-[nodes.gw-a]
-router = true
-[nodes.gw-b]
-router = true
-[nodes.r1]
-router = true
-[nodes.r2]
-router = true
-[nodes.r3]
-router = true
-[[links]]
-between = ["client", "gw-a"]
-mtu = 1500
-[[links]]
-between = ["gw-a", "r1"]
-mtu = 1500
-[[links]]
-between = ["r1", "r2"]
-mtu = 1500
-[[links]]
-between = ["r2", "r3"]
-mtu = 1500
-[[links]]
-between = ["r3", "gw-b"]
-mtu = 1500
-[[links]]
-between = ["gw-b", "server"]
-mtu = 1500
-[[tunnels]]
-between = ["gw-a", "gw-b"]
-"#;
-
 fn underlay_routes_are_physical() -> Result<(), Failed> {
-    let topo = Topology::from_str(LONG, Path::new("long_underlay.toml"))?;
+    let topo = varied("fixtures/long_tunnel.toml", "mtu = 1400", "mtu = 1500");
     let lab = Lab::build(&topo)?;
-    let link = lab
-        .plan
-        .links
-        .iter()
-        .find(|l| l.tunnel.is_some())
-        .ok_or("no tunnel")?;
-    let t = link.tunnel.clone().ok_or("no tunnel")?;
+    let (link, t) = tunnel_link(&lab)?;
     let tunnel_devs: Vec<&str> = link.names.iter().map(String::as_str).collect();
     let mut pinned = 0;
     for node in &lab.plan.nodes {
@@ -402,31 +335,25 @@ fn leaves_nothing_behind() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    if harness::env::live_unavailable().is_none() {
-        harness::state::reap();
-    }
+    let args = common::args();
     let mut trials = vec![
-        live("tunnels::vxlan_1450::device_as_planned".into(), || {
+        live("tunnels::vxlan_1450::device_as_planned", || {
             device_as_planned(load("vxlan_1450"), 1450)
         }),
-        live("tunnels::default_mtu::ipv4_underlay_1500".into(), || {
+        live("tunnels::default_mtu::ipv4_underlay_1500", || {
             device_as_planned(load("vxlan_1450"), 1500 - 50)
         }),
-        live("tunnels::default_mtu::ipv4_underlay_1496".into(), || {
+        live("tunnels::default_mtu::ipv4_underlay_1496", || {
             device_as_planned(load("vpn_1446"), 1496 - 50)
         }),
-        live("tunnels::default_mtu::ipv6_underlay_1500".into(), || {
+        live("tunnels::default_mtu::ipv6_underlay_1500", || {
             device_as_planned(vxlan_over_ipv6(), 1500 - 70)
         }),
         live(
-            "tunnels::underlay_routes_are_physical".into(),
+            "tunnels::underlay_routes_are_physical",
             underlay_routes_are_physical,
         ),
-        live(
-            "tunnels::leaves_nothing_behind".into(),
-            leaves_nothing_behind,
-        ),
+        live("tunnels::leaves_nothing_behind", leaves_nothing_behind),
     ];
     for family in [Family::V4, Family::V6] {
         let f = fam(family);
@@ -443,5 +370,5 @@ fn main() {
             move || underlay_shrinks_below_tunnel(family),
         ));
     }
-    libtest_mimic::run(&args, trials).exit();
+    common::run(&args, trials)
 }
