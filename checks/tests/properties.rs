@@ -9,7 +9,8 @@
 //!   on 2 threads, reporting cases/second.
 //! - `property::model_matches_kernel` (live): on generated trees (0–4
 //!   routers, extra hosts, per-end mismatches, ICMP filters, sometimes
-//!   `tcp_mtu_probing`), `mtulab::model`'s predictions per host path and
+//!   `tcp_mtu_probing` on a host or an `mss_clamp` on a router),
+//!   `mtulab::model`'s predictions per host path and
 //!   family — routed path MTU, learned PMTU, DF pings at and one byte over
 //!   the path MTU, transfer verdict — equal what the kernel does. What the
 //!   model calls `Unknown` is skipped and counted.
@@ -30,7 +31,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::live;
@@ -38,14 +39,19 @@ use harness::probe::exceptions;
 use harness::probe::ping::{self, PingOutcome, PingResult};
 use harness::probe::tracepath::{self, TraceOpts};
 use harness::probe::transfer::{self, TransferOpts, TransferVerdict};
-use harness::topology::{default_iface_names, Filter, FilterKind, Hook, Link, Node};
+use harness::topology::{
+    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node,
+};
 use harness::{Family, Lab, Plan, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtulab::check::{self, CheckOptions};
 use mtulab::model::{self, ModelOptions};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{
+    Config, FailurePersistence, FileFailurePersistence, PersistedSeed, RngSeed, TestCaseError,
+    TestError, TestRunner,
+};
 
 // ---------------------------------------------------------------- strategies
 
@@ -486,9 +492,10 @@ fn two_rules_parallel() -> Result<(), Failed> {
 /// Tree topologies for `model_matches_kernel`: a chain `h0 - r0 … - h1` of
 /// 0–4 routers, up to two more hosts hanging off its routers, per-end
 /// mismatches on any link now and then, declarative ICMP filters at random
-/// nodes and hooks, `tcp_mtu_probing=1` on a random host now and then. Every
-/// part is a vec or an option, so shrinking removes routers, hosts, filters
-/// and mismatches one at a time.
+/// nodes and hooks, `tcp_mtu_probing=1` on a random host now and then, an
+/// `mss_clamp` on a random router now and then (a second one rarely). Every
+/// part is a vec or an option, so shrinking removes routers, hosts, filters,
+/// clamps and mismatches one at a time.
 fn tree_topology(prefix: &'static str) -> impl Strategy<Value = Topology> {
     let spec = || (mtu(), prop::option::weighted(0.2, mtu()));
     (
@@ -500,20 +507,54 @@ fn tree_topology(prefix: &'static str) -> impl Strategy<Value = Topology> {
         prop::collection::vec((0usize..4, spec()), 0..=2),
         prop::collection::vec((0usize..8, hook()), 0..=2),
         prop::option::weighted(0.1, 0usize..4),
+        (
+            prop::option::weighted(0.35, clamp()),
+            prop::option::weighted(0.1, clamp()),
+        ),
     )
-        .prop_map(move |((first, middle, last), extra, filters, probing)| {
-            // No last link: h0 - h1 directly (no routers, no extra hosts).
-            let mut chain = vec![first];
-            let extra = match last {
-                Some(last) => {
-                    chain.extend(middle);
-                    chain.push(last);
-                    extra
-                }
-                None => Vec::new(),
-            };
-            build_tree(prefix, &chain, &extra, &filters, probing)
-        })
+        .prop_map(
+            move |((first, middle, last), extra, filters, probing, clamps)| {
+                // No last link: h0 - h1 directly (no routers, no extra hosts).
+                let mut chain = vec![first];
+                let extra = match last {
+                    Some(last) => {
+                        chain.extend(middle);
+                        chain.push(last);
+                        extra
+                    }
+                    None => Vec::new(),
+                };
+                let clamps: Vec<ClampSpec> = [clamps.0, clamps.1].into_iter().flatten().collect();
+                build_tree(prefix, &chain, &extra, &filters, probing, &clamps)
+            },
+        )
+}
+
+/// An `mss_clamp` for `build_tree`: router index (modulo the routers),
+/// what to clamp to, and maybe an `mss_clamp_oif` (index, modulo the
+/// router's interfaces).
+type ClampSpec = (usize, ClampTo, Option<usize>);
+
+/// A router's MSS clamp now and then: `"pmtu"` or a fixed MSS from a
+/// meaningful set (what fits 1200, 1280, 1400, 1420, 1500 and 8040-byte
+/// packets, IPv4), sometimes limited to one outgoing interface. Listed
+/// weakest first (8000 lowers nothing below a 8040-byte path), so that
+/// `select` shrinks towards the clamp that changes least; the options
+/// around it shrink to no clamp at all.
+fn clamp() -> impl Strategy<Value = ClampSpec> {
+    (
+        0usize..4,
+        prop::sample::select(vec![
+            ClampTo::Mss(8000),
+            ClampTo::Mss(1460),
+            ClampTo::Mss(1400),
+            ClampTo::Mss(1360),
+            ClampTo::Mss(1240),
+            ClampTo::Mss(1160),
+            ClampTo::Pmtu,
+        ]),
+        prop::option::weighted(0.3, 0usize..4),
+    )
 }
 
 /// `chain[i]` joins node i and i+1 of `h0 r0 … h1`; `extra[k]` joins host
@@ -524,6 +565,7 @@ fn build_tree(
     extra: &[(usize, (u32, Option<u32>))],
     filters: &[(usize, Hook)],
     probing: Option<usize>,
+    clamps: &[ClampSpec],
 ) -> Topology {
     let routers = chain.len() - 1;
     let mut order = vec!["h0".to_string()];
@@ -545,7 +587,7 @@ fn build_tree(
         }
     }
     let probing_host = probing.map(|i| hosts[i % hosts.len()].clone());
-    let nodes = order
+    let mut nodes: BTreeMap<String, Node> = order
         .iter()
         .map(|n| {
             let mut sysctl = Vec::new();
@@ -561,6 +603,30 @@ fn build_tree(
         })
         .collect();
     let names = default_iface_names(&betweens);
+    // Each clamp's router and its interfaces (as the router names them).
+    let clamps: BTreeMap<String, MssClamp> = if routers == 0 {
+        BTreeMap::new()
+    } else {
+        clamps
+            .iter()
+            .map(|&(at, to, oif)| {
+                let router = format!("r{}", at % routers);
+                let ifaces: Vec<&String> = betweens
+                    .iter()
+                    .zip(&names)
+                    .flat_map(|(b, n)| b.iter().zip(n).filter(|(node, _)| **node == router))
+                    .map(|(_, name)| name)
+                    .collect();
+                let oif = oif.map(|i| ifaces[i % ifaces.len()].clone());
+                (router, MssClamp { to, oif })
+            })
+            .collect()
+    };
+    for (router, clamp) in clamps {
+        if let Some(n) = nodes.get_mut(&router) {
+            n.mss_clamp = Some(clamp);
+        }
+    }
     let links = betweens
         .into_iter()
         .zip(names)
@@ -597,6 +663,11 @@ struct Tally {
     micros: [AtomicU64; 4],
     /// Kernel transfer verdicts: ok, recovered, blackhole.
     verdicts: [AtomicUsize; 3],
+    /// Transfers compared where the model predicts an MSS clamp lowers
+    /// the sender's segments, and of those, where the model's verdict
+    /// without the topology's clamps differs (the clamp decides).
+    clamped: AtomicUsize,
+    clamp_decides: AtomicUsize,
 }
 
 impl Tally {
@@ -610,14 +681,16 @@ impl Tally {
             self.reprobed.load(Ordering::Relaxed)
         ) + &format!(
             "; seconds in labs {:.1}, path MTU + learned {:.1}, pings {:.1}, transfers {:.1} \
-             (ok {}, recovered {}, blackhole {})",
+             (ok {}, recovered {}, blackhole {}; {} under an MSS clamp, {} decided by it)",
             self.secs(LABS),
             self.secs(LEARN),
             self.secs(PINGS),
             self.secs(TRANSFERS),
             self.verdicts[0].load(Ordering::Relaxed),
             self.verdicts[1].load(Ordering::Relaxed),
-            self.verdicts[2].load(Ordering::Relaxed)
+            self.verdicts[2].load(Ordering::Relaxed),
+            self.clamped.load(Ordering::Relaxed),
+            self.clamp_decides.load(Ordering::Relaxed)
         )
     }
 
@@ -748,6 +821,7 @@ fn kernel_path_mtu(lab: &Lab, from: &str, to: &str, dst: IpAddr) -> Result<(u32,
 fn compare_path(
     lab: &Lab,
     p: &model::PathPrediction,
+    unclamped: Option<&model::PathPrediction>,
     all: bool,
     tally: &Tally,
     diffs: &mut Vec<String>,
@@ -902,6 +976,12 @@ fn compare_path(
                 TransferVerdict::Blackhole => ("blackhole", 2),
             };
             tally.verdicts[k].fetch_add(1, Ordering::Relaxed);
+            if p.mss_clamp.is_some() {
+                tally.clamped.fetch_add(1, Ordering::Relaxed);
+                if unclamped.is_some_and(|u| u.transfer.known() != p.transfer.known()) {
+                    tally.clamp_decides.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             let detail = format!(
                 " ({} of {} bytes in {:.2} s, pmtu {}, snd_mss {}, {} RTOs)",
                 t.bytes, t.requested, t.seconds, t.pmtu, t.snd_mss, t.rtos
@@ -929,10 +1009,20 @@ fn model_case(
     let lab = Lab::build(t).map_err(|e| TestCaseError::fail(format!("lab: {e}")))?;
     tally.spent(LABS, t0);
     let predicted = model::predict_with(t, &lab.plan, options);
+    // The same topology without its clamps, to count the verdicts a clamp decides.
+    let mut bare = t.clone();
+    for n in bare.nodes.values_mut() {
+        n.mss_clamp = None;
+    }
+    let unclamped = model::predict_with(&bare, &lab.plan, options);
     let mut diffs = Vec::new();
     for p in &predicted.paths {
         tally.paths.fetch_add(1, Ordering::Relaxed);
-        compare_path(&lab, p, all, tally, &mut diffs).map_err(TestCaseError::fail)?;
+        let u = unclamped
+            .paths
+            .iter()
+            .find(|u| u.from == p.from && u.to == p.to && u.family == p.family);
+        compare_path(&lab, p, u, all, tally, &mut diffs).map_err(TestCaseError::fail)?;
         if !all && !diffs.is_empty() {
             break;
         }
@@ -964,12 +1054,16 @@ fn model_case(
     }
 }
 
-/// Run `case` over `n` topologies from `strategy()` on `threads` threads,
-/// each with its own `TestRunner` (its share of the cases, shrinking,
-/// persistence under `persist`, persisted seeds replayed first). Once one
-/// thread fails, the others pass their remaining cases without running
-/// them, so the failing thread shrinks alone at full speed; the result is
-/// a failure either way. Returns the first failure, if any.
+/// Run `case` over `n` topologies from `strategy()` on `threads` threads.
+/// Persisted seeds under `persist` are replayed first, once, by the first
+/// thread. Then the threads take the new cases `0..n` in turn, each while
+/// any are left, so a thread that draws slow cases runs fewer (none waits
+/// for an unlucky one with a fixed share). Case `k` is generated by its own
+/// one-case `TestRunner` seeded with `base + k` (shrinking and persistence
+/// as usual), so the cases are the same whatever the thread count and
+/// timing: `base` is `PROPTEST_RNG_SEED` if set, else random, and printed.
+/// Once one case fails, the threads start no new case, so the failing one
+/// shrinks alone at full speed. Returns the first failure, if any.
 #[expect(
     clippy::result_large_err,
     reason = "proptest's own TestError, returned once per property"
@@ -982,25 +1076,59 @@ fn run_parallel<S: Strategy<Value = Topology>>(
     case: impl Fn(&Topology) -> Result<(), TestCaseError> + Sync,
 ) -> Result<(), TestError<Topology>> {
     let stop = AtomicBool::new(false);
-    let per_thread = n.div_ceil(threads).max(1);
+    let next = AtomicU32::new(0);
+    let base = match config(0, persist).rng_seed {
+        RngSeed::Fixed(seed) => seed,
+        RngSeed::Random => {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        }
+    };
+    println!(
+        "{}: cases from seed {base} (PROPTEST_RNG_SEED={base} runs them again)",
+        Path::new(persist)
+            .file_stem()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default()
+    );
+    // One runner: `cases` new cases (none: replay only) from `seed`.
+    let run_one = |cases: u32, seed: Option<u64>| {
+        let mine = AtomicBool::new(false);
+        let mut config = config(cases, persist);
+        if let Some(seed) = seed {
+            config.rng_seed = RngSeed::Fixed(seed);
+            config.failure_persistence =
+                Some(Box::new(SaveOnly(FileFailurePersistence::Direct(persist))));
+        }
+        TestRunner::new(config).run(&strategy(), |t| {
+            if stop.load(Ordering::Relaxed) && !mine.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let r = case(&t);
+            if r.is_err() {
+                mine.store(true, Ordering::Relaxed);
+                stop.store(true, Ordering::Relaxed);
+            }
+            r
+        })
+    };
     let results: Vec<Result<(), TestError<Topology>>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (stop, strategy, case) = (&stop, &strategy, &case);
+            .map(|i| {
+                let (stop, next, run_one) = (&stop, &next, &run_one);
                 s.spawn(move || {
-                    let mine = AtomicBool::new(false);
-                    let mut runner = TestRunner::new(config(per_thread, persist));
-                    runner.run(&strategy(), |t| {
-                        if stop.load(Ordering::Relaxed) && !mine.load(Ordering::Relaxed) {
+                    if i == 0 {
+                        run_one(0, None)?;
+                    }
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= n || stop.load(Ordering::Relaxed) {
                             return Ok(());
                         }
-                        let r = case(&t);
-                        if r.is_err() {
-                            mine.store(true, Ordering::Relaxed);
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                        r
-                    })
+                        run_one(1, Some(base.wrapping_add(u64::from(k))))?;
+                    }
                 })
             })
             .collect();
@@ -1021,6 +1149,42 @@ fn run_parallel<S: Strategy<Value = Topology>>(
         }
     }
     first_err.unwrap_or(Ok(()))
+}
+
+/// Failure persistence that saves like the inner one but loads nothing:
+/// the one-case runners (the replay runner loads).
+#[derive(Debug, Clone, PartialEq)]
+struct SaveOnly(FileFailurePersistence);
+
+impl FailurePersistence for SaveOnly {
+    fn load_persisted_failures2(&self, _: Option<&'static str>) -> Vec<PersistedSeed> {
+        Vec::new()
+    }
+
+    fn save_persisted_failure2(
+        &mut self,
+        source_file: Option<&'static str>,
+        seed: PersistedSeed,
+        shrunken_value: &dyn std::fmt::Debug,
+    ) {
+        self.0
+            .save_persisted_failure2(source_file, seed, shrunken_value);
+    }
+
+    fn box_clone(&self) -> Box<dyn FailurePersistence> {
+        Box::new(self.clone())
+    }
+
+    fn eq(&self, other: &dyn FailurePersistence) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<SaveOnly>()
+            .is_some_and(|o| o == self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// Threads for the model properties: MTULAB_PROPERTY_THREADS, default 2
