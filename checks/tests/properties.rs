@@ -32,9 +32,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use common::live;
+use harness::lab::LabNode;
 use harness::probe::exceptions;
 use harness::probe::ping::{self, PingOutcome, PingResult};
 use harness::probe::tracepath::{self, TraceOpts};
@@ -42,6 +44,7 @@ use harness::probe::transfer::{self, TransferOpts, TransferVerdict};
 use harness::topology::{
     default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node,
 };
+use harness::{netlink, sysctl};
 use harness::{Family, Lab, Plan, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtulab::check::{self, CheckOptions};
@@ -816,6 +819,56 @@ fn kernel_path_mtu(lab: &Lab, from: &str, to: &str, dst: IpAddr) -> Result<(u32,
     ))
 }
 
+/// `exceptions::flush_node` for one family: IPv4 bumps the namespace's
+/// IPv4 route generation (`net.ipv4.route.flush`, every IPv4 exception
+/// stale, IPv6 untouched), IPv6 deletes each cloned IPv6 route (IPv4
+/// untouched); then no exception of that family may carry an MTU.
+fn flush_family(node: &LabNode, family: Family) -> Result<(), String> {
+    let name = &node.name;
+    let of_family = |e: &netlink::RouteLookup| e.dst.is_ipv4() == (family == Family::V4);
+    let list = || exceptions::list(node).map_err(|e| e.to_string());
+    match family {
+        Family::V4 => node
+            .ns
+            .run(|| sysctl::write("net.ipv4.route.flush", "1"))
+            .map_err(|e| format!("{name}: {e}"))?
+            .map_err(|e| format!("{name}: set {}={}: {}", e.key, e.value, e.source))?,
+        Family::V6 => {
+            let dels: Vec<netlink::Request> = list()?
+                .iter()
+                .filter(|e| of_family(e))
+                .map(|e| {
+                    netlink::Request::plain(
+                        format!("delete IPv6 exception to {}", e.dst),
+                        netlink::del_exception(e),
+                    )
+                })
+                .collect();
+            match node.rtnl().execute(dels) {
+                Ok(()) => {}
+                // Expired or removed meanwhile: gone is what we want.
+                Err(netlink::NetlinkError::Request { source, .. })
+                    if source.raw_os_error() == Some(libc::ESRCH)
+                        || source.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) => return Err(format!("{name}: {e}")),
+            }
+        }
+    }
+    let left: Vec<String> = list()?
+        .into_iter()
+        .filter(|e| of_family(e) && e.mtu.is_some())
+        .map(|e| format!("{} mtu {}", e.dst, e.mtu.unwrap_or(0)))
+        .collect();
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name}: exceptions left after the flush: {}",
+            left.join(", ")
+        ))
+    }
+}
+
 /// Compare one path's predictions with the kernel; push every difference
 /// (with `all` false, stop at the first one: what shrinking needs).
 fn compare_path(
@@ -854,10 +907,13 @@ fn compare_path(
     // answer (`model_case` checks that no router ever holds one). So
     // flushing both ends before each probe starts it from the state a flush
     // of the whole lab would (what the `*_hosts` probes do, at three times
-    // the cost on a six-node lab).
+    // the cost on a six-node lab). Only this family's exceptions: the other
+    // family's path between the same ends may be probed meanwhile
+    // (`compare_paths`), and a too-big only ever makes an exception in its
+    // own family.
     let fresh = || -> Result<(), String> {
-        exceptions::flush_node(sender).map_err(probe)?;
-        exceptions::flush_node(receiver).map_err(probe)?;
+        flush_family(sender, family).map_err(|e| format!("{subject}: {e}"))?;
+        flush_family(receiver, family).map_err(|e| format!("{subject}: {e}"))?;
         Ok(())
     };
     // A minimal echo first, once per path: the path is up and neighbours
@@ -996,6 +1052,97 @@ fn compare_path(
     Ok(())
 }
 
+/// Paths of one lab compared at the same time (MTULAB_PROPERTY_LANES,
+/// default 2; 1 runs them one after the other).
+fn lanes() -> usize {
+    std::env::var("MTULAB_PROPERTY_LANES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+        .max(1)
+}
+
+/// `compare_path` for each of `paths` (with its clamp-less twin), on up to
+/// `lanes()` threads, never two paths of one family with a node in common
+/// at the same time: each probe starts by flushing its two ends' PMTU
+/// exceptions of its family (IPv4 has no finer flush than all of them),
+/// and a too-big only makes an exception in its own family at the node it
+/// reaches, so paths of different families, or of one family with four
+/// different ends, share no state the comparison reads (routers hold no
+/// exceptions: `model_case` checks; PMTU ICMP is exempt from the kernel's
+/// ICMP rate limits). So a path's IPv4 and IPv6 probes overlap, and in a
+/// tree of four hosts two paths of one family may. The differences come
+/// in path order (with `all` false, no new path starts after the first).
+fn compare_paths(
+    lab: &Lab,
+    paths: &[(&model::PathPrediction, Option<&model::PathPrediction>)],
+    all: bool,
+    tally: &Tally,
+) -> Result<Vec<String>, String> {
+    struct Lanes<'a> {
+        pending: Vec<usize>,
+        busy: Vec<(&'a str, Family)>,
+        diffs: Vec<(usize, Vec<String>)>,
+        error: Option<String>,
+    }
+    let state = Mutex::new(Lanes {
+        pending: (0..paths.len()).collect(),
+        busy: Vec::new(),
+        diffs: Vec::new(),
+        error: None,
+    });
+    let freed = Condvar::new();
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let lane = || {
+        let mut g = lock();
+        loop {
+            let done = g.error.is_some() || (!all && !g.diffs.is_empty()) || g.pending.is_empty();
+            if done {
+                freed.notify_all();
+                return;
+            }
+            let free = g.pending.iter().position(|&i| {
+                let p = paths[i].0;
+                !g.busy.contains(&(p.from.as_str(), p.family))
+                    && !g.busy.contains(&(p.to.as_str(), p.family))
+            });
+            let Some(at) = free else {
+                g = freed.wait(g).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            let i = g.pending.remove(at);
+            let (p, u) = paths[i];
+            g.busy
+                .extend([(p.from.as_str(), p.family), (p.to.as_str(), p.family)]);
+            drop(g);
+            tally.paths.fetch_add(1, Ordering::Relaxed);
+            let mut diffs = Vec::new();
+            let r = compare_path(lab, p, u, all, tally, &mut diffs);
+            g = lock();
+            g.busy
+                .retain(|&(n, f)| f != p.family || (n != p.from && n != p.to));
+            match r {
+                Err(e) => g.error = g.error.take().or(Some(e)),
+                Ok(()) if !diffs.is_empty() => g.diffs.push((i, diffs)),
+                Ok(()) => {}
+            }
+            freed.notify_all();
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..lanes() {
+            s.spawn(lane);
+        }
+        lane();
+    });
+    let mut done = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = done.error {
+        return Err(e);
+    }
+    done.diffs.sort_by_key(|(i, _)| *i);
+    Ok(done.diffs.into_iter().flat_map(|(_, d)| d).collect())
+}
+
 /// One case of `model_matches_kernel`: build the lab, predict with
 /// `options`, compare every host path in both families (with `all` false,
 /// stop at the first difference).
@@ -1015,18 +1162,18 @@ fn model_case(
         n.mss_clamp = None;
     }
     let unclamped = model::predict_with(&bare, &lab.plan, options);
-    let mut diffs = Vec::new();
-    for p in &predicted.paths {
-        tally.paths.fetch_add(1, Ordering::Relaxed);
-        let u = unclamped
-            .paths
-            .iter()
-            .find(|u| u.from == p.from && u.to == p.to && u.family == p.family);
-        compare_path(&lab, p, u, all, tally, &mut diffs).map_err(TestCaseError::fail)?;
-        if !all && !diffs.is_empty() {
-            break;
-        }
-    }
+    let paths: Vec<_> = predicted
+        .paths
+        .iter()
+        .map(|p| {
+            let u = unclamped
+                .paths
+                .iter()
+                .find(|u| u.from == p.from && u.to == p.to && u.family == p.family);
+            (p, u)
+        })
+        .collect();
+    let diffs = compare_paths(&lab, &paths, all, tally).map_err(TestCaseError::fail)?;
     // What lets `compare_path` flush only the two ends: no router learned anything.
     let left = exceptions::live_in(&lab).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let on_routers: Vec<_> = left
