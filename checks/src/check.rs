@@ -435,18 +435,7 @@ fn check_path(
         family: Some(fam.into()),
         link: None,
     };
-    let mut path = PathReport {
-        from: from.into(),
-        to: to.into(),
-        family: fam.into(),
-        expected_pmtu: expected,
-        observed_pmtu: None,
-        transfer: None,
-        transfer_seconds: None,
-        ping_at_pmtu: None,
-        ping_over_pmtu: None,
-        icmp: Vec::new(),
-    };
+    let mut path = PathReport::new(from, to, fam, expected);
 
     if opts.checks.contains(&PMTUD) {
         exceptions::flush(lab)?;
@@ -925,18 +914,7 @@ mod tests {
                 .collect(),
             paths: probed
                 .iter()
-                .map(|f| PathReport {
-                    from: "client".into(),
-                    to: "s1".into(),
-                    family: f.to_string(),
-                    expected_pmtu: 1300,
-                    observed_pmtu: None,
-                    transfer: None,
-                    transfer_seconds: None,
-                    ping_at_pmtu: None,
-                    ping_over_pmtu: None,
-                    icmp: Vec::new(),
-                })
+                .map(|f| PathReport::new("client", "s1", f.as_ref(), 1300))
                 .collect(),
             checks: Vec::new(),
             no_path: Vec::new(),

@@ -862,32 +862,38 @@ impl PathPrediction {
                             culprit_words(culprit, router, self.family),
                             culprit_fix(culprit, self.family),
                         ),
-                        // Delivered although bigger than a receiving end
-                        // of a tunnel, which does not check its MTU.
-                        None if self.tunnel_links.contains(&b.link) => (
-                            format!(
-                                "{}:{} receives at {} (tunnel, link {}) but a VXLAN end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
-                                b.node,
-                                b.iface,
-                                b.mtu,
-                                b.link + 1,
-                                l.mtu
-                            ),
-                            format!("equalise MTU on link {}", b.link + 1),
-                        ),
                         // Delivered although bigger than a receiving end:
-                        // within veth's slack, nothing reports it.
-                        None => (
-                            format!(
-                                "{}:{} receives at {} (link {}) but veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
-                                b.node,
-                                b.iface,
-                                b.mtu,
-                                b.link + 1,
-                                l.mtu
-                            ),
-                            format!("equalise MTU on link {}", b.link + 1),
-                        ),
+                        // a tunnel end does not check its MTU, a veth end
+                        // has 4 bytes of slack; either way nothing reports it.
+                        None => {
+                            let (kind, why) = if self.tunnel_links.contains(&b.link) {
+                                (
+                                    "tunnel, ",
+                                    format!(
+                                        "a VXLAN end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
+                                        l.mtu
+                                    ),
+                                )
+                            } else {
+                                (
+                                    "",
+                                    format!(
+                                        "veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
+                                        l.mtu
+                                    ),
+                                )
+                            };
+                            (
+                                format!(
+                                    "{}:{} receives at {} ({kind}link {}) but {why}",
+                                    b.node,
+                                    b.iface,
+                                    b.mtu,
+                                    b.link + 1
+                                ),
+                                format!("equalise MTU on link {}", b.link + 1),
+                            )
+                        }
                     }
                 };
                 out.push(finding(

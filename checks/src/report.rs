@@ -63,6 +63,24 @@ pub struct PathReport {
     pub icmp: Vec<IcmpReport>,
 }
 
+impl PathReport {
+    /// A path about to be probed: nothing observed yet.
+    pub fn new(from: &str, to: &str, family: &str, expected_pmtu: u32) -> PathReport {
+        PathReport {
+            from: from.into(),
+            to: to.into(),
+            family: family.into(),
+            expected_pmtu,
+            observed_pmtu: None,
+            transfer: None,
+            transfer_seconds: None,
+            ping_at_pmtu: None,
+            ping_over_pmtu: None,
+            icmp: Vec::new(),
+        }
+    }
+}
+
 /// One DF ping as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PingReport {
