@@ -914,7 +914,7 @@ mod tests {
                 .collect(),
             paths: probed
                 .iter()
-                .map(|f| PathReport::new("client", "s1", f.as_ref(), 1300))
+                .map(|f| PathReport::new("client", "s1", f, 1300))
                 .collect(),
             checks: Vec::new(),
             no_path: Vec::new(),
