@@ -246,6 +246,45 @@ fn two_labs_do_not_collide() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A router with 300 links: its netlink batch is far larger than one
+/// socket buffer, so it goes out in chunks (one `sendmsg` of it failed with
+/// ENOBUFS). Every link is there with its MTU, and the last host reaches
+/// the first through the hub.
+fn big_router_builds_in_chunks() -> Result<(), Failed> {
+    const HOSTS: usize = 300;
+    let mut src = String::from("name = \"star\"\n[nodes.hub]\nrouter = true\n");
+    for i in 0..HOSTS {
+        src.push_str(&format!("[nodes.h{i}]\n"));
+    }
+    for i in 0..HOSTS {
+        let mtu = 1280 + i;
+        src.push_str(&format!(
+            "[[links]]\nbetween = [\"hub\", \"h{i}\"]\nmtu = {mtu}\n"
+        ));
+    }
+    let topo = Topology::from_str(&src, Path::new("star.toml"))?;
+    let lab = Lab::build(&topo)?;
+    for i in 0..HOSTS {
+        let want = 1280 + i as u32;
+        for key in [
+            ("hub".to_string(), format!("h{i}")),
+            (format!("h{i}"), "hub".to_string()),
+        ] {
+            if lab.mtus.get(&key) != Some(&want) {
+                return Err(format!("{key:?}: MTU {:?}, want {want}", lab.mtus.get(&key)).into());
+            }
+        }
+    }
+    let dst = lab
+        .plan
+        .address_of("h0", Family::V4)
+        .ok_or("no h0 address")?;
+    if !iputils_ping(&lab, &format!("h{}", HOSTS - 1), dst)? {
+        return Err("the last host cannot reach the first through the hub".into());
+    }
+    Ok(())
+}
+
 /// Everything observable about the namespace the tests run in.
 fn host_snapshot() -> Result<Vec<(String, String)>, Failed> {
     let mut out = Vec::new();
@@ -344,6 +383,10 @@ fn main() {
         live("lab::teardown::after_panic", teardown_after_panic),
         live("lab::two_labs_do_not_collide", two_labs_do_not_collide),
         live("lab::start_namespace_unchanged", start_namespace_unchanged),
+        live(
+            "lab::big_router_builds_in_chunks",
+            big_router_builds_in_chunks,
+        ),
     ];
     common::run(&args, trials)
 }
