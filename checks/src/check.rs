@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use harness::plan::Hop;
+use harness::plan::{path_mtu, Hop};
 use harness::probe::{
     exceptions, icmp_delivery, ping, tracepath,
     transfer::{self, TransferOpts, TransferVerdict},
@@ -64,14 +64,6 @@ pub enum CheckError {
         topology: String,
         source: harness::probe::error::ProbeError,
     },
-}
-
-/// The smallest MTU of any interface the packets leave or enter.
-pub fn path_mtu(hops: &[Hop]) -> u32 {
-    hops.iter()
-        .map(|h| h.out_mtu.min(h.in_mtu))
-        .min()
-        .unwrap_or(0)
 }
 
 fn family_name(f: Family) -> &'static str {
@@ -424,7 +416,7 @@ fn check_path(
 ) -> Result<PathReport, harness::probe::error::ProbeError> {
     let fam = family_name(family);
     let subject = format!("{from} -> {to} {fam}");
-    let expected = path_mtu(hops);
+    let expected = path_mtu(hops).unwrap_or(0);
     let routers: Vec<String> = hops.iter().skip(1).map(|h| h.node.clone()).collect();
     let violation = |check: &str, (message, fix): (String, Option<String>)| Violation {
         check: check.into(),

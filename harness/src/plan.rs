@@ -92,6 +92,12 @@ pub struct Hop {
     pub link: usize,
 }
 
+/// The smallest MTU of any interface a path's packets leave or enter (a
+/// receiving end's smaller MTU counts); None for an empty path.
+pub fn path_mtu(hops: &[Hop]) -> Option<u32> {
+    hops.iter().map(|h| h.out_mtu.min(h.in_mtu)).min()
+}
+
 /// One link with its subnets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkPlan {

@@ -30,7 +30,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::plan::{Hop, IfAddr, Plan, RoutePlan};
+use crate::plan::{path_mtu, IfAddr, Plan, RoutePlan};
 use crate::topology::{Family, Tunnel};
 
 /// Outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14.
@@ -151,14 +151,6 @@ fn name_for(peer: &str, n: usize) -> String {
     base + &suffix
 }
 
-/// Smallest MTU of any interface a path's packets leave or enter.
-pub fn path_mtu(hops: &[Hop]) -> u32 {
-    hops.iter()
-        .map(|h| h.out_mtu.min(h.in_mtu))
-        .min()
-        .unwrap_or(u32::MAX)
-}
-
 /// The underlay of `t` in `phys`, a plan of the physical links only.
 pub fn underlay(phys: &Plan, t: &Tunnel) -> Result<Underlay, UnderlayError> {
     let family = t.underlay;
@@ -191,7 +183,7 @@ pub fn underlay(phys: &Plan, t: &Tunnel) -> Result<Underlay, UnderlayError> {
     Ok(Underlay {
         family,
         local: [local_a, local_b],
-        path_mtu: [path_mtu(&ab), path_mtu(&ba)],
+        path_mtu: [&ab, &ba].map(|h| path_mtu(h).unwrap_or(u32::MAX)),
     })
 }
 

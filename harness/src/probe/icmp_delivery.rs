@@ -97,7 +97,7 @@ pub fn icmp_delivery_within(
     let pmtu = lab
         .plan
         .path(sender, dst, family)
-        .and_then(|hops| hops.iter().map(|h| h.out_mtu.min(h.in_mtu)).min())
+        .and_then(|hops| crate::plan::path_mtu(&hops))
         .unwrap_or(1500);
     let mtu = pmtu.saturating_sub(100).max(floor);
 
