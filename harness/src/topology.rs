@@ -646,18 +646,27 @@ fn toml_message(e: &toml::de::Error) -> String {
 pub fn default_iface_names<'a>(
     betweens: impl IntoIterator<Item = &'a [String; 2]>,
 ) -> Vec<[String; 2]> {
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    names_per_pair(betweens, numbered)
+}
+
+/// For each `[a, b]` in order, `[name(b, n), name(a, n)]` where `n` counts
+/// the entries between the same two nodes so far (1 for the first).
+pub(crate) fn names_per_pair<'a>(
+    betweens: impl IntoIterator<Item = &'a [String; 2]>,
+    name: impl Fn(&str, usize) -> String,
+) -> Vec<[String; 2]> {
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
     betweens
         .into_iter()
         .map(|[a, b]| {
             let key = if a <= b {
-                (a.clone(), b.clone())
+                (a.as_str(), b.as_str())
             } else {
-                (b.clone(), a.clone())
+                (b.as_str(), a.as_str())
             };
             let count = seen.entry(key).or_insert(0);
             *count += 1;
-            [numbered(b, *count), numbered(a, *count)]
+            [name(b, *count), name(a, *count)]
         })
         .collect()
 }

@@ -122,20 +122,7 @@ impl fmt::Display for UnderlayError {
 /// Default interface names for tunnels in file order: on X the tunnel to Y
 /// is `vx-Y`, a second one `vx-Y-2`, … (truncated to 15 characters).
 pub fn default_names<'a>(betweens: impl IntoIterator<Item = &'a [String; 2]>) -> Vec<[String; 2]> {
-    let mut seen: std::collections::HashMap<(String, String), usize> = Default::default();
-    betweens
-        .into_iter()
-        .map(|[a, b]| {
-            let key = if a <= b {
-                (a.clone(), b.clone())
-            } else {
-                (b.clone(), a.clone())
-            };
-            let n = seen.entry(key).or_insert(0);
-            *n += 1;
-            [name_for(b, *n), name_for(a, *n)]
-        })
-        .collect()
+    crate::topology::names_per_pair(betweens, name_for)
 }
 
 fn name_for(peer: &str, n: usize) -> String {
