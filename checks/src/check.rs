@@ -429,8 +429,10 @@ fn check_path(
     };
     let mut path = PathReport::new(from, to, fam, expected);
 
+    // The `*_hosts` probes flush every node's PMTU exceptions themselves
+    // before probing; a check flushes once more when it ends, for the
+    // crafted-ICMP probe that follows (which only flushes afterwards).
     if opts.checks.contains(&PMTUD) {
-        exceptions::flush(lab)?;
         let trace = tracepath::tracepath_hosts(lab, from, to, family, &Default::default())?;
         let dst = trace.dst;
         let sender = lab.node(from).expect("planned node");
@@ -442,10 +444,8 @@ fn check_path(
             .unwrap_or(hops[0].out_mtu);
         let learned = lookup.mtu.unwrap_or(own);
         path.observed_pmtu = Some(learned);
-        exceptions::flush(lab)?;
         let at = ping::df_ping_hosts(lab, from, to, family, expected, PING_DEADLINE)?;
         let at = ping_report(lab, &at);
-        exceptions::flush(lab)?;
         let over = ping::df_ping_hosts(lab, from, to, family, expected + 1, PING_DEADLINE)?;
         let over = ping_report(lab, &over);
         let delivered = at.outcome == "reply";
@@ -500,7 +500,6 @@ fn check_path(
     }
 
     if opts.checks.contains(&TCP_TRANSFER) {
-        exceptions::flush(lab)?;
         let t = transfer::transfer_hosts(
             lab,
             from,

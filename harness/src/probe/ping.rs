@@ -217,12 +217,7 @@ pub fn df_ping_hosts(
     size: u32,
     timeout: Duration,
 ) -> Result<PingResult, ProbeError> {
-    let node = lab
-        .node(from)
-        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
-    let dst = sock::resolve(lab, to, family)?;
-    sock::warm_up(lab, from, to, family)?;
-    super::exceptions::flush(lab)?;
+    let (node, dst) = sock::ready(lab, from, to, family)?;
     df_ping(&node.ns, dst, size, timeout)
 }
 

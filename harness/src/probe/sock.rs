@@ -397,6 +397,25 @@ pub(crate) fn warm_up(lab: &Lab, from: &str, to: &str, family: Family) -> Result
     Ok(())
 }
 
+/// What every lab-level probe between two hosts does first: find `from`
+/// and `to`'s address, [`warm_up`] the path, then flush every node's PMTU
+/// exceptions so the probe sees the path itself, not what earlier probes
+/// taught the kernel.
+pub(crate) fn ready<'l>(
+    lab: &'l Lab,
+    from: &str,
+    to: &str,
+    family: Family,
+) -> Result<(&'l crate::lab::LabNode, IpAddr), ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = resolve(lab, to, family)?;
+    warm_up(lab, from, to, family)?;
+    super::exceptions::flush(lab)?;
+    Ok((node, dst))
+}
+
 pub(crate) fn family_name(f: Family) -> &'static str {
     match f {
         Family::V4 => "ipv4",

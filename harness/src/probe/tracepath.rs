@@ -298,11 +298,6 @@ pub fn tracepath_hosts(
     family: crate::topology::Family,
     opts: &TraceOpts,
 ) -> Result<Trace, ProbeError> {
-    let node = lab
-        .node(from)
-        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
-    let dst = sock::resolve(lab, to, family)?;
-    sock::warm_up(lab, from, to, family)?;
-    super::exceptions::flush(lab)?;
+    let (node, dst) = sock::ready(lab, from, to, family)?;
     tracepath(&node.ns, dst, opts)
 }

@@ -37,7 +37,6 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::error::ProbeError;
-use super::exceptions;
 use super::sock;
 use crate::lab::Lab;
 use crate::netns::Netns;
@@ -580,15 +579,10 @@ pub fn transfer_hosts(
     family: Family,
     opts: &TransferOpts,
 ) -> Result<Transfer, ProbeError> {
-    let from_node = lab
-        .node(from)
-        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let (from_node, addr) = sock::ready(lab, from, to, family)?;
     let to_node = lab
         .node(to)
         .ok_or_else(|| ProbeError::NoNode(to.to_string()))?;
-    let addr = sock::resolve(lab, to, family)?;
-    sock::warm_up(lab, from, to, family)?;
-    exceptions::flush(lab)?;
     transfer(&from_node.ns, &to_node.ns, addr, opts)
 }
 
