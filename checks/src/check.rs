@@ -162,13 +162,9 @@ struct Tally {
 /// A DF ping result as the report shows it: the answering address mapped
 /// back to the lab node that owns it.
 fn ping_report(lab: &Lab, r: &ping::PingResult) -> PingReport {
-    let outcome = serde_json::to_value(r.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
     PingReport {
         size: r.size,
-        outcome,
+        outcome: r.outcome.as_str().into(),
         mtu: r.mtu,
         from: r.from.map(|a| {
             lab.plan

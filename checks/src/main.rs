@@ -341,10 +341,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 p.to,
                 r.dst,
                 size,
-                serde_json::to_value(r.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
+                r.outcome.as_str(),
                 r.mtu.map(|m| format!(", mtu {m}")).unwrap_or_default(),
                 r.from.map(|a| format!(", from {a}")).unwrap_or_default(),
             );

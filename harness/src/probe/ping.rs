@@ -42,6 +42,19 @@ pub enum PingOutcome {
     Silence,
 }
 
+impl PingOutcome {
+    /// The report's word for it, as serialised: `reply`, `too-big`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PingOutcome::Reply => "reply",
+            PingOutcome::TooBig => "too-big",
+            PingOutcome::LocalTooBig => "local-too-big",
+            PingOutcome::Unreachable => "unreachable",
+            PingOutcome::Silence => "silence",
+        }
+    }
+}
+
 /// The result of [`df_ping`]; JSON fields as in design.md §5.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PingResult {
@@ -237,5 +250,9 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"["reply","too-big","local-too-big","silence"]"#
         );
+        // as_str says what serde says, for every outcome.
+        for o in v.into_iter().chain([PingOutcome::Unreachable]) {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
     }
 }
