@@ -362,20 +362,20 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
     });
 }
 
-/// Words and fix for a violated check on a path: the model's, when it
-/// predicted the violation (it names the link, router, hook or ruleset
-/// responsible), with what was measured appended; otherwise what the
-/// probes saw and the live fallback fix.
+/// Words and fix for a violated check on a path: the model's `finding`,
+/// when it predicted the violation (it names the link, router, hook or
+/// ruleset responsible), with what was measured appended; otherwise
+/// `fallback(measured)`: the probes' words and the live fix.
 fn explain(
-    pred: Option<&PathPrediction>,
-    check: &str,
+    finding: Option<crate::model::Finding>,
     measured: String,
-    fallback_fix: String,
+    fallback: impl FnOnce(String) -> (String, String),
 ) -> (String, Option<String>) {
-    match pred.and_then(|p| p.finding(check)) {
-        Some(f) => (format!("{} (measured: {measured})", f.seen), Some(f.fix)),
-        None => (measured, Some(fallback_fix)),
-    }
+    let (message, fix) = match finding {
+        Some(f) => (format!("{} (measured: {measured})", f.seen), f.fix),
+        None => fallback(measured),
+    };
+    (message, Some(fix))
 }
 
 /// The real rulesets that decide whether the path's ICMP errors pass,
@@ -480,9 +480,12 @@ fn check_path(
                     rulesets_on(pred)
                 ),
             };
-            report
-                .violations
-                .push(violation(PMTUD, explain(pred, PMTUD, what.join("; "), fix)));
+            report.violations.push(violation(
+                PMTUD,
+                explain(pred.and_then(|p| p.finding(PMTUD)), what.join("; "), |m| {
+                    (m, fix)
+                }),
+            ));
         }
         report.checks.push(CheckLine {
             check: PMTUD.into(),
@@ -537,10 +540,9 @@ fn check_path(
             report.violations.push(violation(
                 TCP_TRANSFER,
                 explain(
-                    pred,
-                    TCP_TRANSFER,
+                    pred.and_then(|p| p.finding(TCP_TRANSFER)),
                     format!("bulk data from {from} to {to}: {measured}"),
-                    fix,
+                    |m| (m, fix),
                 ),
             ));
         }
@@ -574,31 +576,25 @@ fn check_path(
                 "a crafted {} from {router} to {from} did not arrive",
                 icmp_name(family)
             );
-            let predicted = pred.and_then(|p| p.icmp_finding(router));
-            let (message, fix) = match predicted {
-                Some(f) => (format!("{} (measured: {measured})", f.seen), f.fix),
-                None => {
-                    // The model cannot know (a ruleset decides) or
-                    // expected it to arrive (a model-mismatch says so).
-                    let culprit = pred
-                        .and_then(|p| p.icmp.iter().find(|i| &i.router == router))
-                        .and_then(|i| i.culprit.as_ref())
-                        .map(|c| format!(": {}", c.words(router, family)))
-                        .unwrap_or_default();
-                    (
-                        format!(
-                            "{measured}{culprit}; traffic from {from} to {to} blackholes whenever {router} must report a smaller next hop"
-                        ),
-                        format!(
-                            "let {} out of {router}, through the routers towards {from}, and into {from}",
-                            icmp_name(family)
-                        ),
-                    )
-                }
-            };
-            report
-                .violations
-                .push(violation(ICMP_PASSES, (message, Some(fix))));
+            let explained = explain(pred.and_then(|p| p.icmp_finding(router)), measured, |m| {
+                // The model cannot know (a ruleset decides) or expected
+                // it to arrive (a model-mismatch says so).
+                let culprit = pred
+                    .and_then(|p| p.icmp.iter().find(|i| &i.router == router))
+                    .and_then(|i| i.culprit.as_ref())
+                    .map(|c| format!(": {}", c.words(router, family)))
+                    .unwrap_or_default();
+                (
+                    format!(
+                        "{m}{culprit}; traffic from {from} to {to} blackholes whenever {router} must report a smaller next hop"
+                    ),
+                    format!(
+                        "let {} out of {router}, through the routers towards {from}, and into {from}",
+                        icmp_name(family)
+                    ),
+                )
+            });
+            report.violations.push(violation(ICMP_PASSES, explained));
         }
         report.checks.push(CheckLine {
             check: ICMP_PASSES.into(),
@@ -854,7 +850,11 @@ mod tests {
         let t = blackhole();
         let model = crate::model::predict(&t, &Plan::new(&t));
         let pred = model.path("server", "client", Family::V4);
-        let (msg, fix) = explain(pred, TCP_TRANSFER, "0 of 1 bytes".into(), "x".into());
+        let (msg, fix) = explain(
+            pred.and_then(|p| p.finding(TCP_TRANSFER)),
+            "0 of 1 bytes".into(),
+            |m| (m, "x".into()),
+        );
         assert!(
             msg.contains("router-b drops its own frag-needed on output")
                 && msg.ends_with("(measured: 0 of 1 bytes)"),
@@ -862,7 +862,11 @@ mod tests {
         );
         assert!(fix.unwrap().contains("out of router-b"));
         let up = model.path("client", "server", Family::V4);
-        let (msg, fix) = explain(up, TCP_TRANSFER, "measured".into(), "fallback".into());
+        let (msg, fix) = explain(
+            up.and_then(|p| p.finding(TCP_TRANSFER)),
+            "measured".into(),
+            |m| (m, "fallback".into()),
+        );
         assert_eq!(
             (msg.as_str(), fix.as_deref()),
             ("measured", Some("fallback"))
