@@ -73,14 +73,25 @@ fn listed(r: &Routing, f: Family) -> Result<usize, Failed> {
         .count())
 }
 
-/// 101 exceptions are listed.
+/// 101 exceptions are listed, by the rtnetlink dump and by `ip -j route
+/// list cache` (what pmtu.sh counts).
 fn list(f: Family) -> Result<(), Failed> {
     let (r, _) = filled(f)?;
+    let step = format!("creating {} exceptions", MANY + 1);
     expect(
         "number of listed exceptions",
         listed(&r, f)?,
         MANY as usize + 1,
-        &format!("creating {} exceptions", MANY + 1),
+        &step,
+    )?;
+    let fam = if f == Family::V4 { "-4" } else { "-6" };
+    let ip = r.lab.ip_json("a", &[fam, "route", "list", "cache"])?;
+    let n = ip.as_array().map_or(0, |a| a.len());
+    expect(
+        "number of entries in `ip -j route list cache`",
+        n,
+        MANY as usize + 1,
+        &step,
     )
 }
 
