@@ -9,8 +9,9 @@
 
 use harness::probe::anycast::{anycast_flows, AnycastFlow, AnycastOpts};
 use harness::probe::error::ProbeError;
-use harness::topology::Verdict;
-use harness::{Lab, Topology};
+use harness::Lab;
+use mtulab_core::topology::Verdict;
+use mtulab_core::Topology;
 use serde::Serialize;
 
 use crate::check::{CheckOptions, MODEL_MISMATCH, TCP_TRANSFER};
@@ -180,12 +181,12 @@ fn stall_message(
     )
 }
 
-fn fix(ecmp: &[(String, u32)], family: harness::Family) -> String {
+fn fix(ecmp: &[(String, u32)], family: mtulab_core::Family) -> String {
     let fam = family.as_str();
     match ecmp.first() {
         Some((router, _)) => format!(
             "hash ICMP errors with their flow: net.{fam}.fib_multipath_hash_policy=0 on {router} (the kernel hashes an ICMP error on the header it quotes){}; or clamp the TCP MSS in front of the narrow hop",
-            if family == harness::Family::V6 {
+            if family == mtulab_core::Family::V6 {
                 ", with net.ipv6.flowlabel_reflect=1 on the members"
             } else {
                 ""

@@ -16,13 +16,14 @@
 
 use std::time::{Duration, Instant};
 
-use harness::plan::{path_mtu, Hop};
 use harness::probe::{
     exceptions, icmp_delivery, ping, tracepath,
     transfer::{self, TransferOpts, TransferVerdict},
 };
-use harness::topology::{Expect, Family, FAMILY_CHECK_IDS};
-use harness::{Lab, Topology};
+use harness::Lab;
+use mtulab_core::plan::{path_mtu, Hop};
+use mtulab_core::topology::{Expect, Family, FAMILY_CHECK_IDS};
+use mtulab_core::{Loaded, Topology};
 
 use crate::model::{Model, PathPrediction, Ping};
 use crate::report::{CheckLine, IcmpReport, PathReport, PingReport, Report, Violation};
@@ -85,9 +86,10 @@ fn probe_err(topology: &Topology) -> impl Fn(harness::probe::error::ProbeError) 
 }
 
 /// Build `topology`, run the checks, tear down; the lab never outlives this.
-pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckError> {
+pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let started = Instant::now();
-    let lab = Lab::build(topology)?;
+    let topology = &loaded.topology;
+    let lab = Lab::build_loaded(loaded)?;
     let model = crate::model::predict(topology, &lab.plan);
     let mut report = Report {
         topology: topology.name.clone(),
@@ -759,7 +761,7 @@ fn compare_per_family(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness::plan::Plan;
+    use mtulab_core::plan::Plan;
     use std::path::Path;
 
     /// The bundled icmp_blackhole scenario.

@@ -129,8 +129,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use harness::plan::{Hop, Plan};
-use harness::topology::{ClampTo, Family, FilterKind, Hook, Topology, Verdict};
+use mtulab_core::plan::{Hop, Plan};
+use mtulab_core::topology::{ClampTo, Family, FilterKind, Hook, Topology, Verdict};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -1905,7 +1905,7 @@ pub fn predict_anycast(topology: &Topology, plan: &Plan) -> Vec<AnycastPredictio
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use harness::topology::Filter;
+    use mtulab_core::topology::Filter;
 
     use super::*;
     use Family::{V4, V6};

@@ -46,14 +46,16 @@ use harness::probe::exceptions;
 use harness::probe::ping::{self, PingOutcome, PingResult};
 use harness::probe::tracepath::{self, TraceOpts};
 use harness::probe::transfer::{self, TransferOpts, TransferVerdict};
-use harness::topology::{
-    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node,
-};
+use harness::Lab;
 use harness::{netlink, sysctl};
-use harness::{Family, Lab, Plan, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtulab::check::{self, CheckOptions};
 use mtulab::model::{self, ModelOptions};
+use mtulab_core::topology::{
+    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node,
+};
+use mtulab_core::Family;
+use mtulab_core::{Loaded, Plan, Topology};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{
@@ -414,7 +416,8 @@ fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
         checks: vec![check::PMTUD, check::TCP_TRANSFER],
         transfer_bytes: 64 << 10,
     };
-    let report = check::run(t, &opts).map_err(|e| TestCaseError::fail(format!("lab: {e}")))?;
+    let report = check::run(&Loaded::from_topology(t.clone()), &opts)
+        .map_err(|e| TestCaseError::fail(format!("lab: {e}")))?;
     let human = || mtulab::report::human(&report, false);
     prop_assert!(report.ok, "violations:\n{}", human());
     prop_assert!(!report.paths.is_empty(), "no path checked");

@@ -7,12 +7,13 @@
 mod common;
 
 use common::*;
-use harness::{Family, Plan, Topology};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtulab::check::{self, CheckOptions};
+use mtulab_core::Family;
+use mtulab_core::{Loaded, Plan};
 
 fn run_trial(
-    topology: &Topology,
+    loaded: &Loaded,
     family: Option<Family>,
     check_id: &'static str,
 ) -> Result<(), Failed> {
@@ -23,8 +24,8 @@ fn run_trial(
         checks: vec![check_id],
         ..CheckOptions::default()
     };
-    let report = check::run(topology, &opts)?;
-    let mismatches = check::compare_expect(topology, &report, &opts);
+    let report = check::run(loaded, &opts)?;
+    let mismatches = check::compare_expect(&loaded.topology, &report, &opts);
     if mismatches.is_empty() {
         return Ok(());
     }
@@ -66,11 +67,11 @@ fn main() {
         .collect();
     files.sort();
     for file in files {
-        let topology =
-            Topology::from_file(&file).unwrap_or_else(|e| panic!("bundled scenario: {e}"));
-        let plan = Plan::new(&topology);
-        let name = topology.name.clone();
-        let t = topology.clone();
+        let loaded =
+            harness::load::load_file(&file).unwrap_or_else(|e| panic!("bundled scenario: {e}"));
+        let plan = &loaded.plan;
+        let name = loaded.topology.name.clone();
+        let t = loaded.clone();
         trials.push(live(
             format!("scenario::{name}::link_mtu_match"),
             move || run_trial(&t, None, check::LINK_MTU_MATCH),
@@ -82,7 +83,7 @@ fn main() {
                     family.as_str(),
                     id.replace('-', "_")
                 );
-                if let Some(why) = nothing_to_check(&plan, family, id) {
+                if let Some(why) = nothing_to_check(plan, family, id) {
                     trials.push(
                         Trial::test(trial_name, || Ok(()))
                             .with_ignored_flag(true)
@@ -90,7 +91,7 @@ fn main() {
                     );
                     continue;
                 }
-                let t = topology.clone();
+                let t = loaded.clone();
                 trials.push(live(trial_name, move || run_trial(&t, Some(family), id)));
             }
         }

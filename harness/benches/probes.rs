@@ -23,7 +23,8 @@ use common::median;
 use harness::probe::tracepath::{tracepath, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::probe::{exceptions, ping};
-use harness::{Family, Lab};
+use harness::Lab;
+use mtulab_core::Family;
 
 /// The verdict cannot come before two RTOs at `TCP_RTO_MIN` (200 ms, doubled).
 const RTO_FLOOR: Duration = Duration::from_millis(200 + 400);

@@ -12,10 +12,11 @@ use std::sync::{Mutex, MutexGuard};
 use crate::firewall::{self, FirewallError};
 use crate::netlink::{self, NetlinkError, Request, Rtnl, VethEnd};
 use crate::netns::{Netns, NetnsError};
-use crate::plan::{NodePlan, Plan};
 use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
-use crate::topology::{FilterKind, Hook, Topology, TopologyError};
+use mtulab_core::load::{load_str, Loaded, UncheckedSysctlNames};
+use mtulab_core::plan::{NodePlan, Plan};
+use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -91,9 +92,18 @@ pub fn ns_name(id: &str, node: &str) -> String {
 }
 
 impl Lab {
-    /// Build a validated topology into a live lab.
+    /// Build a validated topology into a live lab (planning it here: use
+    /// [`Lab::build_loaded`] for a topology loaded with its plan).
     pub fn build(topology: &Topology) -> Result<Lab, LabError> {
-        let plan = Plan::new(topology);
+        Lab::build_planned(topology, Plan::new(topology))
+    }
+
+    /// Build a loaded topology from the plan it was validated with.
+    pub fn build_loaded(loaded: &Loaded) -> Result<Lab, LabError> {
+        Lab::build_planned(&loaded.topology, loaded.plan.clone())
+    }
+
+    fn build_planned(topology: &Topology, plan: Plan) -> Result<Lab, LabError> {
         let id = new_lab_id(&topology.name);
         let pid = std::process::id();
         let state = LabState {
@@ -469,8 +479,8 @@ impl Lab {
             .source
             .clone()
             .unwrap_or_else(|| Path::new(&format!("{}.toml", st.topology)).to_path_buf());
-        let topology = Topology::from_str(&st.toml, &path)?;
-        let plan = Plan::new(&topology);
+        // Validated when it was built; names are not looked up again.
+        let Loaded { topology, plan } = load_str(&st.toml, &path, &UncheckedSysctlNames)?;
         let mut nodes = BTreeMap::new();
         for (node, ns_name) in &st.namespaces {
             let ns = Netns::open(ns_name)?;

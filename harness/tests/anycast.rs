@@ -26,8 +26,10 @@ use harness::probe::anycast::{anycast_flows, AnycastOpts, AnycastRun};
 use harness::probe::exceptions;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::TransferVerdict;
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 
 mod common;
 use common::{fam, ip_json, live, load, source};

@@ -9,8 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 use serde_json::Value;
 
 mod common;

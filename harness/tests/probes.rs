@@ -31,8 +31,10 @@ use harness::probe::icmp_delivery::icmp_delivery;
 use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
 use harness::probe::tracepath::{tracepath_hosts, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 
 mod common;
 use common::{fam, live, source};

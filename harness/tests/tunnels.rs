@@ -13,12 +13,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::netlink::{self, Request};
-use harness::plan::LinkPlan;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
-use harness::tunnel::TunnelPlan;
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::plan::tunnel::TunnelPlan;
+use mtulab_core::plan::LinkPlan;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 use serde_json::Value;
 
 mod common;

@@ -28,7 +28,7 @@ use super::sock;
 use super::transfer::{self, TransferOpts, TransferVerdict};
 use crate::lab::Lab;
 use crate::sysctl;
-use crate::topology::{Anycast, Family};
+use mtulab_core::topology::{Anycast, Family};
 
 /// How [`anycast_flows`] runs.
 #[derive(Debug, Clone)]

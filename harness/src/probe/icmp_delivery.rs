@@ -32,7 +32,7 @@ use super::exceptions;
 use super::sock::family_name;
 use super::sock::{self, family_opts};
 use crate::lab::Lab;
-use crate::topology::Family;
+use mtulab_core::topology::Family;
 
 /// How long S waits for the error by default: delivery over veth takes
 /// well under a millisecond.
@@ -97,7 +97,7 @@ pub fn icmp_delivery_within(
     let pmtu = lab
         .plan
         .path(sender, dst, family)
-        .and_then(|hops| crate::plan::path_mtu(&hops))
+        .and_then(|hops| mtulab_core::plan::path_mtu(&hops))
         .unwrap_or(1500);
     let mtu = pmtu.saturating_sub(100).max(floor);
 

@@ -226,7 +226,7 @@ pub fn df_ping_hosts(
     lab: &crate::lab::Lab,
     from: &str,
     to: &str,
-    family: crate::topology::Family,
+    family: mtulab_core::topology::Family,
     size: u32,
     timeout: Duration,
 ) -> Result<PingResult, ProbeError> {

@@ -14,7 +14,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::error::ProbeError;
 use crate::lab::Lab;
 use crate::netns::Netns;
-use crate::topology::Family;
+use mtulab_core::topology::Family;
 
 /// One entry of a socket's error queue (`struct sock_extended_err` plus the
 /// addresses that come with it).

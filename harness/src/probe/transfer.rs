@@ -41,7 +41,7 @@ use super::sock;
 use crate::lab::Lab;
 use crate::netns::Netns;
 use crate::sysctl;
-use crate::topology::{Family, Verdict};
+use mtulab_core::topology::{Family, Verdict};
 
 /// How a [`transfer`] runs.
 #[derive(Debug, Clone)]

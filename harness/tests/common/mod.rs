@@ -6,8 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use harness::env::LiveGate;
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::{Arguments, Failed, Trial};
+use mtulab_core::Family;
+use mtulab_core::Topology;
 use serde_json::Value;
 
 pub fn topologies_dir() -> PathBuf {

@@ -1,0 +1,85 @@
+//! `[nodes.NAME]`: names, sysctls, MSS clamps (and their interfaces).
+
+use super::*;
+
+impl Validator<'_> {
+    /// `mss_clamp` / `mss_clamp_oif` of one node (the oif is checked
+    /// against the node's interfaces later, in [`Self::check_clamp_oifs`]).
+    pub(super) fn mss_clamp(
+        &self,
+        node: &str,
+        raw: &RawNode,
+    ) -> Result<Option<MssClamp>, TopologyError> {
+        let Some(value) = &raw.mss_clamp else {
+            if let Some(oif) = &raw.mss_clamp_oif {
+                return self.err(
+                    oif.span(),
+                    format!("node {node:?}: mss_clamp_oif needs mss_clamp (\"pmtu\" or an MSS)"),
+                );
+            }
+            return Ok(None);
+        };
+        if !raw.router {
+            return self.err(
+                value.span(),
+                format!(
+                    "node {node:?}: mss_clamp needs router = true (it rewrites forwarded SYNs; a host forwards nothing)"
+                ),
+            );
+        }
+        let text = &value.get_ref().0;
+        let to = if text == "pmtu" {
+            ClampTo::Pmtu
+        } else {
+            match text.parse::<u32>() {
+                Ok(v) if MSS_CLAMP_RANGE.contains(&v) => ClampTo::Mss(v as u16),
+                _ => {
+                    return self.err(
+                        value.span(),
+                        format!(
+                            "node {node:?}: mss_clamp {text:?} must be \"pmtu\" or an MSS in {}..={}",
+                            MSS_CLAMP_RANGE.start(),
+                            MSS_CLAMP_RANGE.end()
+                        ),
+                    );
+                }
+            }
+        };
+        Ok(Some(MssClamp {
+            to,
+            oif: raw.mss_clamp_oif.as_ref().map(|o| o.get_ref().clone()),
+        }))
+    }
+
+    /// Every `mss_clamp_oif` names an interface of its node.
+    pub(super) fn check_clamp_oifs(
+        &self,
+        nodes: &BTreeMap<String, Node>,
+        links: &[Link],
+        spans: &BTreeMap<String, std::ops::Range<usize>>,
+    ) -> Result<(), TopologyError> {
+        for (name, node) in nodes {
+            let Some(oif) = node.mss_clamp.as_ref().and_then(|c| c.oif.as_ref()) else {
+                continue;
+            };
+            let ifaces: Vec<&str> = links
+                .iter()
+                .flat_map(|l| {
+                    (0..2)
+                        .filter(|&e| l.between[e] == *name)
+                        .map(|e| l.names[e].as_str())
+                })
+                .collect();
+            if !ifaces.contains(&oif.as_str()) {
+                return self.err(
+                    spans[name].clone(),
+                    format!(
+                        "node {name:?}: mss_clamp_oif {oif:?} is not an interface of this node (interfaces: {})",
+                        ifaces.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
