@@ -15,8 +15,8 @@ use mtulab_core::Topology;
 use serde::Serialize;
 
 use crate::check::{CheckOptions, MODEL_MISMATCH, TCP_TRANSFER};
-use crate::model::{self, Knowable};
 use crate::report::{CheckLine, Report, Violation};
+use mtulab_core::model::{self, Knowable};
 
 /// Downloads from one anycast address to one client, in one family.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -25,8 +25,10 @@ use mtulab_core::plan::{path_mtu, Hop};
 use mtulab_core::topology::{Expect, Family, FAMILY_CHECK_IDS};
 use mtulab_core::{Loaded, Topology};
 
-use crate::model::{Model, PathPrediction, Ping};
 use crate::report::{CheckLine, IcmpReport, PathReport, PingReport, Report, Violation};
+use mtulab_core::compare::{Comparator, Compared};
+use mtulab_core::model::{self, Model, PathPrediction};
+use mtulab_core::observe::PingOutcome;
 
 /// How long a DF ping waits for an answer before calling it silence.
 const PING_DEADLINE: Duration = Duration::from_secs(1);
@@ -90,7 +92,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let started = Instant::now();
     let topology = &loaded.topology;
     let lab = Lab::build_loaded(loaded)?;
-    let model = crate::model::predict(topology, &lab.plan);
+    let model = model::predict(topology, &lab.plan);
     let mut report = Report {
         topology: topology.name.clone(),
         file: topology.source.clone(),
@@ -166,7 +168,7 @@ struct Tally {
 fn ping_report(lab: &Lab, r: &ping::PingResult) -> PingReport {
     PingReport {
         size: r.size,
-        outcome: r.outcome.as_str().into(),
+        outcome: r.outcome,
         mtu: r.mtu,
         from: r.from.map(|a| {
             lab.plan
@@ -174,22 +176,6 @@ fn ping_report(lab: &Lab, r: &ping::PingResult) -> PingReport {
                 .map(String::from)
                 .unwrap_or_else(|| a.to_string())
         }),
-    }
-}
-
-/// The model's ping prediction in the report's terms.
-fn predicted_ping(p: &Ping, size: u32, to: &str) -> PingReport {
-    let (outcome, mtu, from) = match p {
-        Ping::Reply => ("reply", None, Some(to.to_string())),
-        Ping::TooBig { mtu, from_node } => ("too-big", Some(*mtu), Some(from_node.clone())),
-        Ping::LocalTooBig { mtu } => ("local-too-big", Some(*mtu), None),
-        Ping::Silence => ("silence", None, None),
-    };
-    PingReport {
-        size,
-        outcome: outcome.into(),
-        mtu,
-        from,
     }
 }
 
@@ -204,67 +190,16 @@ fn compare_model(
     out: &mut Vec<Violation>,
 ) {
     let mut diffs = Vec::new();
-    let mut compare =
-        |what: &str, model: Option<String>, kernel: Option<String>| match (model, kernel) {
-            (_, None) => {}
-            (None, Some(_)) => tally.unknown += 1,
-            (Some(m), Some(k)) => {
+    for c in Comparator::default().path(pred, seen) {
+        match c {
+            Compared::Unknown => tally.unknown += 1,
+            Compared::Same => tally.compared += 1,
+            Compared::Differ(d) => {
                 tally.compared += 1;
-                if m != k {
-                    tally.differ += 1;
-                    diffs.push(format!("{what}: model {m}, kernel {k}"));
-                }
+                tally.differ += 1;
+                diffs.push(d);
             }
-        };
-    compare(
-        "path MTU",
-        Some(pred.path_mtu.to_string()),
-        Some(seen.expected_pmtu.to_string()),
-    );
-    compare(
-        "learned PMTU",
-        pred.learned_pmtu.known().map(|l| l.mtu.to_string()),
-        seen.observed_pmtu.map(|o| o.to_string()),
-    );
-    for (label, model, kernel) in [
-        (
-            "DF ping at the path MTU",
-            &pred.ping_at_pmtu,
-            &seen.ping_at_pmtu,
-        ),
-        (
-            "DF ping one byte over",
-            &pred.ping_over_pmtu,
-            &seen.ping_over_pmtu,
-        ),
-    ] {
-        if let Some(k) = kernel {
-            compare(
-                &format!("{label} ({} bytes)", k.size),
-                model
-                    .known()
-                    .map(|p| predicted_ping(p, k.size, &pred.to).to_string()),
-                Some(k.to_string()),
-            );
         }
-    }
-    compare(
-        "transfer",
-        pred.transfer.known().map(|v| v.as_str().to_string()),
-        seen.transfer.clone(),
-    );
-    for i in &seen.icmp {
-        let model = pred
-            .icmp
-            .iter()
-            .find(|p| p.router == i.router)
-            .and_then(|p| p.reaches.known().copied());
-        let words = |arrives: bool| if arrives { "arrives" } else { "dropped" }.to_string();
-        compare(
-            &format!("{} from {}", icmp_short(pred.family), i.router),
-            model.map(words),
-            Some(words(i.arrived)),
-        );
     }
     for d in diffs {
         out.push(Violation {
@@ -273,16 +208,9 @@ fn compare_model(
             fix: None,
             from: Some(seen.from.clone()),
             to: Some(seen.to.clone()),
-            family: Some(seen.family.clone()),
+            family: Some(seen.family.as_str().into()),
             link: None,
         });
-    }
-}
-
-fn icmp_short(f: Family) -> &'static str {
-    match f {
-        Family::V4 => "frag-needed",
-        Family::V6 => "packet-too-big",
     }
 }
 
@@ -369,7 +297,7 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
 /// ruleset responsible), with what was measured appended; otherwise
 /// `fallback(measured)`: the probes' words and the live fix.
 fn explain(
-    finding: Option<crate::model::Finding>,
+    finding: Option<model::Finding>,
     measured: String,
     fallback: impl FnOnce(String) -> (String, String),
 ) -> (String, Option<String>) {
@@ -386,7 +314,7 @@ fn rulesets_on(pred: Option<&PathPrediction>) -> String {
     let mut out = Vec::new();
     for p in pred.into_iter() {
         for i in &p.icmp {
-            if let Some(c @ crate::model::Culprit::Ruleset { .. }) = &i.culprit {
+            if let Some(c @ model::Culprit::Ruleset { .. }) = &i.culprit {
                 let w = c.words(&i.router, p.family);
                 if !out.contains(&w) {
                     out.push(w);
@@ -425,7 +353,7 @@ fn check_path(
         family: Some(fam.into()),
         link: None,
     };
-    let mut path = PathReport::new(from, to, fam, expected);
+    let mut path = PathReport::new(from, to, family, expected);
 
     // The `*_hosts` probes flush every node's PMTU exceptions themselves
     // before probing; a check flushes once more when it ends, for the
@@ -446,7 +374,7 @@ fn check_path(
         let at = ping_report(lab, &at);
         let over = ping::df_ping_hosts(lab, from, to, family, expected + 1, PING_DEADLINE)?;
         let over = ping_report(lab, &over);
-        let delivered = at.outcome == "reply";
+        let delivered = at.outcome == PingOutcome::Reply;
         let holds = learned == expected && delivered;
         if !holds {
             let mut what = Vec::new();
@@ -511,12 +439,8 @@ fn check_path(
                 ..Default::default()
             },
         )?;
-        let verdict = match t.verdict {
-            TransferVerdict::Ok => "ok",
-            TransferVerdict::Recovered => "recovered",
-            TransferVerdict::Blackhole => "blackhole",
-        };
-        path.transfer = Some(verdict.into());
+        let verdict = t.verdict;
+        path.transfer = Some(verdict);
         path.transfer_seconds = Some(t.seconds);
         let holds = t.verdict == TransferVerdict::Ok;
         if !holds {
@@ -661,7 +585,7 @@ pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions)
 fn compare_expect_paths(expect: &Expect, report: &Report, out: &mut Vec<String>) {
     for e in &expect.paths {
         for p in &report.paths {
-            let fam_ok = e.family.is_none_or(|f| f.as_str() == p.family);
+            let fam_ok = e.family.is_none_or(|f| f == p.family);
             if p.from != e.from || p.to != e.to || !fam_ok {
                 continue;
             }
@@ -673,8 +597,8 @@ fn compare_expect_paths(expect: &Expect, report: &Report, out: &mut Vec<String>)
                     ));
                 }
             }
-            if let (Some(v), Some(got)) = (e.transfer, &p.transfer) {
-                if v.as_str() != got {
+            if let (Some(v), Some(got)) = (e.transfer, p.transfer) {
+                if v != got {
                     out.push(format!(
                         "{} -> {} {}: transfer was {got}, [expect] says {}",
                         p.from,
@@ -744,7 +668,7 @@ fn compare_per_family(
             (None, Some(v)) => (v, "[expect]".to_string()),
             (None, None) => continue,
         };
-        let probed = report.paths.iter().any(|p| p.family == fam)
+        let probed = report.paths.iter().any(|p| p.family == *family)
             || report.anycast.iter().any(|a| a.family == fam);
         if !probed {
             continue;
@@ -762,6 +686,7 @@ fn compare_per_family(
 mod tests {
     use super::*;
     use mtulab_core::plan::Plan;
+    use mtulab_core::topology::Verdict;
     use std::path::Path;
 
     /// The bundled icmp_blackhole scenario.
@@ -770,10 +695,10 @@ mod tests {
         Topology::from_file(&f).unwrap()
     }
 
-    fn ping(size: u32, outcome: &str, mtu: Option<u32>, from: Option<&str>) -> PingReport {
+    fn ping(size: u32, outcome: PingOutcome, mtu: Option<u32>, from: Option<&str>) -> PingReport {
         PingReport {
             size,
-            outcome: outcome.into(),
+            outcome,
             mtu,
             from: from.map(String::from),
         }
@@ -784,13 +709,13 @@ mod tests {
         PathReport {
             from: "server".into(),
             to: "client".into(),
-            family: "ipv4".into(),
+            family: Family::V4,
             expected_pmtu: 1200,
             observed_pmtu: Some(9000),
-            transfer: Some("blackhole".into()),
+            transfer: Some(Verdict::Blackhole),
             transfer_seconds: Some(0.65),
-            ping_at_pmtu: Some(ping(1200, "reply", None, Some("client"))),
-            ping_over_pmtu: Some(ping(1201, "silence", None, None)),
+            ping_at_pmtu: Some(ping(1200, PingOutcome::Reply, None, Some("client"))),
+            ping_over_pmtu: Some(ping(1201, PingOutcome::Silence, None, None)),
             icmp: vec![
                 IcmpReport {
                     router: "router-b".into(),
@@ -806,7 +731,7 @@ mod tests {
 
     fn compare(seen: &PathReport) -> (Tally, Vec<Violation>) {
         let t = blackhole();
-        let model = crate::model::predict(&t, &Plan::new(&t));
+        let model = model::predict(&t, &Plan::new(&t));
         let pred = model.path("server", "client", Family::V4).unwrap();
         let mut tally = Tally::default();
         let mut out = Vec::new();
@@ -828,8 +753,13 @@ mod tests {
     #[test]
     fn each_disagreement_is_reported_with_both_values() {
         let mut seen = seen_download();
-        seen.ping_over_pmtu = Some(ping(1201, "too-big", Some(1200), Some("router-b")));
-        seen.transfer = Some("ok".into());
+        seen.ping_over_pmtu = Some(ping(
+            1201,
+            PingOutcome::TooBig,
+            Some(1200),
+            Some("router-b"),
+        ));
+        seen.transfer = Some(Verdict::Ok);
         seen.icmp[0].arrived = true;
         let (tally, out) = compare(&seen);
         assert_eq!(tally.differ, 3);
@@ -850,7 +780,7 @@ mod tests {
     #[test]
     fn explain_prefers_the_models_words() {
         let t = blackhole();
-        let model = crate::model::predict(&t, &Plan::new(&t));
+        let model = model::predict(&t, &Plan::new(&t));
         let pred = model.path("server", "client", Family::V4);
         let (msg, fix) = explain(
             pred.and_then(|p| p.finding(TCP_TRANSFER)),
@@ -907,7 +837,7 @@ mod tests {
                 .collect(),
             paths: probed
                 .iter()
-                .map(|f| PathReport::new("client", "s1", f, 1300))
+                .map(|f| PathReport::new("client", "s1", f.parse().unwrap(), 1300))
                 .collect(),
             checks: Vec::new(),
             no_path: Vec::new(),

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use mtulab_core::observe::{IcmpReport, PathReport, PingReport};
+
 /// One broken rule or model/kernel disagreement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Violation {
@@ -37,83 +39,6 @@ pub struct CheckLine {
     pub holds: bool,
     /// What was measured, in a few words.
     pub detail: String,
-}
-
-/// The per-path summary of §5.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PathReport {
-    pub from: String,
-    pub to: String,
-    pub family: String,
-    pub expected_pmtu: u32,
-    pub observed_pmtu: Option<u32>,
-    /// ok | blackhole | recovered; None when the transfer was not run.
-    pub transfer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfer_seconds: Option<f64>,
-    /// DF ping of exactly `expected_pmtu` bytes (the pmtud check).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ping_at_pmtu: Option<PingReport>,
-    /// DF ping of `expected_pmtu + 1` bytes: what PMTUD has to work with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ping_over_pmtu: Option<PingReport>,
-    /// Per router on the path: whether its crafted frag-needed /
-    /// packet-too-big reached the sender (the icmp-passes check).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub icmp: Vec<IcmpReport>,
-}
-
-impl PathReport {
-    /// A path about to be probed: nothing observed yet.
-    pub fn new(from: &str, to: &str, family: &str, expected_pmtu: u32) -> PathReport {
-        PathReport {
-            from: from.into(),
-            to: to.into(),
-            family: family.into(),
-            expected_pmtu,
-            observed_pmtu: None,
-            transfer: None,
-            transfer_seconds: None,
-            ping_at_pmtu: None,
-            ping_over_pmtu: None,
-            icmp: Vec::new(),
-        }
-    }
-}
-
-/// One DF ping as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PingReport {
-    /// Whole IP packet size.
-    pub size: u32,
-    /// reply | too-big | local-too-big | unreachable | silence
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mtu: Option<u32>,
-    /// The node that answered (its address when it is not a lab node).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-}
-
-impl std::fmt::Display for PingReport {
-    /// `1201: too-big 1200 from router-a`
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.size, self.outcome)?;
-        if let Some(m) = self.mtu {
-            write!(f, " {m}")?;
-        }
-        if let (Some(n), true) = (&self.from, self.outcome != "reply") {
-            write!(f, " from {n}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Whether one router's ICMP error reached the path's sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IcmpReport {
-    pub router: String,
-    pub arrived: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -340,6 +265,8 @@ pub fn subject_of(v: &Violation) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mtulab_core::observe::PingOutcome;
+    use mtulab_core::topology::{Family, Verdict};
 
     fn sample() -> Report {
         Report {
@@ -358,15 +285,15 @@ mod tests {
             paths: vec![PathReport {
                 from: "server".into(),
                 to: "client".into(),
-                family: "ipv4".into(),
+                family: Family::V4,
                 expected_pmtu: 1200,
                 observed_pmtu: None,
-                transfer: Some("blackhole".into()),
+                transfer: Some(Verdict::Blackhole),
                 transfer_seconds: Some(0.6),
                 ping_at_pmtu: None,
                 ping_over_pmtu: Some(PingReport {
                     size: 1201,
-                    outcome: "silence".into(),
+                    outcome: PingOutcome::Silence,
                     mtu: None,
                     from: None,
                 }),

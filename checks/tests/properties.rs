@@ -50,9 +50,11 @@ use harness::Lab;
 use harness::{netlink, sysctl};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtulab::check::{self, CheckOptions};
-use mtulab::model::{self, ModelOptions};
+use mtulab_core::compare::{Comparator, Compared, PingProbe};
+use mtulab_core::model::{self, ModelOptions};
+use mtulab_core::observe::PingReport;
 use mtulab_core::topology::{
-    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node,
+    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node, Verdict,
 };
 use mtulab_core::Family;
 use mtulab_core::{Loaded, Plan, Topology};
@@ -433,8 +435,8 @@ fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
             human()
         );
         prop_assert_eq!(
-            p.transfer.as_deref(),
-            Some("ok"),
+            p.transfer,
+            Some(Verdict::Ok),
             "{} -> {} {}:\n{}",
             &p.from,
             &p.to,
@@ -760,42 +762,19 @@ const TRANSFER_BYTES: u64 = 64 << 10;
 
 /// The node owning `addr` in the plan, or the address itself.
 fn node_of(plan: &Plan, addr: IpAddr) -> String {
-    plan.nodes
-        .iter()
-        .find(|n| {
-            n.interfaces.iter().any(|i| {
-                i.ipv4.as_ref().map(|a| a.addr) == Some(addr)
-                    || i.ipv6.as_ref().map(|a| a.addr) == Some(addr)
-            })
-        })
-        .map(|n| n.name.clone())
+    plan.owner_of(addr)
+        .map(String::from)
         .unwrap_or_else(|| addr.to_string())
 }
 
-fn model_ping(p: &model::Ping) -> String {
-    match p {
-        model::Ping::Reply => "reply".into(),
-        model::Ping::TooBig { mtu, from_node } => format!("too-big mtu {mtu} from {from_node}"),
-        model::Ping::LocalTooBig { mtu } => format!("local-too-big mtu {mtu}"),
-        model::Ping::Silence => "silence".into(),
-    }
-}
-
-/// The kernel's answer in the model's words (the ICMP source address
-/// mapped back to its node through the plan).
-fn kernel_ping(plan: &Plan, r: &PingResult) -> String {
-    let from = || {
-        r.from
-            .map(|a| node_of(plan, a))
-            .unwrap_or_else(|| "?".into())
-    };
-    let mtu = || r.mtu.map(|m| m.to_string()).unwrap_or_else(|| "?".into());
-    match r.outcome {
-        PingOutcome::Reply => "reply".into(),
-        PingOutcome::TooBig => format!("too-big mtu {} from {}", mtu(), from()),
-        PingOutcome::LocalTooBig => format!("local-too-big mtu {}", mtu()),
-        PingOutcome::Silence => "silence".into(),
-        PingOutcome::Unreachable => format!("unreachable {:?} from {}", r.icmp, from()),
+/// The kernel's DF ping as the report shows it (the answering address
+/// mapped back to its node), for the comparator.
+fn kernel_ping(plan: &Plan, r: &PingResult) -> PingReport {
+    PingReport {
+        size: r.size,
+        outcome: r.outcome,
+        mtu: r.mtu,
+        from: r.from.map(|a| node_of(plan, a)),
     }
 }
 
@@ -902,24 +881,34 @@ fn compare_path(
     lab: &Lab,
     p: &model::PathPrediction,
     unclamped: Option<&model::PathPrediction>,
-    all: bool,
-    tally: &Tally,
+    judge: &Judge<'_>,
     diffs: &mut Vec<String>,
 ) -> Result<(), String> {
+    let Judge {
+        comparator,
+        all,
+        tally,
+    } = *judge;
     let (from, to, family) = (p.from.as_str(), p.to.as_str(), p.family);
     let subject = format!("{from} -> {to} {family}");
     let probe = |e: harness::probe::error::ProbeError| format!("{subject}: {e}");
-    // `detail` is shown only with a difference. True: stop here (a
-    // difference, and only the first one is wanted).
-    let mut differ = |what: &str, model: String, kernel: String, detail: String| {
-        tally.compared.fetch_add(1, Ordering::Relaxed);
-        if model == kernel {
-            return false;
+    // The shipped comparator judges (`check`'s model-mismatch uses the
+    // same one); `detail` is shown only with a difference. True: stop here
+    // (a difference, and only the first one is wanted).
+    let mut differ = |compared: Compared, detail: String| match compared {
+        Compared::Unknown => {
+            tally.unknown.fetch_add(1, Ordering::Relaxed);
+            false
         }
-        diffs.push(format!(
-            "{subject}: {what}: model {model}, kernel {kernel}{detail}"
-        ));
-        !all
+        Compared::Same => {
+            tally.compared.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+        Compared::Differ(d) => {
+            tally.compared.fetch_add(1, Ordering::Relaxed);
+            diffs.push(format!("{subject}: {d}{detail}"));
+            !all
+        }
     };
     let unknown = || {
         tally.unknown.fetch_add(1, Ordering::Relaxed);
@@ -961,9 +950,7 @@ fn compare_path(
     let t0 = Instant::now();
     let (kernel_mtu, way) = kernel_path_mtu(lab, from, to, p.dst)?;
     if differ(
-        "path MTU",
-        p.path_mtu.to_string(),
-        kernel_mtu.to_string(),
+        comparator.path_mtu(p, kernel_mtu),
         format!(" (kernel route: {way})"),
     ) {
         return Ok(());
@@ -978,26 +965,21 @@ fn compare_path(
                 .get(&(from.to_string(), p.hops[0].out_iface.clone()))
                 .copied()
                 .unwrap_or(p.hops[0].out_mtu);
-            let show =
-                |mtu: u32, locked: bool| format!("{mtu}{}", if locked { " locked" } else { "" });
             let learn = |opts: &TraceOpts| -> Result<_, String> {
                 fresh()?;
                 let trace = tracepath::tracepath(&sender.ns, p.dst, opts).map_err(probe)?;
                 let got = exceptions::route_get(sender, p.dst).map_err(probe)?;
-                Ok((show(got.mtu.unwrap_or(own), got.locked), trace))
+                Ok(((got.mtu.unwrap_or(own), got.locked), trace))
             };
-            let want = show(l.mtu, l.locked);
             let (mut got, mut trace) = learn(&TRACE_FAST)?;
-            if got != want {
+            if got != (l.mtu, l.locked) {
                 tally.reprobed.fetch_add(1, Ordering::Relaxed);
                 (got, trace) = learn(&TraceOpts::default())?;
             }
             if differ(
-                "learned PMTU (tracepath, then route lookup)",
-                want,
-                got,
+                comparator.learned_pmtu(p, got.0, Some(got.1)),
                 format!(
-                    " (tracepath: pmtu {}, reached {}, hops {:?})",
+                    " (tracepath, then route lookup; tracepath: pmtu {}, reached {}, hops {:?})",
                     trace.pmtu,
                     trace.reached,
                     trace
@@ -1015,15 +997,14 @@ fn compare_path(
     tally.spent(LEARN, t0);
     // DF pings at the path MTU and one byte over (each from a flushed lab).
     let t0 = Instant::now();
-    for (what, size, pred) in [
-        ("DF ping at the path MTU", p.path_mtu, &p.ping_at_pmtu),
-        ("DF ping one byte over", p.path_mtu + 1, &p.ping_over_pmtu),
+    for (probe_kind, size, pred) in [
+        (PingProbe::AtPmtu, p.path_mtu, &p.ping_at_pmtu),
+        (PingProbe::OverPmtu, p.path_mtu + 1, &p.ping_over_pmtu),
     ] {
         let Some(pred) = pred.known() else {
             unknown();
             continue;
         };
-        let want = model_ping(pred);
         fresh()?;
         let mut got = ping::df_ping(&sender.ns, p.dst, size, PING_SHORT).map_err(probe)?;
         if got.outcome == PingOutcome::Silence && *pred != model::Ping::Silence {
@@ -1032,9 +1013,7 @@ fn compare_path(
             got = ping::df_ping(&sender.ns, p.dst, size, PING_LONG).map_err(probe)?;
         }
         if differ(
-            &format!("{what} ({size} bytes)"),
-            want,
-            kernel_ping(&lab.plan, &got),
+            comparator.ping(p, probe_kind, &kernel_ping(&lab.plan, &got)),
             String::new(),
         ) {
             return Ok(());
@@ -1046,17 +1025,17 @@ fn compare_path(
     let t0 = Instant::now();
     match p.transfer.known() {
         None => unknown(),
-        Some(v) => {
+        Some(_) => {
             fresh()?;
             let opts = TransferOpts {
                 bytes: TRANSFER_BYTES,
                 ..Default::default()
             };
             let t = transfer::transfer(&sender.ns, &receiver.ns, p.dst, &opts).map_err(probe)?;
-            let (got, k) = match t.verdict {
-                TransferVerdict::Ok => ("ok", 0),
-                TransferVerdict::Recovered => ("recovered", 1),
-                TransferVerdict::Blackhole => ("blackhole", 2),
+            let k = match t.verdict {
+                TransferVerdict::Ok => 0,
+                TransferVerdict::Recovered => 1,
+                TransferVerdict::Blackhole => 2,
             };
             tally.verdicts[k].fetch_add(1, Ordering::Relaxed);
             if p.mss_clamp.is_some() {
@@ -1069,7 +1048,7 @@ fn compare_path(
                 " ({} of {} bytes in {:.2} s, pmtu {}, snd_mss {}, {} RTOs)",
                 t.bytes, t.requested, t.seconds, t.pmtu, t.snd_mss, t.rtos
             );
-            if differ("transfer", v.as_str().to_string(), got.to_string(), detail) {
+            if differ(comparator.transfer(p, t.verdict), detail) {
                 return Ok(());
             }
         }
@@ -1103,9 +1082,9 @@ fn lanes() -> usize {
 fn compare_paths(
     lab: &Lab,
     paths: &[(&model::PathPrediction, Option<&model::PathPrediction>)],
-    all: bool,
-    tally: &Tally,
+    judge: &Judge<'_>,
 ) -> Result<Vec<String>, String> {
+    let (all, tally) = (judge.all, judge.tally);
     struct Lanes<'a> {
         pending: Vec<usize>,
         busy: Vec<(&'a str, Family)>,
@@ -1144,7 +1123,7 @@ fn compare_paths(
             drop(g);
             tally.paths.fetch_add(1, Ordering::Relaxed);
             let mut diffs = Vec::new();
-            let r = compare_path(lab, p, u, all, tally, &mut diffs);
+            let r = compare_path(lab, p, u, judge, &mut diffs);
             g = lock();
             g.busy
                 .retain(|&(n, f)| f != p.family || (n != p.from && n != p.to));
@@ -1170,15 +1149,27 @@ fn compare_paths(
     Ok(done.diffs.into_iter().flat_map(|(_, d)| d).collect())
 }
 
-/// One case of `model_matches_kernel`: build the lab, predict with
-/// `options`, compare every host path in both families (with `all` false,
-/// stop at the first difference).
-fn model_case(
-    t: &Topology,
-    options: &ModelOptions,
+/// How one case judges: the comparator (the shipped one, or one with a
+/// planted bug), whether to go on after the first difference, the tally.
+#[derive(Clone, Copy)]
+struct Judge<'a> {
+    comparator: Comparator,
     all: bool,
-    tally: &Tally,
-) -> Result<(), TestCaseError> {
+    tally: &'a Tally,
+}
+
+/// What a model property runs: the model's options and the comparator.
+#[derive(Debug, Clone, Copy, Default)]
+struct Setup {
+    model: ModelOptions,
+    comparator: Comparator,
+}
+
+/// One case of `model_matches_kernel`: build the lab, predict with
+/// `setup.model`, compare every host path in both families through
+/// `setup.comparator` (with `all` false, stop at the first difference).
+fn model_case(t: &Topology, setup: &Setup, all: bool, tally: &Tally) -> Result<(), TestCaseError> {
+    let options = &setup.model;
     let t0 = Instant::now();
     let lab = Lab::build(t).map_err(|e| TestCaseError::fail(format!("lab: {e}")))?;
     tally.spent(LABS, t0);
@@ -1200,7 +1191,12 @@ fn model_case(
             (p, u)
         })
         .collect();
-    let diffs = compare_paths(&lab, &paths, all, tally).map_err(TestCaseError::fail)?;
+    let judge = Judge {
+        comparator: setup.comparator,
+        all,
+        tally,
+    };
+    let diffs = compare_paths(&lab, &paths, &judge).map_err(TestCaseError::fail)?;
     // What lets `compare_path` flush only the two ends: no router learned anything.
     let left = exceptions::live_in(&lab).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let on_routers: Vec<_> = left
@@ -1389,8 +1385,8 @@ const MODEL_CASES: u32 = 24;
 
 /// The shrunk failing topology, run again comparing everything: every
 /// model-versus-kernel difference, then the topology as a file.
-fn explain(t: &Topology, options: &ModelOptions, first: &str) -> String {
-    let all = match model_case(t, options, true, &Tally::default()) {
+fn explain(t: &Topology, setup: &Setup, first: &str) -> String {
+    let all = match model_case(t, setup, true, &Tally::default()) {
         Err(TestCaseError::Fail(why) | TestCaseError::Reject(why)) => why.message().to_string(),
         Ok(()) => format!("(it passed when run again: a flaky difference) {first}"),
     };
@@ -1404,7 +1400,7 @@ fn explain(t: &Topology, options: &ModelOptions, first: &str) -> String {
 fn model_matches_kernel() -> Result<(), Failed> {
     let n = cases(MODEL_CASES);
     let tally = Tally::default();
-    let options = ModelOptions::default();
+    let setup = Setup::default();
     let started = Instant::now();
     let threads = threads();
     let r = run_parallel(
@@ -1412,14 +1408,14 @@ fn model_matches_kernel() -> Result<(), Failed> {
         threads,
         regressions!("model_matches_kernel"),
         || tree_topology("prop-model"),
-        |t| model_case(t, &options, false, &tally),
+        |t| model_case(t, &setup, false, &tally),
     );
     println!("model_matches_kernel: {}", tally.line());
     if let Err(TestError::Fail(why, t)) = &r {
         return Err(format!(
             "model_matches_kernel failed after {:.1} s (shrunk): {}",
             started.elapsed().as_secs_f64(),
-            explain(t, &options, why.message())
+            explain(t, &setup, why.message())
         )
         .into());
     }
@@ -1438,7 +1434,10 @@ fn planted_bug_is_caught() -> Result<(), Failed> {
     // Enough cases to meet a mismatch reliably; the failure ends the run early.
     let n = cases(32).max(32);
     let tally = Tally::default();
-    let bugged = ModelOptions { planted_bug: true };
+    let bugged = Setup {
+        model: ModelOptions { planted_bug: true },
+        ..Setup::default()
+    };
     let started = Instant::now();
     let r = run_parallel(
         n,
@@ -1478,12 +1477,54 @@ fn planted_bug_is_caught() -> Result<(), Failed> {
     }
 }
 
+/// `property::comparator_bug_is_caught`: the property judges through the
+/// shipped comparator (`mtulab_core::compare`), so planting a bug in that
+/// comparator (each DF ping compared with the other size's prediction)
+/// makes `model_matches_kernel`'s comparison fail, on the first case.
+fn comparator_bug_is_caught() -> Result<(), Failed> {
+    let n = cases(8).max(8);
+    let tally = Tally::default();
+    let bugged = Setup {
+        comparator: Comparator { planted_bug: true },
+        ..Setup::default()
+    };
+    let started = Instant::now();
+    let r = run_parallel(
+        n,
+        threads(),
+        regressions!("comparator_bug_is_caught"),
+        || tree_topology("prop-cmpbug"),
+        |t| model_case(t, &bugged, false, &tally),
+    );
+    let secs = started.elapsed().as_secs_f64();
+    match r {
+        Ok(()) => Err(format!(
+            "the comparator's planted bug survived {n} cases in {secs:.1} s ({}): the property does not judge through it",
+            tally.line()
+        )
+        .into()),
+        Err(TestError::Abort(why)) => Err(format!("aborted: {why}").into()),
+        Err(TestError::Fail(why, _)) => {
+            let why = why.message().to_string();
+            println!("comparator_bug_is_caught: caught in {secs:.1} s: {why}");
+            if !why.contains(": DF ping") {
+                return Err(format!("caught, but not by a DF ping: {why}").into());
+            }
+            Ok(())
+        }
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let trials = vec![
         Trial::test("property::format_round_trip", format_round_trip),
         live("property::two_rules", two_rules),
         live("property::planted_bug_is_caught", planted_bug_is_caught),
+        live(
+            "property::comparator_bug_is_caught",
+            comparator_bug_is_caught,
+        ),
         live("property::two_rules_parallel", two_rules_parallel),
         live("property::model_matches_kernel", model_matches_kernel),
     ];

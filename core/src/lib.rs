@@ -6,7 +6,10 @@
 //! the kernel should do) → [`compare`] (the one model-vs-kernel comparator).
 //! [`check_id`] names the checks.
 
+pub mod compare;
 pub mod load;
+pub mod model;
+pub mod observe;
 pub mod plan;
 pub mod topology;
 

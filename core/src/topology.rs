@@ -8,6 +8,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 mod names;
 mod to_toml;
 
@@ -214,7 +216,8 @@ pub fn lab_range(family: Family) -> &'static Cidr {
     &LAB_RANGES[usize::from(family == Family::V6)]
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Hook {
     Input,
     Forward,
@@ -239,13 +242,17 @@ pub struct Filter {
     pub kind: FilterKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
+    #[serde(rename = "ipv4")]
     V4,
+    #[serde(rename = "ipv6")]
     V6,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A bulk transfer's verdict (design.md §5 `transfer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Ok,
     Blackhole,
@@ -350,6 +357,18 @@ impl Family {
         match self {
             Family::V4 => "ipv4",
             Family::V6 => "ipv6",
+        }
+    }
+}
+
+impl std::str::FromStr for Family {
+    type Err = String;
+    /// `ipv4` or `ipv6`.
+    fn from_str(s: &str) -> Result<Family, String> {
+        match s {
+            "ipv4" => Ok(Family::V4),
+            "ipv6" => Ok(Family::V6),
+            other => Err(format!("unknown family {other:?} (expected ipv4 or ipv6)")),
         }
     }
 }

@@ -24,36 +24,7 @@ use super::error::ProbeError;
 use super::sock::{self, family_opts, PmtuDisc};
 use crate::netns::Netns;
 
-/// What became of a DF echo request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PingOutcome {
-    /// An echo reply came back: the packet fit the whole path.
-    Reply,
-    /// A router answered frag-needed / packet-too-big (`mtu`, `from`).
-    TooBig,
-    /// The sender's own kernel refused it (EMSGSIZE): larger than the
-    /// interface MTU or a cached PMTU exception (`mtu`).
-    LocalTooBig,
-    /// Some other ICMP error came back (unreachable, time exceeded: `from`).
-    Unreachable,
-    /// Nothing came back before the deadline: the packet or the answer was
-    /// dropped — a PMTU blackhole when the packet was too big.
-    Silence,
-}
-
-impl PingOutcome {
-    /// The report's word for it, as serialised: `reply`, `too-big`, …
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PingOutcome::Reply => "reply",
-            PingOutcome::TooBig => "too-big",
-            PingOutcome::LocalTooBig => "local-too-big",
-            PingOutcome::Unreachable => "unreachable",
-            PingOutcome::Silence => "silence",
-        }
-    }
-}
+pub use mtulab_core::observe::PingOutcome;
 
 /// The result of [`df_ping`]; JSON fields as in design.md §5.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
