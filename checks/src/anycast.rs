@@ -11,18 +11,19 @@ use harness::probe::anycast::{anycast_flows, AnycastFlow, AnycastOpts};
 use harness::probe::error::ProbeError;
 use harness::Lab;
 use mtulab_core::topology::Verdict;
-use mtulab_core::Topology;
+use mtulab_core::{Family, Topology};
 use serde::Serialize;
 
-use crate::check::{CheckOptions, MODEL_MISMATCH, TCP_TRANSFER};
+use crate::check::CheckOptions;
 use crate::report::{CheckLine, Report, Violation};
 use mtulab_core::model::{self, Knowable};
+use mtulab_core::CheckId;
 
 /// Downloads from one anycast address to one client, in one family.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnycastReport {
     pub address: String,
-    pub family: String,
+    pub family: Family,
     pub client: String,
     pub members: Vec<String>,
     /// Routers with a multipath route to the address and their hash policy.
@@ -87,7 +88,7 @@ pub fn check(
                     })
                     .collect();
                 report.checks.push(CheckLine {
-                    check: TCP_TRANSFER.into(),
+                    check: CheckId::TcpTransfer,
                     subject: subject.clone(),
                     holds: stalled.is_empty(),
                     detail: format!(
@@ -97,25 +98,25 @@ pub fn check(
                         per_member.join("; ")
                     ),
                 });
-                let violation = |check: &str, message: String, fix: Option<String>| Violation {
-                    check: check.into(),
+                let violation = |check: CheckId, message: String, fix: Option<String>| Violation {
+                    check,
                     message,
                     fix,
                     from: Some(format!("anycast {address}")),
                     to: Some(client.clone()),
-                    family: Some(fam.into()),
+                    family: Some(family),
                     link: None,
                 };
                 if !stalled.is_empty() {
                     report.violations.push(violation(
-                        TCP_TRANSFER,
+                        CheckId::TcpTransfer,
                         stall_message(&client, &address.to_string(), &run.flows, &stalled),
                         Some(fix(&pred.ecmp, family)),
                     ));
                 }
                 if pred.transfer.known() == Some(&Verdict::Ok) && !stalled.is_empty() {
                     report.violations.push(violation(
-                        MODEL_MISMATCH,
+                        CheckId::ModelMismatch,
                         format!(
                             "{client} <- anycast {address} {fam}: model predicts every flow ok, kernel stalled {} of {}",
                             stalled.len(),
@@ -130,7 +131,7 @@ pub fn check(
                 };
                 report.anycast.push(AnycastReport {
                     address: address.to_string(),
-                    family: fam.into(),
+                    family,
                     client,
                     members: group.nodes.clone(),
                     ecmp: pred.ecmp.clone(),

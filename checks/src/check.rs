@@ -22,7 +22,8 @@ use harness::probe::{
 };
 use harness::Lab;
 use mtulab_core::plan::{path_mtu, Hop};
-use mtulab_core::topology::{Expect, Family, FAMILY_CHECK_IDS};
+use mtulab_core::topology::{Expect, Family};
+use mtulab_core::CheckId;
 use mtulab_core::{Loaded, Topology};
 
 use crate::report::{CheckLine, IcmpReport, PathReport, PingReport, Report, Violation};
@@ -33,18 +34,11 @@ use mtulab_core::observe::PingOutcome;
 /// How long a DF ping waits for an answer before calling it silence.
 const PING_DEADLINE: Duration = Duration::from_secs(1);
 
-pub const LINK_MTU_MATCH: &str = "link-mtu-match";
-pub const ICMP_PASSES: &str = "icmp-passes";
-pub const PMTUD: &str = "pmtud";
-pub const TCP_TRANSFER: &str = "tcp-transfer";
-pub const MODEL_MISMATCH: &str = "model-mismatch";
-pub const CHECKS: [&str; 4] = [LINK_MTU_MATCH, ICMP_PASSES, PMTUD, TCP_TRANSFER];
-
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub families: Vec<Family>,
-    /// Which checks to run (ids from [`CHECKS`]).
-    pub checks: Vec<&'static str>,
+    /// Which checks to run (from [`CheckId::LIVE`]).
+    pub checks: Vec<CheckId>,
     pub transfer_bytes: u64,
 }
 
@@ -52,7 +46,7 @@ impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             families: vec![Family::V4, Family::V6],
-            checks: CHECKS.to_vec(),
+            checks: CheckId::LIVE.to_vec(),
             transfer_bytes: 1 << 20,
         }
     }
@@ -105,13 +99,13 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
         seconds: 0.0,
         anycast: Vec::new(),
     };
-    if opts.checks.contains(&LINK_MTU_MATCH) {
+    if opts.checks.contains(&CheckId::LinkMtuMatch) {
         check_links(&lab, &model, &mut report);
     }
     let want_paths = opts
         .checks
         .iter()
-        .any(|c| [ICMP_PASSES, PMTUD, TCP_TRANSFER].contains(c));
+        .any(|c| [CheckId::IcmpPasses, CheckId::Pmtud, CheckId::TcpTransfer].contains(c));
     let mut tally = Tally::default();
     if want_paths {
         let hosts: Vec<String> = lab.plan.hosts().into_iter().map(String::from).collect();
@@ -138,7 +132,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
             }
         }
         report.checks.push(CheckLine {
-            check: MODEL_MISMATCH.into(),
+            check: CheckId::ModelMismatch,
             subject: "model vs kernel".into(),
             holds: tally.differ == 0,
             detail: format!(
@@ -147,7 +141,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
             ),
         });
     }
-    if opts.checks.contains(&TCP_TRANSFER) {
+    if opts.checks.contains(&CheckId::TcpTransfer) {
         crate::anycast::check(&lab, topology, opts, &mut report).map_err(probe_err(topology))?;
     }
     report.ok = report.violations.is_empty();
@@ -203,12 +197,12 @@ fn compare_model(
     }
     for d in diffs {
         out.push(Violation {
-            check: MODEL_MISMATCH.into(),
+            check: CheckId::ModelMismatch,
             message: format!("{} -> {} {}: {d}", seen.from, seen.to, seen.family),
             fix: None,
             from: Some(seen.from.clone()),
             to: Some(seen.to.clone()),
-            family: Some(seen.family.as_str().into()),
+            family: Some(seen.family),
             link: None,
         });
     }
@@ -241,7 +235,7 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
         let subject = format!("link {}", i + 1);
         let (message, fix) = match findings
             .iter()
-            .find(|f| f.check == LINK_MTU_MATCH && f.subject == subject)
+            .find(|f| f.check == CheckId::LinkMtuMatch && f.subject == subject)
         {
             Some(f) if kernel_ok || a.is_none() || b.is_none() || (a, b) == (Some(link.mtu[0]), Some(link.mtu[1])) => (
                 format!(
@@ -267,7 +261,7 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
             ),
         };
         report.violations.push(Violation {
-            check: LINK_MTU_MATCH.into(),
+            check: CheckId::LinkMtuMatch,
             message,
             fix: Some(fix),
             from: None,
@@ -277,7 +271,7 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
         });
     }
     report.checks.push(CheckLine {
-        check: LINK_MTU_MATCH.into(),
+        check: CheckId::LinkMtuMatch,
         subject: "links".into(),
         holds: bad == 0,
         detail: if bad == 0 {
@@ -344,13 +338,13 @@ fn check_path(
     let subject = format!("{from} -> {to} {fam}");
     let expected = path_mtu(hops).unwrap_or(0);
     let routers: Vec<String> = hops.iter().skip(1).map(|h| h.node.clone()).collect();
-    let violation = |check: &str, (message, fix): (String, Option<String>)| Violation {
-        check: check.into(),
+    let violation = |check: CheckId, (message, fix): (String, Option<String>)| Violation {
+        check,
         message,
         fix,
         from: Some(from.into()),
         to: Some(to.into()),
-        family: Some(fam.into()),
+        family: Some(family),
         link: None,
     };
     let mut path = PathReport::new(from, to, family, expected);
@@ -358,7 +352,7 @@ fn check_path(
     // The `*_hosts` probes flush every node's PMTU exceptions themselves
     // before probing; a check flushes once more when it ends, for the
     // crafted-ICMP probe that follows (which only flushes afterwards).
-    if opts.checks.contains(&PMTUD) {
+    if opts.checks.contains(&CheckId::Pmtud) {
         let trace = tracepath::tracepath_hosts(lab, from, to, family, &Default::default())?;
         let dst = trace.dst;
         let sender = lab.node(from).expect("planned node");
@@ -411,14 +405,16 @@ fn check_path(
                 ),
             };
             report.violations.push(violation(
-                PMTUD,
-                explain(pred.and_then(|p| p.finding(PMTUD)), what.join("; "), |m| {
-                    (m, fix)
-                }),
+                CheckId::Pmtud,
+                explain(
+                    pred.and_then(|p| p.finding(CheckId::Pmtud)),
+                    what.join("; "),
+                    |m| (m, fix),
+                ),
             ));
         }
         report.checks.push(CheckLine {
-            check: PMTUD.into(),
+            check: CheckId::Pmtud,
             subject: subject.clone(),
             holds,
             detail: format!("learned {learned} (expected {expected}); DF {at}; DF {over}"),
@@ -428,7 +424,7 @@ fn check_path(
         exceptions::flush(lab)?;
     }
 
-    if opts.checks.contains(&TCP_TRANSFER) {
+    if opts.checks.contains(&CheckId::TcpTransfer) {
         let t = transfer::transfer_hosts(
             lab,
             from,
@@ -464,16 +460,16 @@ fn check_path(
                 rulesets_on(pred)
             );
             report.violations.push(violation(
-                TCP_TRANSFER,
+                CheckId::TcpTransfer,
                 explain(
-                    pred.and_then(|p| p.finding(TCP_TRANSFER)),
+                    pred.and_then(|p| p.finding(CheckId::TcpTransfer)),
                     format!("bulk data from {from} to {to}: {measured}"),
                     |m| (m, fix),
                 ),
             ));
         }
         report.checks.push(CheckLine {
-            check: TCP_TRANSFER.into(),
+            check: CheckId::TcpTransfer,
             subject: subject.clone(),
             holds,
             detail: format!(
@@ -486,7 +482,7 @@ fn check_path(
 
     // With no router on the path there is no ICMP to deliver: no line,
     // rather than one that cannot fail.
-    if opts.checks.contains(&ICMP_PASSES) && !routers.is_empty() {
+    if opts.checks.contains(&CheckId::IcmpPasses) && !routers.is_empty() {
         let mut lost = Vec::new();
         for router in &routers {
             let d = icmp_delivery::icmp_delivery(lab, router, from, to, family)?;
@@ -520,10 +516,12 @@ fn check_path(
                     ),
                 )
             });
-            report.violations.push(violation(ICMP_PASSES, explained));
+            report
+                .violations
+                .push(violation(CheckId::IcmpPasses, explained));
         }
         report.checks.push(CheckLine {
-            check: ICMP_PASSES.into(),
+            check: CheckId::IcmpPasses,
             subject: subject.clone(),
             holds: lost.is_empty(),
             detail: if lost.is_empty() {
@@ -544,25 +542,25 @@ fn check_path(
 pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions) -> Vec<String> {
     let mut out = Vec::new();
     let expect = topology.expect.clone().unwrap_or_default();
-    let ran = |c: &str| opts.checks.contains(&c) || c == MODEL_MISMATCH;
+    let ran = |c: CheckId| opts.checks.contains(&c) || c == CheckId::ModelMismatch;
     if expect.per_family() {
         compare_per_family(&expect, report, opts, &mut out);
         compare_expect_paths(&expect, report, &mut out);
         return out;
     }
-    let mut want: Vec<String> = expect
+    let mut want: Vec<CheckId> = expect
         .violations
         .clone()
         .unwrap_or_default()
         .into_iter()
-        .filter(|c| ran(c))
+        .filter(|c| ran(*c))
         .collect();
     want.sort();
     want.dedup();
-    let got: Vec<String> = report
+    let got: Vec<CheckId> = report
         .violated_checks()
         .into_iter()
-        .filter(|c| ran(c))
+        .filter(|c| ran(*c))
         .collect();
     if expect.violations.is_some() || topology.expect.is_none() {
         for c in &want {
@@ -626,20 +624,19 @@ fn compare_per_family(
     opts: &CheckOptions,
     out: &mut Vec<String>,
 ) {
-    let ran = |c: &str| opts.checks.contains(&c) || c == MODEL_MISMATCH;
-    let per_path = |c: &str| FAMILY_CHECK_IDS.contains(&c);
-    let got_in = |family: Option<&str>| -> Vec<String> {
-        let mut ids: Vec<String> = report
+    let ran = |c: CheckId| opts.checks.contains(&c) || c == CheckId::ModelMismatch;
+    let got_in = |family: Option<Family>| -> Vec<CheckId> {
+        let mut ids: Vec<CheckId> = report
             .violations
             .iter()
-            .filter(|v| v.family.as_deref() == family && ran(&v.check))
-            .map(|v| v.check.clone())
+            .filter(|v| v.family == family && ran(v.check))
+            .map(|v| v.check)
             .collect();
         ids.sort();
         ids.dedup();
         ids
     };
-    let mut differ = |prefix: &str, source: &str, want: Vec<String>, got: Vec<String>| {
+    let mut differ = |prefix: &str, source: &str, want: Vec<CheckId>, got: Vec<CheckId>| {
         for c in &want {
             if !got.contains(c) {
                 out.push(format!("{prefix}expected {c} to be violated, but it holds"));
@@ -656,7 +653,7 @@ fn compare_per_family(
     if let Some(v) = &expect.violations {
         let want = v
             .iter()
-            .filter(|c| !per_path(c) && ran(c))
+            .filter(|c| !c.per_family() && ran(**c))
             .cloned()
             .collect();
         differ("", "[expect]", want, got_in(None));
@@ -669,16 +666,16 @@ fn compare_per_family(
             (None, None) => continue,
         };
         let probed = report.paths.iter().any(|p| p.family == *family)
-            || report.anycast.iter().any(|a| a.family == fam);
+            || report.anycast.iter().any(|a| a.family == *family);
         if !probed {
             continue;
         }
         let want = list
             .iter()
-            .filter(|c| per_path(c) && ran(c))
+            .filter(|c| c.per_family() && ran(**c))
             .cloned()
             .collect();
-        differ(&format!("{fam}: "), &source, want, got_in(Some(fam)));
+        differ(&format!("{fam}: "), &source, want, got_in(Some(*family)));
     }
 }
 
@@ -772,7 +769,7 @@ mod tests {
                 "server -> client ipv4: frag-needed from router-b: model dropped, kernel arrives",
             ]
         );
-        assert!(out.iter().all(|v| v.check == MODEL_MISMATCH));
+        assert!(out.iter().all(|v| v.check == CheckId::ModelMismatch));
     }
 
     /// A violated check takes the model's words (naming the router and
@@ -783,7 +780,7 @@ mod tests {
         let model = model::predict(&t, &Plan::new(&t));
         let pred = model.path("server", "client", Family::V4);
         let (msg, fix) = explain(
-            pred.and_then(|p| p.finding(TCP_TRANSFER)),
+            pred.and_then(|p| p.finding(CheckId::TcpTransfer)),
             "0 of 1 bytes".into(),
             |m| (m, "x".into()),
         );
@@ -795,7 +792,7 @@ mod tests {
         assert!(fix.unwrap().contains("out of router-b"));
         let up = model.path("client", "server", Family::V4);
         let (msg, fix) = explain(
-            up.and_then(|p| p.finding(TCP_TRANSFER)),
+            up.and_then(|p| p.finding(CheckId::TcpTransfer)),
             "measured".into(),
             |m| (m, "fallback".into()),
         );
@@ -818,7 +815,7 @@ mod tests {
 
     /// A report with one probed path per family in `probed` (client -> s1,
     /// nothing else filled in) and one violation per (check, family).
-    fn report_of(probed: &[&str], violated: &[(&str, Option<&str>)]) -> Report {
+    fn report_of(probed: &[&str], violated: &[(CheckId, Option<&str>)]) -> Report {
         Report {
             topology: "anycast_flowlabel".into(),
             file: None,
@@ -826,12 +823,12 @@ mod tests {
             violations: violated
                 .iter()
                 .map(|(check, family)| Violation {
-                    check: check.to_string(),
+                    check: *check,
                     message: "m".into(),
                     fix: None,
                     from: None,
                     to: None,
-                    family: family.map(String::from),
+                    family: family.map(|f| f.parse().unwrap()),
                     link: None,
                 })
                 .collect(),
@@ -859,7 +856,7 @@ mod tests {
     fn expect_without_family_tables_is_one_set() {
         let t = with_expect("[expect]\nviolations = [\"tcp-transfer\"]\n");
         let opts = CheckOptions::default();
-        let r = report_of(BOTH, &[(TCP_TRANSFER, Some("ipv6"))]);
+        let r = report_of(BOTH, &[(CheckId::TcpTransfer, Some("ipv6"))]);
         assert_eq!(compare_expect(&t, &r, &opts), Vec::<String>::new());
         assert_eq!(
             compare_expect(&t, &report_of(BOTH, &[]), &opts),
@@ -874,27 +871,39 @@ mod tests {
         let t = with_expect(FLOWLABEL);
         let opts = CheckOptions::default();
         // (the violations seen, what compare_expect says)
-        type Case<'a> = (&'a [(&'a str, Option<&'a str>)], &'a [&'a str]);
+        type Case<'a> = (&'a [(CheckId, Option<&'a str>)], &'a [&'a str]);
         let cases: [Case; 6] = [
-            (&[(TCP_TRANSFER, Some("ipv6"))], &[]),
+            (&[(CheckId::TcpTransfer, Some("ipv6"))], &[]),
             (
                 &[],
                 &["ipv6: expected tcp-transfer to be violated, but it holds"],
             ),
             (
-                &[(TCP_TRANSFER, Some("ipv6")), (TCP_TRANSFER, Some("ipv4"))],
+                &[
+                    (CheckId::TcpTransfer, Some("ipv6")),
+                    (CheckId::TcpTransfer, Some("ipv4")),
+                ],
                 &["ipv4: tcp-transfer is violated, but [expect] does not list it"],
             ),
             (
-                &[(TCP_TRANSFER, Some("ipv6")), (PMTUD, Some("ipv6"))],
+                &[
+                    (CheckId::TcpTransfer, Some("ipv6")),
+                    (CheckId::Pmtud, Some("ipv6")),
+                ],
                 &["ipv6: pmtud is violated, but [expect.ipv6] does not list it"],
             ),
             (
-                &[(TCP_TRANSFER, Some("ipv6")), (MODEL_MISMATCH, Some("ipv6"))],
+                &[
+                    (CheckId::TcpTransfer, Some("ipv6")),
+                    (CheckId::ModelMismatch, Some("ipv6")),
+                ],
                 &["ipv6: model-mismatch is violated, but [expect.ipv6] does not list it"],
             ),
             (
-                &[(TCP_TRANSFER, Some("ipv6")), (LINK_MTU_MATCH, None)],
+                &[
+                    (CheckId::TcpTransfer, Some("ipv6")),
+                    (CheckId::LinkMtuMatch, None),
+                ],
                 &["link-mtu-match is violated, but [expect] does not list it"],
             ),
         ];
@@ -904,7 +913,7 @@ mod tests {
         }
         // With the same outcome, a file without the table is not as expected.
         let plain = with_expect("[expect]\nviolations = []\n");
-        let r = report_of(BOTH, &[(TCP_TRANSFER, Some("ipv6"))]);
+        let r = report_of(BOTH, &[(CheckId::TcpTransfer, Some("ipv6"))]);
         assert_eq!(
             compare_expect(&plain, &r, &opts),
             ["tcp-transfer is violated, but [expect] does not list it"]
@@ -919,7 +928,10 @@ mod tests {
             "[expect]\nviolations = [\"link-mtu-match\", \"pmtud\"]\n[expect.ipv6]\nviolations = []\n",
         );
         let opts = CheckOptions::default();
-        let ok = [(LINK_MTU_MATCH, None), (PMTUD, Some("ipv4"))];
+        let ok = [
+            (CheckId::LinkMtuMatch, None),
+            (CheckId::Pmtud, Some("ipv4")),
+        ];
         assert_eq!(
             compare_expect(&t, &report_of(BOTH, &ok), &opts),
             Vec::<String>::new()
@@ -932,7 +944,7 @@ mod tests {
             compare_expect(&t, &report_of(BOTH, &ok[..1]), &opts),
             ["ipv4: expected pmtud to be violated, but it holds"]
         );
-        let v6 = [ok[0], ok[1], (PMTUD, Some("ipv6"))];
+        let v6 = [ok[0], ok[1], (CheckId::Pmtud, Some("ipv6"))];
         assert_eq!(
             compare_expect(&t, &report_of(BOTH, &v6), &opts),
             ["ipv6: pmtud is violated, but [expect.ipv6] does not list it"]
@@ -945,16 +957,16 @@ mod tests {
     fn families_and_checks_not_run_are_not_compared() {
         let t = with_expect(FLOWLABEL);
         let holds = ["ipv6: expected tcp-transfer to be violated, but it holds"];
-        let only = |families: Vec<Family>, checks: Vec<&'static str>| CheckOptions {
+        let only = |families: Vec<Family>, checks: Vec<CheckId>| CheckOptions {
             families,
             checks,
             ..CheckOptions::default()
         };
         let none = Vec::<String>::new();
         // IPv4 only (a scenario trial): the IPv6 table is not compared.
-        let v4 = only(vec![Family::V4], CHECKS.to_vec());
+        let v4 = only(vec![Family::V4], CheckId::LIVE.to_vec());
         assert_eq!(compare_expect(&t, &report_of(&["ipv4"], &[]), &v4), none);
-        let v6 = only(vec![Family::V6], CHECKS.to_vec());
+        let v6 = only(vec![Family::V6], CheckId::LIVE.to_vec());
         assert_eq!(compare_expect(&t, &report_of(&["ipv6"], &[]), &v6), holds);
         // Both families run, but IPv6 has no probed path.
         let all = CheckOptions::default();
@@ -963,7 +975,7 @@ mod tests {
         let mut r = report_of(&["ipv4"], &[]);
         r.anycast.push(crate::anycast::AnycastReport {
             address: "2001:db8:fa::1".into(),
-            family: "ipv6".into(),
+            family: Family::V6,
             client: "client".into(),
             members: vec!["s1".into(), "s2".into()],
             ecmp: Vec::new(),
@@ -973,15 +985,18 @@ mod tests {
         });
         assert_eq!(compare_expect(&t, &r, &all), holds);
         // tcp-transfer not run: its expectation is not compared.
-        let pmtud = only(vec![Family::V6], vec![PMTUD]);
+        let pmtud = only(vec![Family::V6], vec![CheckId::Pmtud]);
         assert_eq!(compare_expect(&t, &report_of(&["ipv6"], &[]), &pmtud), none);
         // link-mtu-match not run: not compared even when violated (a stale report).
         let lm = report_of(
             BOTH,
-            &[(TCP_TRANSFER, Some("ipv6")), (LINK_MTU_MATCH, None)],
+            &[
+                (CheckId::TcpTransfer, Some("ipv6")),
+                (CheckId::LinkMtuMatch, None),
+            ],
         );
         assert_eq!(
-            compare_expect(&t, &lm, &only(vec![Family::V6], vec![TCP_TRANSFER])),
+            compare_expect(&t, &lm, &only(vec![Family::V6], vec![CheckId::TcpTransfer])),
             none
         );
     }
@@ -991,13 +1006,20 @@ mod tests {
     fn absent_lists_assert_nothing() {
         let t = with_expect("[expect]\n[expect.ipv4]\nviolations = []\n");
         let opts = CheckOptions::default();
-        let elsewhere = [(TCP_TRANSFER, Some("ipv6")), (LINK_MTU_MATCH, None)];
+        let elsewhere = [
+            (CheckId::TcpTransfer, Some("ipv6")),
+            (CheckId::LinkMtuMatch, None),
+        ];
         assert_eq!(
             compare_expect(&t, &report_of(BOTH, &elsewhere), &opts),
             Vec::<String>::new()
         );
         assert_eq!(
-            compare_expect(&t, &report_of(BOTH, &[(PMTUD, Some("ipv4"))]), &opts),
+            compare_expect(
+                &t,
+                &report_of(BOTH, &[(CheckId::Pmtud, Some("ipv4"))]),
+                &opts
+            ),
             ["ipv4: pmtud is violated, but [expect.ipv4] does not list it"]
         );
     }

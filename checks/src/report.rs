@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use mtulab_core::observe::{IcmpReport, PathReport, PingReport};
+use mtulab_core::{CheckId, Family};
 
 /// One broken rule or model/kernel disagreement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Violation {
-    /// A stable check id: link-mtu-match, icmp-passes, pmtud, tcp-transfer, model-mismatch.
-    pub check: String,
+    pub check: CheckId,
     /// What is wrong and what a user would see.
     pub message: String,
     /// How to fix it, when there is a fix.
@@ -24,7 +24,7 @@ pub struct Violation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub family: Option<String>,
+    pub family: Option<Family>,
     /// The link concerned (0-based, file order), for link-mtu-match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<usize>,
@@ -33,7 +33,7 @@ pub struct Violation {
 /// One check on one subject (a link set, or a path in one family).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckLine {
-    pub check: String,
+    pub check: CheckId,
     /// "links", or "server -> client ipv4".
     pub subject: String,
     pub holds: bool,
@@ -65,8 +65,8 @@ pub struct Report {
 
 impl Report {
     /// The distinct check ids that have violations, sorted.
-    pub fn violated_checks(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.violations.iter().map(|v| v.check.clone()).collect();
+    pub fn violated_checks(&self) -> Vec<CheckId> {
+        let mut ids: Vec<CheckId> = self.violations.iter().map(|v| v.check).collect();
         ids.sort();
         ids.dedup();
         ids
@@ -109,7 +109,12 @@ pub fn human(r: &Report, colour: bool) -> String {
         .map(|f| format!("  ({})", f.display()))
         .unwrap_or_default();
     let _ = writeln!(s, "{}{}", p.bold(&r.topology), p.dim(&file));
-    let width = r.checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
+    let width = r
+        .checks
+        .iter()
+        .map(|c| c.check.as_str().len())
+        .max()
+        .unwrap_or(0);
     for c in &r.checks {
         let mark = if c.holds {
             p.green("ok  ")
@@ -143,7 +148,11 @@ pub fn human(r: &Report, colour: bool) -> String {
             "{} violation{} ({})",
             r.violations.len(),
             if r.violations.len() == 1 { "" } else { "s" },
-            r.violated_checks().join(", ")
+            r.violated_checks()
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     };
     let _ = write!(s, "  summary: {verdict} in {:.1} s", r.seconds);
@@ -214,7 +223,7 @@ pub fn junit(reports: &[Report]) -> String {
                 s,
                 "    <testcase classname=\"mtulab.{}\" name=\"{} {}\"",
                 xml_escape(&r.topology),
-                xml_escape(&c.check),
+                xml_escape(c.check.as_str()),
                 xml_escape(&c.subject)
             );
             if c.holds {
@@ -241,7 +250,7 @@ pub fn junit(reports: &[Report]) -> String {
                 s,
                 "      <failure message=\"{}\" type=\"{}\">{}</failure>",
                 xml_escape(&c.detail),
-                xml_escape(&c.check),
+                xml_escape(c.check.as_str()),
                 xml_escape(&body.join("\n"))
             );
             s.push_str("    </testcase>\n");
@@ -266,7 +275,7 @@ pub fn subject_of(v: &Violation) -> Option<String> {
 mod tests {
     use super::*;
     use mtulab_core::observe::PingOutcome;
-    use mtulab_core::topology::{Family, Verdict};
+    use mtulab_core::topology::Verdict;
 
     fn sample() -> Report {
         Report {
@@ -274,12 +283,12 @@ mod tests {
             file: None,
             ok: false,
             violations: vec![Violation {
-                check: "pmtud".into(),
+                check: CheckId::Pmtud,
                 message: "server learned 9000, expected 1200 \"quoted\"".into(),
                 fix: Some("let ICMP out".into()),
                 from: Some("server".into()),
                 to: Some("client".into()),
-                family: Some("ipv4".into()),
+                family: Some(Family::V4),
                 link: None,
             }],
             paths: vec![PathReport {
@@ -301,13 +310,13 @@ mod tests {
             }],
             checks: vec![
                 CheckLine {
-                    check: "pmtud".into(),
+                    check: CheckId::Pmtud,
                     subject: "server -> client ipv4".into(),
                     holds: false,
                     detail: "learned 9000".into(),
                 },
                 CheckLine {
-                    check: "link-mtu-match".into(),
+                    check: CheckId::LinkMtuMatch,
                     subject: "links".into(),
                     holds: true,
                     detail: "3 links".into(),

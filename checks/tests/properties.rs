@@ -57,7 +57,7 @@ use mtulab_core::topology::{
     default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node, Verdict,
 };
 use mtulab_core::Family;
-use mtulab_core::{Loaded, Plan, Topology};
+use mtulab_core::{CheckId, Loaded, Plan, Topology};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{
@@ -415,7 +415,7 @@ static PATHS_CHECKED: AtomicUsize = AtomicUsize::new(0);
 fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
     let opts = CheckOptions {
         families: vec![Family::V4, Family::V6],
-        checks: vec![check::PMTUD, check::TCP_TRANSFER],
+        checks: vec![CheckId::Pmtud, CheckId::TcpTransfer],
         transfer_bytes: 64 << 10,
     };
     let report = check::run(&Loaded::from_topology(t.clone()), &opts)
@@ -745,7 +745,7 @@ const TRANSFERS: usize = 3;
 /// model did not predict is re-probed with a long one before it counts.
 const PING_SHORT: Duration = Duration::from_millis(100);
 const PING_LONG: Duration = Duration::from_secs(2);
-/// The sender's PMTUD, fast: once a TTL is silent every higher one is
+/// The sender's CheckId::Pmtud, fast: once a TTL is silent every higher one is
 /// too (the same packet meets the same drop), and answers on veth take
 /// well under a millisecond. A learned PMTU the model did not predict is
 /// measured again with iputils-like patience before it counts.
@@ -956,7 +956,7 @@ fn compare_path(
         return Ok(());
     }
 
-    // What the sender learns: tracepath (the sender's PMTUD), then its route lookup.
+    // What the sender learns: tracepath (the sender's CheckId::Pmtud), then its route lookup.
     match p.learned_pmtu.known() {
         None => unknown(),
         Some(l) => {

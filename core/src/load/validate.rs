@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::raw::*;
 use super::sysctl::{key_problem, SysctlNames};
 use super::{base_dir, line_of, Loaded};
+use crate::check_id::CheckId;
 use crate::plan::tunnel::UnderlayError;
 use crate::plan::{link_subnets, Plan, PlanError};
 use crate::topology::*;
