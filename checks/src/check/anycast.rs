@@ -11,33 +11,16 @@ use harness::probe::anycast::{anycast_flows, AnycastFlow, AnycastOpts};
 use harness::probe::error::ProbeError;
 use harness::Lab;
 use mtulab_core::topology::Verdict;
-use mtulab_core::{Family, Topology};
-use serde::Serialize;
+use mtulab_core::Topology;
 
-use crate::check::CheckOptions;
-use crate::report::{CheckLine, Report, Violation};
+use super::options::CheckOptions;
+use crate::report::{AnycastReport, CheckLine, Report, Violation};
 use mtulab_core::model::{self, Knowable};
 use mtulab_core::CheckId;
 
-/// Downloads from one anycast address to one client, in one family.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AnycastReport {
-    pub address: String,
-    pub family: Family,
-    pub client: String,
-    pub members: Vec<String>,
-    /// Routers with a multipath route to the address and their hash policy.
-    pub ecmp: Vec<(String, u32)>,
-    /// Flows that did not complete promptly.
-    pub stalled: usize,
-    /// The model's per-flow prediction: "ok", "blackhole", or `{"unknown": why}`.
-    pub predicted: serde_json::Value,
-    pub flows: Vec<AnycastFlow>,
-}
-
 /// Run the anycast downloads of `topology` in the families of `opts` and
 /// add their check lines, violations and per-flow tables to `report`.
-pub fn check(
+pub(super) fn check(
     lab: &Lab,
     topology: &Topology,
     opts: &CheckOptions,
