@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use harness::{Lab, LabError, Topology};
+use harness::{Lab, LabError};
 
 mod signals;
 
@@ -145,7 +145,7 @@ fn no_node(lab: &Lab, node: &str) -> Failure {
         2,
         format!(
             "lab {} has no node {node:?} (nodes: {})",
-            lab.id,
+            lab.id(),
             nodes.join(", ")
         ),
     )
@@ -190,14 +190,14 @@ fn check(
     format: Format,
     expect: bool,
     jobs: usize,
-    families: Vec<harness::Family>,
+    families: Vec<mtulab_core::Family>,
 ) -> Result<u8, Failure> {
     use mtulab::check::{self, CheckOptions};
     use std::io::IsTerminal;
     // Every file is validated before any lab is built: bad input changes nothing.
     let topologies = collect_files(paths)?
         .iter()
-        .map(|f| Topology::from_file(f))
+        .map(|f| harness::load::load_file(f))
         .collect::<Result<Vec<_>, _>>()
         .map_err(LabError::from)?;
     require_live()?;
@@ -218,7 +218,7 @@ fn check(
                 let Some(t) = topologies.get(i) else { break };
                 let r = check::run(t, &opts).map(|mut r| {
                     if expect {
-                        r.expect_mismatches = Some(check::compare_expect(t, &r, &opts));
+                        r.expect_mismatches = Some(check::compare_expect(&t.topology, &r, &opts));
                     }
                     r
                 });
@@ -231,13 +231,13 @@ fn check(
                     };
                     eprintln!(
                         "[{n}/{total}] {}: {verdict} ({:.1} s elapsed)",
-                        t.name,
+                        t.topology.name,
                         started.elapsed().as_secs_f64()
                     );
                 }
                 results.lock().unwrap().push((
                     i,
-                    r.map_err(|e| match &t.source {
+                    r.map_err(|e| match &t.topology.source {
                         Some(f) => format!("{}: {e}", f.display()),
                         None => e.to_string(),
                     }),
@@ -282,7 +282,7 @@ fn probe(
     p: &ProbeArgs,
     what: impl FnOnce(
         &Lab,
-        harness::Family,
+        mtulab_core::Family,
     ) -> Result<(serde_json::Value, String), harness::probe::error::ProbeError>,
 ) -> Result<u8, Failure> {
     require_live()?;
@@ -296,9 +296,9 @@ fn probe(
         harness::probe::exceptions::flush(&lab).map_err(|e| fail(2, e.to_string()))?;
     }
     let family = if p.ipv6 {
-        harness::Family::V6
+        mtulab_core::Family::V6
     } else {
-        harness::Family::V4
+        mtulab_core::Family::V4
     };
     let (json, text) = what(&lab, family).map_err(|e| fail(2, e.to_string()))?;
     if p.json {
@@ -320,9 +320,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             only6,
         } => {
             let families = match (only4, only6) {
-                (true, _) => vec![harness::Family::V4],
-                (_, true) => vec![harness::Family::V6],
-                _ => vec![harness::Family::V4, harness::Family::V6],
+                (true, _) => vec![mtulab_core::Family::V4],
+                (_, true) => vec![mtulab_core::Family::V6],
+                _ => vec![mtulab_core::Family::V4, mtulab_core::Family::V6],
             };
             check(&paths, format, expect, jobs, families)
         }
@@ -400,12 +400,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok((v, text))
         }),
         Cmd::Up { file, wait } => {
-            let topology = Topology::from_file(&file).map_err(LabError::from)?;
+            let loaded = harness::load::load_file(&file).map_err(LabError::from)?;
             require_live()?;
-            let lab = Lab::build(&topology)?;
+            let lab = Lab::build_loaded(&loaded)?;
             println!(
                 "lab {} is up; remove it with `mtulab down --lab {}`",
-                lab.id, lab.id
+                lab.id(),
+                lab.id()
             );
             let width = lab.namespaces().keys().map(|n| n.len()).max().unwrap_or(0);
             for (node, ns) in lab.namespaces() {

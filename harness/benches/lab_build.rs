@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Instant;
 
-use harness::{Lab, Plan};
+use harness::Lab;
+use mtulab_core::Plan;
 
 mod common;
 use common::median;

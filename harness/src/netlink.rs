@@ -27,7 +27,7 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use crate::plan::IfAddr;
+use mtulab_core::plan::IfAddr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
@@ -505,7 +505,7 @@ pub fn new_vxlan(v: &VxlanEnd) -> RouteNetlinkMessage {
             }
         }
     }
-    data.push(InfoVxlan::Port(crate::tunnel::VXLAN_PORT));
+    data.push(InfoVxlan::Port(mtulab_core::plan::tunnel::VXLAN_PORT));
     data.push(InfoVxlan::Learning(false));
     data.push(InfoVxlan::Df(VxlanDf::Unset));
     let vxlan = InfoData::Vxlan(data);
