@@ -3,5 +3,7 @@
 
 pub mod anycast;
 pub mod check;
+pub mod diff;
+pub mod import;
 pub mod model;
 pub mod report;
