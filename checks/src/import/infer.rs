@@ -1066,3 +1066,7 @@ fn validate(t: &Topology, notes: &Notes, filters: bool) -> Result<Topology, Impo
         ),
     })
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
