@@ -898,13 +898,14 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         }
     }
 
-    // Routes: gateways must be a joined peer, an edge host, or a tunnel's
-    // other end.
+    // Routes: gateways must be a joined peer or an edge host; a node that
+    // routes a family through a tunnel keeps that family automatic.
+    let mut tunnel_routed: BTreeMap<(String, Family), (String, String)> = BTreeMap::new();
     for c in candidates {
         let m = &machines[c.node];
         let via = renumber.get(&c.via).copied().unwrap_or(c.via);
         let to = renumber_net.get(&c.to).copied().unwrap_or(c.to);
-        let peer_ok = probe.links.iter().any(|l| {
+        let link_peer = probe.links.iter().any(|l| {
             let Some(end) = l.between.iter().position(|n| *n == m.name) else {
                 return false;
             };
@@ -912,16 +913,26 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
                 .into_iter()
                 .flatten()
                 .any(|pair| pair[1 - end].addr == via)
-        }) || plan.node(&m.name).is_some_and(|n| {
-            n.interfaces.iter().any(|i| {
+        });
+        let tunnel_peer = plan.node(&m.name).and_then(|n| {
+            n.interfaces.iter().find_map(|i| {
                 let l = &plan.links[i.link];
-                l.tunnel.is_some()
+                (l.tunnel.is_some()
                     && [Family::V4, Family::V6]
                         .into_iter()
-                        .any(|f| l.end_addr(f, 1 - i.end).is_some_and(|a| a.addr == via))
+                        .any(|f| l.end_addr(f, 1 - i.end).is_some_and(|a| a.addr == via)))
+                .then(|| i.name.clone())
             })
         });
-        if !peer_ok {
+        if let Some(tun) = tunnel_peer {
+            // HOOK(tunnel routes): given routes take gateways on [[links]]
+            // only; this node's routes of this family stay automatic.
+            tunnel_routed
+                .entry((m.name.clone(), family_of(via)))
+                .or_insert_with(|| (m.label.to_string(), tun));
+            continue;
+        }
+        if !link_peer {
             let on_link = probe.links.iter().find(|l| {
                 l.between.contains(&m.name)
                     && [l.addresses, l.addresses6]
@@ -956,6 +967,27 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
             .expect("machine node")
             .routes
             .push(Route { to, via });
+    }
+
+    for ((node, fam), (label, tun)) in &tunnel_routed {
+        let n = topology.nodes.get_mut(node).expect("machine node");
+        let dropped: Vec<String> = n
+            .routes
+            .iter()
+            .filter(|r| r.to.family() == *fam)
+            .map(|r| format!("{} via {}", r.to, r.via))
+            .collect();
+        n.routes.retain(|r| r.to.family() != *fam);
+        warnings.push(format!(
+            "{label}: {node} routes {} through tunnel {tun}, but given routes cannot use a tunnel's gateway yet: all its {} routes are left automatic (shortest paths){}",
+            fam.as_str(),
+            fam.as_str(),
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!("; not given: {}", dropped.join(", "))
+            }
+        ));
     }
 
     // Rulesets, as found.
