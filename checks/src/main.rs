@@ -138,6 +138,11 @@ enum Cmd {
         after: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Only IPv4 / only IPv6.
+        #[arg(short = '4', conflicts_with = "only6")]
+        only4: bool,
+        #[arg(short = '6')]
+        only6: bool,
     },
     /// Run a command inside a node of a kept lab.
     Exec {
@@ -498,13 +503,20 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             before,
             after,
             format,
+            only4,
+            only6,
         } => {
+            let families = match (only4, only6) {
+                (true, _) => vec![harness::Family::V4],
+                (_, true) => vec![harness::Family::V6],
+                _ => vec![harness::Family::V4, harness::Family::V6],
+            };
             let format = match format {
                 Format::Human => rollout::DiffFormat::Human,
                 Format::Json => rollout::DiffFormat::Json,
                 Format::Junit => rollout::DiffFormat::Junit,
             };
-            rollout::diff(&before, &after, format, || {
+            rollout::diff(&before, &after, format, families, || {
                 require_live().map_err(|f| f.message)
             })
             .map_err(|m| fail(2, m))
