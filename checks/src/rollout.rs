@@ -183,12 +183,16 @@ pub fn diff(
     before: &Path,
     after: &Path,
     format: DiffFormat,
+    families: Vec<harness::Family>,
     live: impl FnOnce() -> Result<(), String>,
 ) -> Result<u8, String> {
     let tb = Topology::from_file(before).map_err(|e| e.to_string())?;
     let ta = Topology::from_file(after).map_err(|e| e.to_string())?;
     live()?;
-    let opts = mtulab::check::CheckOptions::default();
+    let opts = mtulab::check::CheckOptions {
+        families,
+        ..mtulab::check::CheckOptions::default()
+    };
     let (rb, ra) = std::thread::scope(|s| {
         let hb = s.spawn(|| mtulab::check::run(&tb, &opts));
         let ha = s.spawn(|| mtulab::check::run(&ta, &opts));
@@ -199,7 +203,10 @@ pub fn diff(
     });
     let rb = rb.map_err(|e| format!("{}: {e}", before.display()))?;
     let ra = ra.map_err(|e| format!("{}: {e}", after.display()))?;
-    let d = mtulab::diff::compare(&rb, &ra);
+    let mut d = mtulab::diff::compare(&rb, &ra);
+    // Both files often carry one name (an edited copy): show the files.
+    d.before = before.display().to_string();
+    d.after = after.display().to_string();
     match format {
         DiffFormat::Human => println!("{}", mtulab::diff::human(&d)),
         DiffFormat::Json => println!("{}", mtulab::diff::json(&d)),

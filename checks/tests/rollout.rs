@@ -770,13 +770,15 @@ fn snapshot_unread() -> Result<(), Failed> {
     Ok(())
 }
 
-/// Per check and path; and per path its verdicts (timings ignored).
-fn outcome(
-    r: &Report,
-) -> (
+/// Violations per (check, subject); per path (from, to, family) its
+/// expected PMTU, observed PMTU and transfer verdict.
+type Outcome = (
     BTreeSet<(String, String)>,
     BTreeMap<(String, String, String), (u32, Option<u32>, Option<String>)>,
-) {
+);
+
+/// Per check and path; and per path its verdicts (timings ignored).
+fn outcome(r: &Report) -> Outcome {
     let v = r
         .violations
         .iter()

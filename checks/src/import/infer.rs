@@ -846,6 +846,24 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         topology.links.push(p.link.clone());
         notes.links.push(p.note.clone());
     }
+    // The format has no way to switch IPv6 off on a link of 1280 or more.
+    let no_v6: Vec<String> = topology
+        .links
+        .iter()
+        .filter(|l| l.addresses6.is_none() && l.mtu.iter().all(|m| *m >= 1280))
+        .map(|l| {
+            format!(
+                "{}:{}-{}:{}",
+                l.between[0], l.names[0], l.between[1], l.names[1]
+            )
+        })
+        .collect();
+    if !no_v6.is_empty() {
+        warnings.push(format!(
+            "no IPv6 address in the snapshots on {}, but the lab gives every link of 1280 or more automatic IPv6 (the format cannot switch it off): check with -4 to leave out IPv6 the real network does not have",
+            no_v6.join(", ")
+        ));
+    }
     for (t, note, _) in &tunnels {
         topology.tunnels.push(t.clone());
         notes.tunnels.push(note.clone());

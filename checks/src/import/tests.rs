@@ -140,10 +140,16 @@ fn joins_shared_subnets_and_adds_edges() {
         .find(|l| l.between[0] == "r2" && l.names[0] == "srv")
         .unwrap();
     assert_eq!(srv.mtu, [9000, 9000]);
-    assert!(t.nodes[&srv.between[1]].router == false);
+    assert!(!t.nodes[&srv.between[1]].router);
     assert!(t.nodes["r1"].router && t.nodes["r2"].router);
     assert_eq!(t.nodes["r1"].routes.len(), 1);
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    // The only warning: the snapshots have no IPv6, the lab would add it.
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("check with -4"),
+        "{:?}",
+        out.warnings
+    );
     assert!(out
         .toml
         .contains("# r1:up (r1.json) <-> r2:down (r2.json): 198.18.1.0/24"));
@@ -241,8 +247,13 @@ fn multipath_route_is_a_warning() {
     ];
     inputs[0].snapshot.routes.push(r);
     let out = import(&inputs, &opts()).unwrap();
-    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
-    assert!(out.warnings[0].contains("multipath route to 198.18.9.0/24"));
+    let mp: Vec<&String> = out
+        .warnings
+        .iter()
+        .filter(|w| w.contains("multipath"))
+        .collect();
+    assert_eq!(mp.len(), 1, "{:?}", out.warnings);
+    assert!(mp[0].contains("multipath route to 198.18.9.0/24"));
     assert!(out.toml.contains("multipath route to 198.18.9.0/24"));
     assert_eq!(out.topology.nodes["r1"].routes.len(), 1);
 }
@@ -356,4 +367,33 @@ fn output_parses_back() {
     let back = Topology::from_str(&out.toml, Path::new("x.toml")).unwrap();
     assert_eq!(back.links, out.topology.links);
     assert_eq!(back.nodes, out.topology.nodes);
+}
+
+/// Links with IPv6 in the snapshots get it as given, and no warning.
+#[test]
+fn ipv6_given_no_warning() {
+    let inputs = vec![
+        input(
+            "r1",
+            snap(
+                true,
+                &[("up", 1500, &["198.18.1.1/24", "2001:db8:1::1/64"])],
+                &[],
+            ),
+        ),
+        input(
+            "r2",
+            snap(
+                true,
+                &[("down", 1500, &["198.18.1.2/24", "2001:db8:1::2/64"])],
+                &[],
+            ),
+        ),
+    ];
+    let out = import(&inputs, &opts()).unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert_eq!(
+        out.topology.links[0].addresses6.unwrap()[1].to_string(),
+        "2001:db8:1::2/64"
+    );
 }
