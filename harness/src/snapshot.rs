@@ -32,7 +32,7 @@ pub enum SnapshotError {
 }
 
 /// One namespace's network state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
     /// Always [`SCHEMA`].
@@ -71,7 +71,7 @@ pub struct Snapshot {
 }
 
 /// A part of the state the snapshot could not read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Unread {
     pub what: String,
@@ -79,7 +79,7 @@ pub struct Unread {
 }
 
 /// A network interface (`RTM_GETLINK`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     pub index: u32,
@@ -107,7 +107,7 @@ pub struct Link {
 }
 
 /// VXLAN parameters (`IFLA_VXLAN_*`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vxlan {
     pub vni: u32,
@@ -126,7 +126,7 @@ pub struct Vxlan {
 }
 
 /// An interface address (`RTM_GETADDR`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     /// The interface's name.
@@ -138,7 +138,7 @@ pub struct Address {
 }
 
 /// A route (`RTM_GETROUTE`, every table).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// ipv4 | ipv6
@@ -174,7 +174,7 @@ pub struct Route {
 }
 
 /// One next hop of a multipath route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NextHop {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +210,12 @@ impl Snapshot {
     pub fn link(&self, name: &str) -> Option<&Link> {
         self.links.iter().find(|l| l.name == name)
     }
+}
+
+/// The JSON Schema of [`Snapshot`] (committed as `docs/snapshot-schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Snapshot);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
 }
 
 /// Capture the calling thread's namespace. Fails only when rtnetlink
@@ -533,4 +539,57 @@ fn decode_route(r: &RouteMessage, names: &BTreeMap<u32, String>) -> Route {
     });
     out.to = format!("{dst}/{}", r.header.destination_prefix_length);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/snapshot-schema.json is the schema of this code; regenerate it
+    /// with `MTULAB_BLESS=1 cargo test -p mtulab-harness --lib snapshot`.
+    #[test]
+    fn committed_json_schema_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/snapshot-schema.json");
+        let now = json_schema();
+        if std::env::var_os("MTULAB_BLESS").is_some() {
+            std::fs::write(&path, &now).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == now,
+            "{} is stale: regenerate it with MTULAB_BLESS=1 cargo test -p mtulab-harness --lib snapshot",
+            path.display()
+        );
+    }
+
+    /// A document round-trips, and another schema or an unknown key is refused.
+    #[test]
+    fn parse_checks_schema_and_keys() {
+        let s = Snapshot {
+            schema: SCHEMA.into(),
+            node: Some("r1".into()),
+            hostname: None,
+            taken: 1,
+            mtulab: "t".into(),
+            links: vec![],
+            addresses: vec![],
+            routes: vec![],
+            sysctl: BTreeMap::new(),
+            nft: None,
+            iptables: None,
+            ip6tables: None,
+            iptables_backend: None,
+            unread: vec![],
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(Snapshot::from_json(&text).unwrap(), s);
+        let other = text.replace(SCHEMA, "mtulab-snapshot/2");
+        assert!(Snapshot::from_json(&other)
+            .unwrap_err()
+            .contains("mtulab-snapshot/2"));
+        let extra = text.replacen('{', "{\"extra\":1,", 1);
+        assert!(Snapshot::from_json(&extra).unwrap_err().contains("extra"));
+        assert!(Snapshot::from_json("{").unwrap_err().contains("not JSON"));
+    }
 }
