@@ -207,10 +207,20 @@ fn import(files: &[PathBuf], dir: &Path) -> Result<Topology, Failed> {
     Ok(Topology::from_file(&out)?)
 }
 
-/// What the hand-built network does for DF traffic from `from` to `dst`:
-/// the PMTU the sender learns after one DF packet of 1500 bytes (None:
-/// nothing learned), and whether a DF packet of `narrow` bytes arrives.
-fn measure(net: &Net, from: &str, dst: &str, narrow: u32) -> Result<(Option<u32>, bool), Failed> {
+/// What the hand-built network does from `from` to `dst` (on node `to`).
+#[derive(Debug, Clone, PartialEq)]
+struct Measured {
+    /// The PMTU the sender learns after one DF packet of 1500 bytes (None:
+    /// nothing learned).
+    learned: Option<u32>,
+    /// A DF packet of the path's narrowest MTU arrives.
+    delivered: bool,
+    /// A 1 MiB TCP transfer (harness probe, fresh PMTU cache): ok |
+    /// blackhole | recovered.
+    transfer: String,
+}
+
+fn measure(net: &Net, from: &str, to: &str, dst: &str, narrow: u32) -> Result<Measured, Failed> {
     let v6 = dst.contains(':');
     let hdr = if v6 { 48 } else { 28 };
     let fam = if v6 { "-6" } else { "-4" };
@@ -260,7 +270,22 @@ fn measure(net: &Net, from: &str, dst: &str, narrow: u32) -> Result<(Option<u32>
             ],
         )
         .is_ok();
-    Ok((learned, delivered))
+    net.exec(from, &["ip", fam, "route", "flush", "cache"])?;
+    let t = harness::probe::transfer::transfer(
+        &harness::netns::Netns::open(&net.ns(from))?,
+        &harness::netns::Netns::open(&net.ns(to))?,
+        dst.parse()?,
+        &Default::default(),
+    )?;
+    let transfer = serde_json::to_value(t.verdict)?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(Measured {
+        learned,
+        delivered,
+        transfer,
+    })
 }
 
 /// The check's verdict on one path must be what was measured: PMTU learned
@@ -270,7 +295,7 @@ fn same_as_measured(
     from: &str,
     to: &str,
     family: &str,
-    measured: (Option<u32>, bool),
+    measured: &Measured,
 ) -> Result<(), Failed> {
     let p = r
         .paths
@@ -286,27 +311,23 @@ fn same_as_measured(
         })
     };
     let human = mtulab::report::human(r, false);
-    match measured {
-        (Some(m), true) => {
-            if p.observed_pmtu != Some(m) || violated("pmtud") {
-                return Err(format!(
-                    "measured: {from} learns {m} and DF {m} arrives; check says pmtu {:?}, pmtud violated {}\n{human}",
-                    p.observed_pmtu,
-                    violated("pmtud")
-                )
-                .into());
-            }
-        }
-        (None, _) => {
-            if !violated("pmtud") || !violated("icmp-passes") {
-                return Err(format!(
-                    "measured: {from} learns nothing (blackhole); check says pmtu {:?}, no pmtud/icmp-passes violation\n{human}",
-                    p.observed_pmtu
-                )
-                .into());
-            }
-        }
-        other => return Err(format!("unexpected measurement {other:?}").into()),
+    let says = format!(
+        "check says pmtu {:?}, transfer {:?}, violated: pmtud {}, icmp-passes {}, tcp-transfer {}",
+        p.observed_pmtu,
+        p.transfer,
+        violated("pmtud"),
+        violated("icmp-passes"),
+        violated("tcp-transfer")
+    );
+    let agrees = match measured.learned {
+        Some(m) => measured.delivered && p.observed_pmtu == Some(m) && !violated("pmtud"),
+        None => violated("pmtud") && violated("icmp-passes"),
+    } && p.transfer.as_deref() == Some(measured.transfer.as_str())
+        && violated("tcp-transfer") == (measured.transfer != "ok");
+    if !agrees {
+        return Err(
+            format!("measured on the hand-built network: {measured:?}; {says}\n{human}").into(),
+        );
     }
     Ok(())
 }
@@ -428,18 +449,24 @@ fn chain(tag: &str, v4: bool, v6: bool, broken: bool) -> Result<(), Failed> {
     let files = net.snapshot(&["client", "r1", "r2", "server"], &scratch.0)?;
     let mut measured = Vec::new();
     if v4 {
-        measured.push(("ipv4", measure(&net, "server", "198.18.1.2", 1280)?));
+        measured.push((
+            "ipv4",
+            measure(&net, "server", "client", "198.18.1.2", 1280)?,
+        ));
     }
     if v6 {
-        measured.push(("ipv6", measure(&net, "server", "2001:db8:1::2", 1280)?));
+        measured.push((
+            "ipv6",
+            measure(&net, "server", "client", "2001:db8:1::2", 1280)?,
+        ));
     }
     for (fam, m) in &measured {
         let expect = if broken {
-            (None, true)
+            (None, true, "blackhole")
         } else {
-            (Some(1280), true)
+            (Some(1280), true, "ok")
         };
-        if *m != expect {
+        if (m.learned, m.delivered, m.transfer.as_str()) != expect {
             return Err(format!(
                 "hand-built network, {fam}: measured {m:?}, the setup means {expect:?}"
             )
@@ -450,7 +477,7 @@ fn chain(tag: &str, v4: bool, v6: bool, broken: bool) -> Result<(), Failed> {
     let t = import(&files, &scratch.0)?;
     let r = run_check(&t)?;
     for (fam, m) in measured {
-        same_as_measured(&r, "server", "client", fam, m)?;
+        same_as_measured(&r, "server", "client", fam, &m)?;
     }
     if !broken && !r.ok {
         return Err(format!(
@@ -515,13 +542,13 @@ fn ruleset(broken: bool) -> Result<(), Failed> {
     net.exec("r2", &["nft", "-f", &file.to_string_lossy()])?;
     let scratch = Scratch::new(tag);
     let files = net.snapshot(&["r1", "r2"], &scratch.0)?;
-    let m = measure(&net, "server", "198.18.1.2", 1400)?;
+    let m = measure(&net, "server", "client", "198.18.1.2", 1400)?;
     let expect = if broken {
-        (None, true)
+        (None, true, "blackhole")
     } else {
-        (Some(1400), true)
+        (Some(1400), true, "ok")
     };
-    if m != expect {
+    if (m.learned, m.delivered, m.transfer.as_str()) != expect {
         return Err(
             format!("hand-built network: measured {m:?}, the setup means {expect:?}").into(),
         );
@@ -542,7 +569,7 @@ fn ruleset(broken: bool) -> Result<(), Failed> {
         return Err(format!("no edge hosts on the routers' outer links: {:?}", t.links).into());
     };
     let r = run_check(&t)?;
-    same_as_measured(&r, &server, &client, "ipv4", m)?;
+    same_as_measured(&r, &server, &client, "ipv4", &m)?;
     if !broken && !r.ok {
         return Err(format!(
             "control has violations:\n{}",
