@@ -1053,14 +1053,12 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
     }
 
     let mut header = vec![format!(
-        "Imported by mtulab import from {} snapshot(s): {}",
-        machines.len(),
-        machines
-            .iter()
-            .map(|m| format!("{} ({})", m.name, m.label))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "Imported by mtulab import from {} snapshot(s):",
+        machines.len()
     )];
+    for m in &machines {
+        header.push(format!("  {}: {}", m.name, m.label));
+    }
     if !opts.ignore.is_empty() {
         header.push(format!(
             "Left out with --ignore: {}",
