@@ -30,20 +30,7 @@ use mtulab::check::{self, CheckOptions};
 use mtulab::report::Report;
 
 /// Scenarios whose features import cannot express yet, and why.
-const GAPS: [(&str, &str); 3] = [
-    (
-        "anycast_hash_l3",
-        "anycast addresses live on lo (not imported) and the ECMP routes towards them are multipath (given routes have no multipath form yet)",
-    ),
-    (
-        "anycast_hash_l4",
-        "anycast addresses live on lo (not imported) and the ECMP routes towards them are multipath (given routes have no multipath form yet)",
-    ),
-    (
-        "anycast_flowlabel",
-        "anycast addresses live on lo (not imported) and the ECMP routes towards them are multipath (given routes have no multipath form yet)",
-    ),
-];
+const GAPS: [(&str, &str); 0] = [];
 
 /// A scratch directory removed on drop.
 struct Scratch(PathBuf);

@@ -22,8 +22,14 @@ use crate::netlink::{NetlinkError, Rtnl};
 /// The `schema` value of this version of the document.
 pub const SCHEMA: &str = "mtulab-snapshot/1";
 
-/// Sysctls a snapshot reads besides [`crate::sysctl::PMTU_SYSCTLS`].
-pub const FORWARDING_SYSCTLS: [&str; 2] = ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"];
+/// Sysctls a snapshot reads besides [`crate::sysctl::PMTU_SYSCTLS`]:
+/// forwarding, and whether IPv6 replies reflect the flow label (it decides
+/// which ECMP path a packet-too-big takes back, design.md §6).
+pub const FORWARDING_SYSCTLS: [&str; 3] = [
+    "net.ipv4.ip_forward",
+    "net.ipv6.conf.all.forwarding",
+    "net.ipv6.flowlabel_reflect",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -54,7 +60,8 @@ pub struct Snapshot {
     /// Routes of every table (main, local, policy tables), both families;
     /// no cached PMTU exceptions.
     pub routes: Vec<Route>,
-    /// Forwarding ([`FORWARDING_SYSCTLS`]) and the PMTU sysctls, as read.
+    /// Forwarding, flow label reflection ([`FORWARDING_SYSCTLS`]) and the
+    /// PMTU sysctls, as read.
     pub sysctl: BTreeMap<String, String>,
     /// `nft list ruleset` output (None: not read, see `unread`).
     pub nft: Option<String>,

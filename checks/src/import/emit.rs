@@ -19,6 +19,8 @@ pub struct Notes {
     pub filters: Vec<Vec<String>>,
     /// Above each `[[tunnels]]`, in order.
     pub tunnels: Vec<Vec<String>>,
+    /// Above each `[[anycast]]`, in order.
+    pub anycast: Vec<Vec<String>>,
 }
 
 fn q(s: &str) -> String {
@@ -125,6 +127,22 @@ pub fn toml(t: &Topology, notes: &Notes, filters: bool) -> String {
             }
         }
         let _ = writeln!(out, "names = [{}, {}]", q(&tun.names[0]), q(&tun.names[1]));
+    }
+    for (i, a) in t.anycast.iter().enumerate() {
+        out.push('\n');
+        comments(
+            &mut out,
+            notes.anycast.get(i).map(Vec::as_slice).unwrap_or(&[]),
+        );
+        out.push_str("[[anycast]]\n");
+        if let Some(v4) = a.address {
+            let _ = writeln!(out, "address = {}", q(&v4.to_string()));
+        }
+        if let Some(v6) = a.address6 {
+            let _ = writeln!(out, "address6 = {}", q(&v6.to_string()));
+        }
+        let items: Vec<String> = a.nodes.iter().map(|n| q(n)).collect();
+        let _ = writeln!(out, "nodes = [{}]", items.join(", "));
     }
     if filters {
         for (i, f) in t.filters.iter().enumerate() {

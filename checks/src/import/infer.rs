@@ -78,7 +78,8 @@ fn err<T>(snapshot: &str, message: impl Into<String>) -> Result<T, ImportError> 
 
 /// The values a fresh namespace has: PMTU sysctls equal to these are not
 /// written (they would change nothing).
-pub const PMTU_DEFAULTS: [(&str, &str); 8] = [
+pub const PMTU_DEFAULTS: [(&str, &str); 9] = [
+    ("net.ipv6.flowlabel_reflect", "0"),
     ("net.ipv4.tcp_mtu_probing", "0"),
     ("net.ipv4.tcp_base_mss", "1024"),
     ("net.ipv4.ip_no_pmtu_disc", "0"),
@@ -135,6 +136,14 @@ fn family_of(a: IpAddr) -> Family {
         Family::V4
     } else {
         Family::V6
+    }
+}
+
+fn family_of_str(f: &str) -> Family {
+    if f == "ipv6" {
+        Family::V6
+    } else {
+        Family::V4
     }
 }
 
@@ -278,6 +287,7 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut vxlans: Vec<(usize, String)> = Vec::new();
     let mut left_out: BTreeSet<(usize, String)> = BTreeSet::new();
+    let mut lo_addrs: Vec<(usize, Cidr)> = Vec::new();
     for (mi, m) in machines.iter().enumerate() {
         for l in &m.snap.links {
             let globals: Vec<Cidr> = m
@@ -291,12 +301,8 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
                 })
                 .collect();
             if l.name == "lo" {
-                for a in &globals {
-                    warnings.push(format!(
-                        "{}: address {a} on lo left out (loopback is not imported)",
-                        m.label
-                    ));
-                }
+                // Service addresses: anycast when several snapshots share one.
+                lo_addrs.extend(globals.iter().map(|a| (mi, *a)));
                 left_out.insert((mi, l.name.clone()));
                 continue;
             }
@@ -396,6 +402,8 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
     // Routes worth importing (main table, unicast, not the kernel's own),
     // collected first: their gateways name the edge hosts' addresses.
     let mut candidates: Vec<Candidate> = Vec::new();
+    // (node, family) whose routes stay automatic, with the snapshot and why.
+    let mut auto_routed: BTreeMap<(String, Family), (String, String)> = BTreeMap::new();
     for (mi, m) in machines.iter().enumerate() {
         let mut other_tables: BTreeMap<u32, usize> = BTreeMap::new();
         let mut routes: Vec<&harness::snapshot::Route> = m.snap.routes.iter().collect();
@@ -436,11 +444,17 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
                         )
                     })
                     .collect();
-                warnings.push(format!(
-                    "{}: multipath {what} via {} left out: given routes have no multipath form yet",
-                    m.label,
-                    hops.join(", ")
-                ));
+                auto_routed
+                    .entry((m.name.clone(), family_of_str(&r.family)))
+                    .or_insert_with(|| {
+                        (
+                            m.label.to_string(),
+                            format!(
+                                "it has a multipath {what} via {} and given routes have no multipath form yet",
+                                hops.join(", ")
+                            ),
+                        )
+                    });
                 continue;
             }
             let Some(via) = r.via else {
@@ -790,10 +804,66 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         ));
     }
 
+    // Anycast: a service address on the loopback of several hosts.
+    let mut by_addr: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
+    for (mi, a) in &lo_addrs {
+        if a.addr.is_loopback() {
+            continue;
+        }
+        by_addr.entry(a.addr).or_default().push(*mi);
+    }
+    let mut groups_by_members: BTreeMap<Vec<String>, (Vec<Ipv4Addr>, Vec<Ipv6Addr>)> =
+        BTreeMap::new();
+    for (addr, members) in &by_addr {
+        let names: Vec<String> = members.iter().map(|&i| machines[i].name.clone()).collect();
+        let routers: Vec<&str> = members
+            .iter()
+            .filter(|&&i| machines[i].router)
+            .map(|&i| machines[i].name.as_str())
+            .collect();
+        if members.len() < 2 || !routers.is_empty() {
+            let why = if members.len() < 2 {
+                "no other snapshot serves it (anycast needs two or more hosts)".to_string()
+            } else {
+                format!(
+                    "anycast members must be hosts, {} forwards",
+                    routers.join(", ")
+                )
+            };
+            for &i in members {
+                warnings.push(format!(
+                    "{}: address {addr} on lo left out: {why}",
+                    machines[i].label
+                ));
+            }
+            continue;
+        }
+        let entry = groups_by_members.entry(names).or_default();
+        match addr {
+            IpAddr::V4(a) => entry.0.push(*a),
+            IpAddr::V6(a) => entry.1.push(*a),
+        }
+    }
+    let mut anycast_entries = Vec::new();
+    for (members, (v4, v6)) in &groups_by_members {
+        for k in 0..v4.len().max(v6.len()) {
+            anycast_entries.push(harness::topology::Anycast {
+                address: v4.get(k).copied(),
+                address6: v6.get(k).copied(),
+                nodes: members.clone(),
+            });
+            notes.anycast.push(vec![format!(
+                "on lo of {} (their snapshots), served by each",
+                members.join(", ")
+            )]);
+        }
+    }
+
     // Nodes: routers, sysctls.
     let mut topology = Topology {
         name: opts.name.clone(),
         description: format!("imported from {} snapshots", machines.len()),
+        anycast: anycast_entries,
         ..Topology::default()
     };
     for m in &machines {
@@ -918,7 +988,6 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
 
     // Routes: gateways must be a joined peer or an edge host; a node that
     // routes a family through a tunnel keeps that family automatic.
-    let mut tunnel_routed: BTreeMap<(String, Family), (String, String)> = BTreeMap::new();
     for c in candidates {
         let m = &machines[c.node];
         let via = renumber.get(&c.via).copied().unwrap_or(c.via);
@@ -945,9 +1014,16 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         if let Some(tun) = tunnel_peer {
             // HOOK(tunnel routes): given routes take gateways on [[links]]
             // only; this node's routes of this family stay automatic.
-            tunnel_routed
+            auto_routed
                 .entry((m.name.clone(), family_of(via)))
-                .or_insert_with(|| (m.label.to_string(), tun));
+                .or_insert_with(|| {
+                    (
+                        m.label.to_string(),
+                        format!(
+                            "it routes through tunnel {tun} and given routes cannot use a tunnel's gateway yet"
+                        ),
+                    )
+                });
             continue;
         }
         if !link_peer {
@@ -987,7 +1063,7 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
             .push(Route { to, via });
     }
 
-    for ((node, fam), (label, tun)) in &tunnel_routed {
+    for ((node, fam), (label, why)) in &auto_routed {
         let n = topology.nodes.get_mut(node).expect("machine node");
         let dropped: Vec<String> = n
             .routes
@@ -997,8 +1073,7 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
             .collect();
         n.routes.retain(|r| r.to.family() != *fam);
         warnings.push(format!(
-            "{label}: {node} routes {} through tunnel {tun}, but given routes cannot use a tunnel's gateway yet: all its {} routes are left automatic (shortest paths){}",
-            fam.as_str(),
+            "{label}: {node}'s {} routes are left automatic (shortest paths): {why}{}",
             fam.as_str(),
             if dropped.is_empty() {
                 String::new()

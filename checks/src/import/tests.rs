@@ -255,7 +255,54 @@ fn multipath_route_is_a_warning() {
     assert_eq!(mp.len(), 1, "{:?}", out.warnings);
     assert!(mp[0].contains("multipath route to 198.18.9.0/24"));
     assert!(out.toml.contains("multipath route to 198.18.9.0/24"));
-    assert_eq!(out.topology.nodes["r1"].routes.len(), 1);
+    // r1's IPv4 routes stay automatic, and the warning lists the one not given.
+    assert!(mp[0].contains("left automatic"), "{}", mp[0]);
+    assert!(
+        mp[0].contains("not given: 198.18.2.0/24 via 198.18.1.2"),
+        "{}",
+        mp[0]
+    );
+    assert!(out.topology.nodes["r1"].routes.is_empty());
+    assert_eq!(out.topology.nodes["r2"].routes.len(), 1);
+}
+
+/// A service address on lo of two hosts is anycast; on one only, a warning.
+#[test]
+fn loopback_service_address_is_anycast() {
+    let lo = |s: &mut Snapshot, a: &str| {
+        s.addresses.push(Address {
+            link: "lo".into(),
+            address: a.parse().unwrap(),
+            prefix_len: 32,
+            scope: "universe".into(),
+        })
+    };
+    let mut inputs = two_routers();
+    inputs.push(input(
+        "s1",
+        snap(false, &[("eth0", 1500, &["198.18.2.2/24"])], &[]),
+    ));
+    inputs.push(input(
+        "s2",
+        snap(false, &[("eth0", 1500, &["198.18.0.2/24"])], &[]),
+    ));
+    lo(&mut inputs[2].snapshot, "198.18.250.1");
+    lo(&mut inputs[3].snapshot, "198.18.250.1");
+    let out = import(&inputs, &opts()).unwrap();
+    assert_eq!(out.topology.anycast.len(), 1, "{}", out.toml);
+    assert_eq!(out.topology.anycast[0].nodes, ["s1", "s2"]);
+    assert!(out.toml.contains("[[anycast]]\naddress = \"198.18.250.1\""));
+    // One server only: no anycast, a warning naming it.
+    inputs[3].snapshot.addresses.pop();
+    let out = import(&inputs, &opts()).unwrap();
+    assert!(out.topology.anycast.is_empty());
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("address 198.18.250.1 on lo left out")),
+        "{:?}",
+        out.warnings
+    );
 }
 
 /// A route via a third machine on a joined link's subnet needs segments.
