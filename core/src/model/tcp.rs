@@ -85,6 +85,7 @@ impl Ctx<'_> {
     /// - `tcp_mtu_probing=2`: probing from `tcp_base_mss` on from the start
     ///   moved 1 MiB at once (0.01 s) in both families, when the packets of
     ///   `base_mss` fit; larger `base_mss` was not measured.
+    ///
     /// Fact: docs/kernel-behaviour.md#tcp_mtu_probing-recovers-a-blackhole, #mitigations.
     pub(super) fn mitigate(&self, hops: &[Hop], size: u32, knobs: &SenderKnobs, run: Run) -> Run {
         let Some(stop) = &run.stop else {
