@@ -15,5 +15,7 @@ pub mod netns;
 pub mod probe;
 pub mod state;
 pub mod sysctl;
+pub mod tunnels;
+pub mod wireguard;
 
 pub use lab::{Lab, LabError};

@@ -269,8 +269,6 @@ impl Validator<'_> {
             });
         }
 
-        self.check_clamp_oifs(&nodes, &links, &clamp_spans)?;
-
         // Filters.
         let base = base_dir(self.path);
         let mut filters = Vec::new();
@@ -369,6 +367,8 @@ impl Validator<'_> {
         }
 
         let tunnels = self.tunnels(&raw.tunnels, &nodes, &mut ifaces, links.len())?;
+        // After the tunnels: a clamp may name a tunnel interface.
+        self.check_clamp_oifs(&nodes, &links, &tunnels, &clamp_spans)?;
         // User-given addresses, anycast groups, then routes (which need every
         // link's final addressing, automatic included).
         self.given_addresses(&raw.links, &mut links)?;
@@ -421,7 +421,10 @@ impl Validator<'_> {
             Err(PlanError::Tunnel { tunnel: k, error }) => {
                 let t = raw.tunnels[k].get_ref();
                 let span = match (&error, &t.mtu) {
-                    (UnderlayError::MtuTooBig { .. }, Some(m)) => m.span(),
+                    (
+                        UnderlayError::MtuTooBig { .. } | UnderlayError::CarriesNothing { .. },
+                        Some(m),
+                    ) => m.span(),
                     _ => t.between.span(),
                 };
                 self.err(span, format!("tunnel {}: {error}", k + 1))
