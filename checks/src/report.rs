@@ -61,9 +61,31 @@ pub struct Report {
     /// when the topology has none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anycast: Vec<crate::anycast::AnycastReport>,
+    /// Why the topology could not be built on this kernel (a tunnel kind
+    /// it lacks): nothing was checked. Neither a pass (`ok` is false) nor
+    /// a violation (`violations` is empty). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
 }
 
 impl Report {
+    /// The report of a topology this kernel cannot build: no checks ran.
+    pub fn unsupported(topology: &str, file: Option<PathBuf>, reason: String) -> Report {
+        Report {
+            topology: topology.to_owned(),
+            file,
+            ok: false,
+            violations: Vec::new(),
+            paths: Vec::new(),
+            checks: Vec::new(),
+            no_path: Vec::new(),
+            expect_mismatches: None,
+            seconds: 0.0,
+            anycast: Vec::new(),
+            unsupported: Some(reason),
+        }
+    }
+
     /// The distinct check ids that have violations, sorted.
     pub fn violated_checks(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.violations.iter().map(|v| v.check.clone()).collect();
@@ -91,6 +113,9 @@ impl Paint {
     fn red(&self, s: &str) -> String {
         self.wrap("31", s)
     }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
     fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
@@ -109,6 +134,14 @@ pub fn human(r: &Report, colour: bool) -> String {
         .map(|f| format!("  ({})", f.display()))
         .unwrap_or_default();
     let _ = writeln!(s, "{}{}", p.bold(&r.topology), p.dim(&file));
+    if let Some(why) = &r.unsupported {
+        let _ = write!(
+            s,
+            "  {} {why}\n  summary: unsupported on this kernel, nothing checked\n",
+            p.yellow("SKIP")
+        );
+        return s;
+    }
     let width = r.checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
     for c in &r.checks {
         let mark = if c.holds {
@@ -191,16 +224,27 @@ fn xml_escape(s: &str) -> String {
 /// failing line carries the violations of that check and subject.
 pub fn junit(reports: &[Report]) -> String {
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total: usize = reports.iter().map(|r| r.checks.len()).sum();
+    let total: usize = reports.iter().map(|r| r.checks.len().max(1)).sum();
+    let skipped = reports.iter().filter(|r| r.unsupported.is_some()).count();
     let failures: usize = reports
         .iter()
         .map(|r| r.checks.iter().filter(|c| !c.holds).count())
         .sum();
     let _ = writeln!(
         s,
-        "<testsuites name=\"mtulab\" tests=\"{total}\" failures=\"{failures}\">"
+        "<testsuites name=\"mtulab\" tests=\"{total}\" failures=\"{failures}\" skipped=\"{skipped}\">"
     );
     for r in reports {
+        if let Some(why) = &r.unsupported {
+            // Not a pass, not a failure: one skipped test case with the reason.
+            let name = xml_escape(&r.topology);
+            let _ = writeln!(
+                s,
+                "  <testsuite name=\"{name}\" tests=\"1\" failures=\"0\" skipped=\"1\" time=\"0.000\">\n    <testcase classname=\"mtulab.{name}\" name=\"unsupported\">\n      <skipped message=\"{}\"/>\n    </testcase>\n  </testsuite>",
+                xml_escape(why)
+            );
+            continue;
+        }
         let fails = r.checks.iter().filter(|c| !c.holds).count();
         let _ = writeln!(
             s,
