@@ -282,10 +282,8 @@ fn check(
     // Unsupported topologies (a tunnel kind this kernel lacks) are skipped:
     // the exit code is that of the topologies that ran, and 2 (environment)
     // when none could run.
-    let ran: Vec<&mtulab::report::Report> = reports
-        .iter()
-        .filter(|r| r.unsupported.is_none())
-        .collect();
+    let ran: Vec<&mtulab::report::Report> =
+        reports.iter().filter(|r| r.unsupported.is_none()).collect();
     if ran.is_empty() && !reports.is_empty() {
         return Ok(2);
     }

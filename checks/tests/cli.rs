@@ -147,9 +147,15 @@ fn main() {
                     bad_input_rejected(&file)
                 }));
             } else {
-                trials.push(live(format!("cli::valid_twin::{stem}"), move || {
-                    twin_accepted(&file)
-                }));
+                // A twin with a tunnel kind this kernel lacks is ignored.
+                let kinds: Vec<_> = harness::load::load_file(&file)
+                    .map(|l| l.topology.tunnels.iter().map(|t| t.kind).collect())
+                    .unwrap_or_default();
+                trials.push(live_tunnels(
+                    format!("cli::valid_twin::{stem}"),
+                    kinds,
+                    move || twin_accepted(&file),
+                ));
             }
         }
     }

@@ -156,9 +156,7 @@ pub fn new_tunnel(e: &TunnelEnd) -> RouteNetlinkMessage {
 /// support (…)" when the kernel does not know the kind.
 pub fn unsupported_reason(kind: TunnelKind, e: &NetlinkError) -> Option<String> {
     match e {
-        NetlinkError::Request { source, .. }
-            if source.raw_os_error() == Some(libc::EOPNOTSUPP) =>
-        {
+        NetlinkError::Request { source, .. } if source.raw_os_error() == Some(libc::EOPNOTSUPP) => {
             Some(format!(
                 "the running kernel has no {} support (creating a {kind} device: {source})",
                 kind.label()
@@ -201,8 +199,14 @@ fn probe(kind: TunnelKind) -> Result<(), String> {
             Ipv4Addr::new(198, 19, 255, 2).into(),
         ),
         mtulab_core::Family::V6 => (
-            "2001:db8:ffff::1".parse::<Ipv6Addr>().expect("literal").into(),
-            "2001:db8:ffff::2".parse::<Ipv6Addr>().expect("literal").into(),
+            "2001:db8:ffff::1"
+                .parse::<Ipv6Addr>()
+                .expect("literal")
+                .into(),
+            "2001:db8:ffff::2"
+                .parse::<Ipv6Addr>()
+                .expect("literal")
+                .into(),
         ),
     };
     let end = TunnelEnd {

@@ -53,3 +53,23 @@ pub fn lab_id(stdout: &str) -> Option<String> {
             .map(String::from)
     })
 }
+
+/// A live trial of a topology with these tunnel kinds: as [`live`], but
+/// ignored (never passed, and not failed even with MTULAB_REQUIRE_ROOT=1:
+/// it is the kernel, not the machine's setup) when the running kernel
+/// lacks one of the kinds; the reason is the trial's kind, e.g.
+/// `[unsupported: the running kernel has no GRE support (…)]`.
+pub fn live_tunnels(
+    name: impl Into<String>,
+    kinds: impl IntoIterator<Item = mtulab_core::topology::TunnelKind>,
+    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> Trial {
+    if let LiveGate::Run = harness::env::live_gate() {
+        if let Some((_, why)) = harness::tunnels::first_unsupported(kinds) {
+            return Trial::test(name, f)
+                .with_ignored_flag(true)
+                .with_kind(format!("unsupported: {why}"));
+        }
+    }
+    live(name, f)
+}

@@ -146,7 +146,7 @@ impl fmt::Display for UnderlayError {
             ),
             UnderlayError::CarriesNothing { kind, mtu } => write!(
                 f,
-                "a {kind} tunnel carries IPv6 only, which needs an MTU of at least {IPV6_MIN_MTU}, and this one's is {mtu}"
+                "kind {kind} carries IPv6 only, which needs an MTU of at least {IPV6_MIN_MTU}, and this one's is {mtu}"
             ),
         }
     }
@@ -388,6 +388,9 @@ pub fn pin_underlay_routes(plan: &mut Plan, phys: &Plan) {
         plan.nodes[n].routes.push(r);
     }
 }
+
+#[cfg(test)]
+mod kinds_tests;
 
 #[cfg(test)]
 mod tests {

@@ -58,8 +58,7 @@ impl Validator<'_> {
                 Some(k) => match TunnelKind::parse(k.get_ref()) {
                     Some(kind) => kind,
                     None => {
-                        let known: Vec<&str> =
-                            TunnelKind::ALL.iter().map(|k| k.as_str()).collect();
+                        let known: Vec<&str> = TunnelKind::ALL.iter().map(|k| k.as_str()).collect();
                         return self.err(
                             k.span(),
                             format!(
@@ -104,7 +103,7 @@ impl Validator<'_> {
                         return self.err(
                             u.span(),
                             format!(
-                                "{what}: a {kind} tunnel cannot run over an {family} underlay ({why}; use underlay = \"{needs}\", or another kind)"
+                                "{what}: kind {kind} cannot run over an {family} underlay ({why}; use underlay = \"{needs}\", or another kind)"
                             ),
                         );
                     }

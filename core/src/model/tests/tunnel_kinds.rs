@@ -23,7 +23,11 @@ fn paths_as_expected(t: &Topology, m: &Model) {
             }
             let p = path(m, &e.from, &e.to, family);
             if let Some(pmtu) = e.pmtu {
-                assert_eq!(p.path_mtu, pmtu, "{}: {} -> {} {family}", t.name, e.from, e.to);
+                assert_eq!(
+                    p.path_mtu, pmtu,
+                    "{}: {} -> {} {family}",
+                    t.name, e.from, e.to
+                );
             }
             if let Some(v) = e.transfer {
                 assert_eq!(
@@ -53,7 +57,12 @@ fn as_expected(name: &str) -> Model {
         .map(String::as_str)
         .collect();
     want.sort();
-    assert_eq!(predicted_violations(&m), want, "{name}: {:#?}", m.findings());
+    assert_eq!(
+        predicted_violations(&m),
+        want,
+        "{name}: {:#?}",
+        m.findings()
+    );
     paths_as_expected(&t, &m);
     m
 }
