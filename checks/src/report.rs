@@ -370,7 +370,7 @@ mod tests {
     /// human form a SKIP line. A report that ran has no such key.
     #[test]
     fn unsupported_is_neither_pass_nor_violation() {
-        let why = "the running kernel has no GRE support (creating a gre device: Operation not supported)";
+        let why = "the running kernel has no GRE support (ip link add type gre: Operation not supported)";
         let r = Report::unsupported("gre_mismatch", None, why.into());
         let v: serde_json::Value = serde_json::from_str(&json(std::slice::from_ref(&r))).unwrap();
         assert_eq!(v["ok"], false);

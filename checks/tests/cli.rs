@@ -149,7 +149,13 @@ fn main() {
             } else {
                 // A twin with a tunnel kind this kernel lacks is ignored.
                 let kinds: Vec<_> = harness::load::load_file(&file)
-                    .map(|l| l.topology.tunnels.iter().map(|t| t.kind).collect())
+                    .map(|l| {
+                        l.topology
+                            .tunnels
+                            .iter()
+                            .map(|t| (t.kind, t.underlay))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 trials.push(live_tunnels(
                     format!("cli::valid_twin::{stem}"),

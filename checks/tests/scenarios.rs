@@ -73,7 +73,12 @@ fn main() {
             harness::load::load_file(&file).unwrap_or_else(|e| panic!("bundled scenario: {e}"));
         let plan = &loaded.plan;
         let name = loaded.topology.name.clone();
-        let kinds: Vec<_> = loaded.topology.tunnels.iter().map(|t| t.kind).collect();
+        let kinds: Vec<_> = loaded
+            .topology
+            .tunnels
+            .iter()
+            .map(|t| (t.kind, t.underlay))
+            .collect();
         let t = loaded.clone();
         trials.push(live_tunnels(
             format!("scenario::{name}::link_mtu_match"),

@@ -115,7 +115,7 @@ impl Lab {
     fn build_planned(topology: &Topology, plan: Plan) -> Result<Lab, LabError> {
         // A tunnel kind the kernel lacks: say so before anything is made.
         if let Some((kind, reason)) =
-            crate::tunnels::first_unsupported(topology.tunnels.iter().map(|t| t.kind))
+            crate::tunnels::first_unsupported(topology.tunnels.iter().map(|t| (t.kind, t.underlay)))
         {
             return Err(LabError::Unsupported { kind, reason });
         }

@@ -37,7 +37,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use mtulab_core::plan::tunnel::GENEVE_PORT;
-use mtulab_core::topology::TunnelKind;
+use mtulab_core::topology::{Family, TunnelKind};
 
 use crate::netlink::{self, NetlinkError, Request, Rtnl, VxlanEnd};
 
@@ -158,7 +158,7 @@ pub fn unsupported_reason(kind: TunnelKind, e: &NetlinkError) -> Option<String> 
     match e {
         NetlinkError::Request { source, .. } if source.raw_os_error() == Some(libc::EOPNOTSUPP) => {
             Some(format!(
-                "the running kernel has no {} support (creating a {kind} device: {source})",
+                "the running kernel has no {} support (ip link add type {kind}: {source})",
                 kind.label()
             ))
         }
@@ -166,39 +166,44 @@ pub fn unsupported_reason(kind: TunnelKind, e: &NetlinkError) -> Option<String> 
     }
 }
 
-/// Whether the running kernel can make `kind` devices: Ok, or the reason
-/// it cannot. Found by creating one in a scratch namespace (once per
-/// process and kind). A probe that cannot run (not root) says Ok: building
-/// the lab will fail on its own terms.
-pub fn support(kind: TunnelKind) -> Result<(), String> {
-    static SEEN: Mutex<BTreeMap<TunnelKind, Result<(), String>>> = Mutex::new(BTreeMap::new());
-    if let Some(r) = SEEN.lock().unwrap_or_else(|e| e.into_inner()).get(&kind) {
+/// Whether the running kernel can make `kind` devices over an `underlay`
+/// (GRE over IPv6 is another module, `ip6_gre`): Ok, or the reason it
+/// cannot. Found by creating one in a scratch namespace (once per process,
+/// kind and underlay). A probe that cannot run (not root) says Ok:
+/// building the lab will fail on its own terms.
+pub fn support(kind: TunnelKind, underlay: Family) -> Result<(), String> {
+    type Seen = BTreeMap<(TunnelKind, Family), Result<(), String>>;
+    static SEEN: Mutex<Seen> = Mutex::new(BTreeMap::new());
+    if let Some(r) = SEEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(kind, underlay))
+    {
         return r.clone();
     }
-    let r = probe(kind);
+    let r = probe(kind, underlay);
     SEEN.lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(kind, r.clone());
+        .insert((kind, underlay), r.clone());
     r
 }
 
-/// The first kind of `kinds` the kernel lacks, with the reason.
+/// The first (kind, underlay) of `tunnels` the kernel lacks, with the reason.
 pub fn first_unsupported(
-    kinds: impl IntoIterator<Item = TunnelKind>,
+    tunnels: impl IntoIterator<Item = (TunnelKind, Family)>,
 ) -> Option<(TunnelKind, String)> {
-    kinds
+    tunnels
         .into_iter()
-        .find_map(|k| support(k).err().map(|why| (k, why)))
+        .find_map(|(k, f)| support(k, f).err().map(|why| (k, why)))
 }
 
-fn probe(kind: TunnelKind) -> Result<(), String> {
-    let underlay = kind.default_underlay();
+fn probe(kind: TunnelKind, underlay: Family) -> Result<(), String> {
     let (local, remote): (IpAddr, IpAddr) = match underlay {
-        mtulab_core::Family::V4 => (
+        Family::V4 => (
             Ipv4Addr::new(198, 19, 255, 1).into(),
             Ipv4Addr::new(198, 19, 255, 2).into(),
         ),
-        mtulab_core::Family::V6 => (
+        Family::V6 => (
             "2001:db8:ffff::1"
                 .parse::<Ipv6Addr>()
                 .expect("literal")
@@ -228,7 +233,7 @@ fn probe(kind: TunnelKind) -> Result<(), String> {
         )]);
         if let Err(e) = &created {
             if let Some(why) = unsupported_reason(kind, e) {
-                return Err(why);
+                return Err(format!("{why}, over {underlay}"));
             }
         }
         if kind == TunnelKind::Wireguard {

@@ -61,7 +61,7 @@ pub fn lab_id(stdout: &str) -> Option<String> {
 /// `[unsupported: the running kernel has no GRE support (…)]`.
 pub fn live_tunnels(
     name: impl Into<String>,
-    kinds: impl IntoIterator<Item = mtulab_core::topology::TunnelKind>,
+    kinds: impl IntoIterator<Item = (mtulab_core::topology::TunnelKind, mtulab_core::Family)>,
     f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
 ) -> Trial {
     if let LiveGate::Run = harness::env::live_gate() {
