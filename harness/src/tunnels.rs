@@ -223,14 +223,17 @@ fn probe(kind: TunnelKind, underlay: Family) -> Result<(), String> {
         local,
         remote,
     };
-    let ran = crate::netns::in_scratch(|| -> Result<(), String> {
+    // Created down: an IPv6 tunnel that is up would try to send (router
+    // solicitations, MLD) from an address nobody configured.
+    let mut msg = new_tunnel(&end);
+    if let RouteNetlinkMessage::NewLink(m) = &mut msg {
+        m.header.flags = LinkFlags::empty();
+    }
+    let ran = crate::netns::in_scratch(move || -> Result<(), String> {
         let Ok(mut rtnl) = Rtnl::open() else {
             return Ok(());
         };
-        let created = rtnl.execute(vec![Request::create(
-            format!("create a {kind} device"),
-            new_tunnel(&end),
-        )]);
+        let created = rtnl.execute(vec![Request::create(format!("create a {kind} device"), msg)]);
         if let Err(e) = &created {
             if let Some(why) = unsupported_reason(kind, e) {
                 return Err(format!("{why}, over {underlay}"));
