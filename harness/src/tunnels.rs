@@ -233,7 +233,10 @@ fn probe(kind: TunnelKind, underlay: Family) -> Result<(), String> {
         let Ok(mut rtnl) = Rtnl::open() else {
             return Ok(());
         };
-        let created = rtnl.execute(vec![Request::create(format!("create a {kind} device"), msg)]);
+        let created = rtnl.execute(vec![Request::create(
+            format!("create a {kind} device"),
+            msg,
+        )]);
         if let Err(e) = &created {
             if let Some(why) = unsupported_reason(kind, e) {
                 return Err(format!("{why}, over {underlay}"));

@@ -4,24 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use harness::env::LiveGate;
-use libtest_mimic::{Failed, Trial};
+use libtest_mimic::Failed;
 
 pub fn topologies_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
 }
 
-/// A live trial: ignored (with the reason) where labs cannot be built,
-/// failed instead when MTULAB_REQUIRE_ROOT=1. Never passed unrun.
+/// [`harness::env::live`] (a function, not a re-export: a target that
+/// does not use it gets no unused-import warning).
 pub fn live(
     name: impl Into<String>,
     f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
-) -> Trial {
-    match harness::env::live_gate() {
-        LiveGate::Run => Trial::test(name, f),
-        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
-    }
+) -> libtest_mimic::Trial {
+    harness::env::live(name, f)
 }
 
 pub fn mtulab() -> Command {
@@ -54,22 +49,12 @@ pub fn lab_id(stdout: &str) -> Option<String> {
     })
 }
 
-/// A live trial of a topology with these tunnel kinds: as [`live`], but
-/// ignored (never passed, and not failed even with MTULAB_REQUIRE_ROOT=1:
-/// it is the kernel, not the machine's setup) when the running kernel
-/// lacks one of the kinds; the reason is the trial's kind, e.g.
-/// `[unsupported: the running kernel has no GRE support (…)]`.
+/// [`harness::env::live_tunnels`]: ignored with the reason where the
+/// kernel lacks one of the topology's tunnel kinds.
 pub fn live_tunnels(
     name: impl Into<String>,
-    kinds: impl IntoIterator<Item = (mtulab_core::topology::TunnelKind, mtulab_core::Family)>,
+    tunnels: impl IntoIterator<Item = (mtulab_core::topology::TunnelKind, mtulab_core::Family)>,
     f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
-) -> Trial {
-    if let LiveGate::Run = harness::env::live_gate() {
-        if let Some((_, why)) = harness::tunnels::first_unsupported(kinds) {
-            return Trial::test(name, f)
-                .with_ignored_flag(true)
-                .with_kind(format!("unsupported: {why}"));
-        }
-    }
-    live(name, f)
+) -> libtest_mimic::Trial {
+    harness::env::live_tunnels(name, tunnels, f)
 }

@@ -41,7 +41,7 @@ impl Model {
                     )
                 };
                 Finding {
-                    check: "link-mtu-match",
+                    check: CheckId::LinkMtuMatch,
                     subject: format!("link {}", m.link + 1),
                     seen,
                     fix: format!("equalise MTU on {m}"),
@@ -94,7 +94,7 @@ impl PathPrediction {
             )
         };
         Some(Finding {
-            check: "icmp-passes",
+            check: CheckId::IcmpPasses,
             subject: format!("{} -> {} ({})", self.from, self.to, self.family),
             seen: format!(
                 "{} from {} to {}: {}; {when}",
@@ -108,7 +108,7 @@ impl PathPrediction {
     }
 
     /// The first finding of `check` on this path (None: the model predicts it holds or cannot know).
-    pub fn finding(&self, check: &str) -> Option<Finding> {
+    pub fn finding(&self, check: CheckId) -> Option<Finding> {
         self.findings().into_iter().find(|f| f.check == check)
     }
 
@@ -180,7 +180,7 @@ impl PathPrediction {
                             ),
                         )
                     };
-                    out.push(finding("tcp-transfer", seen, fix));
+                    out.push(finding(CheckId::TcpTransfer, seen, fix));
                 }
                 (
                     Stall::IngressDrop {
@@ -201,7 +201,7 @@ impl PathPrediction {
                         "stall"
                     };
                     out.push(finding(
-                        "tcp-transfer",
+                        CheckId::TcpTransfer,
                         format!(
                             "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {}), no ICMP",
                             self.from,
@@ -293,7 +293,7 @@ impl PathPrediction {
                     }
                 };
                 out.push(finding(
-                    "pmtud",
+                    CheckId::Pmtud,
                     format!(
                         "{} learns PMTU {} towards {}, the path MTU is {}: {why}",
                         self.from, l.mtu, self.to, self.path_mtu
@@ -308,7 +308,7 @@ impl PathPrediction {
                 .as_ref()
                 .and_then(|h| h.iter().map(|h| h.out_mtu.min(h.in_mtu)).min());
             out.push(finding(
-                "pmtud",
+                CheckId::Pmtud,
                 format!(
                     "a DF ping of {} bytes from {} to {} gets no reply: the echo reply does not fit the way back{}",
                     self.path_mtu,

@@ -141,10 +141,8 @@ impl Ctx<'_> {
             family,
             dst,
             src,
-            hops: hops.iter().map(HopSummary::from).collect(),
-            return_hops: back
-                .as_ref()
-                .map(|b| b.iter().map(HopSummary::from).collect()),
+            hops: hops.to_vec(),
+            return_hops: back.as_ref().map(|b| b.to_vec()),
             path_mtu: bottleneck.mtu,
             bottleneck,
             mss,

@@ -3,10 +3,11 @@
 //! (in a kernel that has the kinds) judge the model, not a guess.
 
 use super::*;
+use crate::CheckId;
 
 /// The violated checks the model predicts for `t`, sorted and deduplicated.
-fn predicted_violations(m: &Model) -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = m.findings().into_iter().map(|f| f.check).collect();
+fn predicted_violations(m: &Model) -> Vec<CheckId> {
+    let mut ids: Vec<CheckId> = m.findings().into_iter().map(|f| f.check).collect();
     ids.sort();
     ids.dedup();
     ids
@@ -46,16 +47,14 @@ fn paths_as_expected(t: &Topology, m: &Model) {
 fn as_expected(name: &str) -> Model {
     let t = bundled(name);
     let m = model_of(&t);
-    let mut want: Vec<&str> = t
+    let mut want: Vec<CheckId> = t
         .expect
         .as_ref()
         .expect("[expect]")
         .violations
         .as_ref()
         .expect("violations")
-        .iter()
-        .map(String::as_str)
-        .collect();
+        .to_vec();
     want.sort();
     assert_eq!(
         predicted_violations(&m),
