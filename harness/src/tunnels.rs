@@ -14,8 +14,8 @@
 //!   or checksum (a 4-byte GRE header), TTL 64, `pmtudisc` on over IPv4 (the
 //!   kernel default: outer DF set); over IPv6 encapsulation limit 4.
 //! - `ipip`, `sit`: TTL 64, `pmtudisc` on.
-//! - `ip6tnl`: TTL 64, encapsulation limit 4 (the kernel's
-//!   `IPV6_DEFAULT_TNL_ENCAP_LIMIT`, what iproute2 sends: an 8-byte
+//! - `ip6tnl`: TTL 64, encapsulation limit 4 (`IPV6_DEFAULT_TNL_ENCAP_LIMIT`,
+//!   what iproute2 sends unless told `encaplimit none`: an 8-byte
 //!   destination option on every packet, counted in the overhead), protocol
 //!   left at 0 = any (IPv4 and IPv6 inside).
 //! - `wireguard`: only the device here; keys, port and peer are set over
@@ -43,7 +43,8 @@ use crate::netlink::{self, NetlinkError, Request, Rtnl, VxlanEnd};
 
 /// TTL of outer packets (the kernel's default is to inherit the inner one).
 const OUTER_TTL: u8 = 64;
-/// IPv6 tunnel encapsulation limit (RFC 2473), the kernel's default.
+/// IPv6 tunnel encapsulation limit (RFC 2473): `IPV6_DEFAULT_TNL_ENCAP_LIMIT`,
+/// what iproute2 sends by default.
 const ENCAP_LIMIT: u8 = 4;
 
 /// One end of a tunnel, created up in the socket's namespace.

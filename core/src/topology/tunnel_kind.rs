@@ -20,11 +20,13 @@
 //!
 //! Over IPv6 the kernel's IP-in-IPv6 tunnels (`ip6gre`, `ip6gretap`,
 //! `ip6tnl`) add an 8-byte destination-options header carrying the
-//! tunnel encapsulation limit (RFC 2473) unless told not to: the kernel's
-//! default limit is 4 (`IPV6_DEFAULT_TNL_ENCAP_LIMIT`) and iproute2 sends
-//! 4 too, so mtulab sets 4 explicitly and counts the 8 bytes (GRE over
-//! IPv6: 40 + 8 + 4 = 52; ip6tnl: 40 + 8 = 48, the 1452 a stock `ip6tnl0`
-//! shows over 1500).
+//! tunnel encapsulation limit (RFC 2473) unless the device has the
+//! "ignore encapsulation limit" flag (`encaplimit none`). iproute2 sends
+//! limit 4 (`IPV6_DEFAULT_TNL_ENCAP_LIMIT`) unless told otherwise, so that
+//! is what real tunnels carry; mtulab sets 4 explicitly rather than rely on
+//! a default, and counts the 8 bytes (GRE over IPv6: 40 + 8 + 4 = 52;
+//! ip6tnl: 40 + 8 = 48, the 1452 a stock `ip6tnl0` shows over 1500).
+//! Measured on the wire in guest kernels (`harness/tests/tunnel_kinds.rs`).
 //!
 //! WireGuard pads the plaintext to a multiple of 16 bytes but never beyond
 //! the device MTU (`calculate_skb_padding` in drivers/net/wireguard), so
