@@ -49,7 +49,17 @@ fn probe_err(topology: &Topology) -> impl Fn(harness::probe::error::ProbeError) 
 pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let started = Instant::now();
     let topology = &loaded.topology;
-    let lab = Lab::build_loaded(loaded)?;
+    let lab = match Lab::build_loaded(loaded) {
+        // Nothing to check on this kernel: say why, neither pass nor violation.
+        Err(harness::LabError::Unsupported { reason, .. }) => {
+            return Ok(Report::unsupported(
+                &topology.name,
+                topology.source.clone(),
+                reason,
+            ))
+        }
+        r => r?,
+    };
     let model = model::predict(topology, lab.plan());
     let mut report = Report {
         topology: topology.name.clone(),
@@ -62,6 +72,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
         expect_mismatches: None,
         seconds: 0.0,
         anycast: Vec::new(),
+        unsupported: None,
     };
     if opts.checks.contains(&CheckId::LinkMtuMatch) {
         links::check(&lab, &model, &mut report);

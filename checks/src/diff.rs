@@ -357,6 +357,7 @@ mod tests {
             expect_mismatches: None,
             seconds: 1.0,
             anycast: vec![],
+            unsupported: None,
         }
     }
 

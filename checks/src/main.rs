@@ -253,7 +253,8 @@ fn check(
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(t) = topologies.get(i) else { break };
                 let r = check::run(t, &opts).map(|mut r| {
-                    if expect {
+                    // An unsupported topology is not judged against [expect].
+                    if expect && r.unsupported.is_none() {
                         r.expect_mismatches = Some(check::compare_expect(&t.topology, &r, &opts));
                     }
                     r
@@ -261,6 +262,7 @@ fn check(
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if started.elapsed().as_secs() >= 2 || std::io::stderr().is_terminal() {
                     let verdict = match &r {
+                        Ok(r) if r.unsupported.is_some() => "unsupported".to_string(),
                         Ok(r) if r.ok => "ok".to_string(),
                         Ok(r) => format!("{} violations", r.violations.len()),
                         Err(_) => "error".to_string(),
@@ -293,9 +295,18 @@ fn check(
             for r in &reports {
                 println!("{}", mtulab::report::human(r, colour));
             }
-            let bad = reports.iter().filter(|r| !r.ok).count();
+            let bad = reports
+                .iter()
+                .filter(|r| !r.ok && r.unsupported.is_none())
+                .count();
+            let unsupported = reports.iter().filter(|r| r.unsupported.is_some()).count();
+            let skipped = if unsupported > 0 {
+                format!(", {unsupported} unsupported on this kernel (not checked)")
+            } else {
+                String::new()
+            };
             println!(
-                "{} topologies, {} with violations, {:.1} s",
+                "{} topologies, {} with violations{skipped}, {:.1} s",
                 reports.len(),
                 bad,
                 started.elapsed().as_secs_f64()
@@ -304,12 +315,19 @@ fn check(
         Format::Json => println!("{}", mtulab::report::json(&reports)),
         Format::Junit => print!("{}", mtulab::report::junit(&reports)),
     }
+    // Unsupported topologies (a tunnel kind this kernel lacks) are skipped:
+    // the exit code is that of the topologies that ran, and 2 (environment)
+    // when none could run.
+    let ran: Vec<&mtulab::report::Report> =
+        reports.iter().filter(|r| r.unsupported.is_none()).collect();
+    if ran.is_empty() && !reports.is_empty() {
+        return Ok(2);
+    }
     let good = if expect {
-        reports
-            .iter()
+        ran.iter()
             .all(|r| r.expect_mismatches.as_ref().is_some_and(|m| m.is_empty()))
     } else {
-        reports.iter().all(|r| r.ok)
+        ran.iter().all(|r| r.ok)
     };
     Ok(if good { 0 } else { 1 })
 }

@@ -61,6 +61,11 @@ pub struct Report {
     /// when the topology has none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anycast: Vec<AnycastReport>,
+    /// Why the topology could not be built on this kernel (a tunnel kind
+    /// it lacks): nothing was checked. Neither a pass (`ok` is false) nor
+    /// a violation (`violations` is empty). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
 }
 
 /// Downloads from one anycast address to one client, in one family.
@@ -80,6 +85,23 @@ pub struct AnycastReport {
 }
 
 impl Report {
+    /// The report of a topology this kernel cannot build: no checks ran.
+    pub fn unsupported(topology: &str, file: Option<PathBuf>, reason: String) -> Report {
+        Report {
+            topology: topology.to_owned(),
+            file,
+            ok: false,
+            violations: Vec::new(),
+            paths: Vec::new(),
+            checks: Vec::new(),
+            no_path: Vec::new(),
+            expect_mismatches: None,
+            seconds: 0.0,
+            anycast: Vec::new(),
+            unsupported: Some(reason),
+        }
+    }
+
     /// The distinct check ids that have violations, sorted.
     pub fn violated_checks(&self) -> Vec<CheckId> {
         let mut ids: Vec<CheckId> = self.violations.iter().map(|v| v.check).collect();

@@ -202,6 +202,16 @@ pub fn diff(
     });
     let rb = rb.map_err(|e| format!("{}: {e}", before.display()))?;
     let ra = ra.map_err(|e| format!("{}: {e}", after.display()))?;
+    // A topology this kernel cannot build has no verdicts to compare: an
+    // empty report would read as "the change fixes everything".
+    for (file, r) in [(before, &rb), (after, &ra)] {
+        if let Some(why) = &r.unsupported {
+            return Err(format!(
+                "{}: cannot be checked on this kernel ({why}); nothing to compare",
+                file.display()
+            ));
+        }
+    }
     let mut d = mtulab::diff::compare(&rb, &ra);
     // Both files often carry one name (an edited copy): show the files.
     d.before = before.display().to_string();

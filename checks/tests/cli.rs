@@ -147,13 +147,26 @@ fn main() {
                     bad_input_rejected(&file)
                 }));
             } else {
-                trials.push(live(format!("cli::valid_twin::{stem}"), move || {
-                    twin_accepted(&file)
-                }));
+                // A twin with a tunnel kind this kernel lacks is ignored.
+                let kinds: Vec<_> = harness::load::load_file(&file)
+                    .map(|l| {
+                        l.topology
+                            .tunnels
+                            .iter()
+                            .map(|t| (t.kind, t.underlay))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                trials.push(live_tunnels(
+                    format!("cli::valid_twin::{stem}"),
+                    kinds,
+                    move || twin_accepted(&file),
+                ));
             }
         }
     }
     trials.push(live("cli::up_exec_down", up_exec_down));
+    trials.push(live("cli::unsupported_kind", unsupported_kind));
     trials.push(Trial::test(
         "cli::ruleset::missing_file",
         ruleset_missing_file,
@@ -301,6 +314,64 @@ fn ruleset_missing_file() -> Result<(), Failed> {
     }
     if !left.is_empty() {
         return Err(format!("created {left:?}").into());
+    }
+    Ok(())
+}
+
+/// A topology whose tunnel kind the kernel lacks (GRE here) is reported
+/// unsupported, never passed: alone, exit 2 and a SKIP line with the
+/// reason (JSON: `"unsupported"`, no violation); next to a topology that
+/// runs, the exit code is that one's (0 with `--expect`). On a kernel with
+/// GRE the same command checks it: exit 0 with `--expect`, no SKIP.
+fn unsupported_kind() -> Result<(), Failed> {
+    let dir = topologies_dir();
+    let gre = dir.join("gre_mismatch.toml");
+    let vxlan = dir.join("vxlan_1450.toml");
+    let (gre, vxlan) = (gre.to_str().ok_or("path")?, vxlan.to_str().ok_or("path")?);
+    let supported = harness::tunnels::support(
+        mtulab_core::topology::TunnelKind::Gre,
+        mtulab_core::Family::V4,
+    );
+    let alone = run(&["check", "--expect", gre])?;
+    let out = text(&alone.stdout);
+    let both = run(&["check", "--expect", gre, vxlan])?;
+    match supported {
+        Err(why) => {
+            if alone.status.code() != Some(2) || !out.contains(&format!("SKIP {why}")) {
+                return Err(format!(
+                    "gre_mismatch alone without GRE: exit {:?}, expected 2 and a SKIP line: {out}",
+                    alone.status.code()
+                )
+                .into());
+            }
+            if both.status.code() != Some(0)
+                || !text(&both.stdout).contains("1 unsupported on this kernel (not checked)")
+            {
+                return Err(format!(
+                    "with vxlan_1450: exit {:?}, expected 0 and the count: {}",
+                    both.status.code(),
+                    text(&both.stdout)
+                )
+                .into());
+            }
+            let json = run(&["check", "--format", "json", gre])?;
+            let v: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+            if v["unsupported"] != why.as_str()
+                || v["ok"] != false
+                || v["violations"].as_array().is_none_or(|a| !a.is_empty())
+            {
+                return Err(format!("json: {v}").into());
+            }
+        }
+        Ok(()) => {
+            if alone.status.code() != Some(0) || out.contains("SKIP") {
+                return Err(format!(
+                    "gre_mismatch with GRE: exit {:?}, expected 0 as expected: {out}",
+                    alone.status.code()
+                )
+                .into());
+            }
+        }
     }
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! `scenario::NAME::FAMILY::CHECK` (`scenario::NAME::link_mtu_match` for the
 //! family-less check), each asserting the scenario's `[expect]` on a fresh
 //! lab. Without root (or a needed tool) trials are ignored with the reason,
-//! never passed; MTULAB_REQUIRE_ROOT=1 makes that a failure.
+//! never passed; MTULAB_REQUIRE_ROOT=1 makes that a failure. A scenario
+//! with a tunnel kind the running kernel lacks (GRE, WireGuard, … here) is
+//! ignored with the reason whatever MTULAB_REQUIRE_ROOT says.
 
 mod common;
 
@@ -67,9 +69,16 @@ fn main() {
             harness::load::load_file(&file).unwrap_or_else(|e| panic!("bundled scenario: {e}"));
         let plan = &loaded.plan;
         let name = loaded.topology.name.clone();
+        let kinds: Vec<_> = loaded
+            .topology
+            .tunnels
+            .iter()
+            .map(|t| (t.kind, t.underlay))
+            .collect();
         let t = loaded.clone();
-        trials.push(live(
+        trials.push(live_tunnels(
             format!("scenario::{name}::link_mtu_match"),
+            kinds.clone(),
             move || run_trial(&t, None, CheckId::LinkMtuMatch),
         ));
         for family in [Family::V4, Family::V6] {
@@ -88,7 +97,9 @@ fn main() {
                     continue;
                 }
                 let t = loaded.clone();
-                trials.push(live(trial_name, move || run_trial(&t, Some(family), id)));
+                trials.push(live_tunnels(trial_name, kinds.clone(), move || {
+                    run_trial(&t, Some(family), id)
+                }));
             }
         }
     }

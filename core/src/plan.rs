@@ -104,21 +104,29 @@ pub struct LinkPlan {
     pub ends4: [IfAddr; 2],
     /// Each end's IPv6 address, where the link has IPv6.
     pub ends6: Option<[IfAddr; 2]>,
-    /// Some for a `[[tunnels]]` entry (a VXLAN link, numbered after the links).
+    /// Some for a `[[tunnels]]` entry (a tunnel link, numbered after the links).
     pub tunnel: Option<tunnel::TunnelPlan>,
 }
 
 impl LinkPlan {
+    /// Whether the link carries `family` at all: every physical link
+    /// carries IPv4, a tunnel what its kind carries (IPIP: IPv4 only, SIT:
+    /// IPv6 only).
+    pub fn carries(&self, family: Family) -> bool {
+        self.tunnel.as_ref().is_none_or(|t| t.kind.carries(family))
+    }
+    /// The link's subnet in `family`, if the link carries that family
+    /// (a SIT tunnel keeps its /24 in `ipv4` but carries no IPv4).
     pub fn subnet(&self, family: Family) -> Option<&IfAddr> {
         match family {
-            Family::V4 => Some(&self.ipv4),
+            Family::V4 => self.carries(family).then_some(&self.ipv4),
             Family::V6 => self.ipv6.as_ref(),
         }
     }
     /// The address of `end` (0 or 1) in `family`, if the link has that family.
     pub fn end_addr(&self, family: Family, end: usize) -> Option<&IfAddr> {
         match family {
-            Family::V4 => Some(&self.ends4[end]),
+            Family::V4 => self.carries(family).then_some(&self.ends4[end]),
             Family::V6 => self.ends6.as_ref().map(|e| &e[end]),
         }
     }
@@ -324,7 +332,7 @@ fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
                 mtu: l.mtu[end],
                 peer_node: l.between[peer].clone(),
                 peer_iface: l.names[peer].clone(),
-                ipv4: Some(l.ends4[end].clone()),
+                ipv4: l.end_addr(Family::V4, end).cloned(),
                 ipv6: l.ends6.as_ref().map(|e| e[end].clone()),
             });
         }

@@ -14,8 +14,10 @@ use crate::check_id::CheckId;
 
 mod names;
 mod to_toml;
+mod tunnel_kind;
 
 pub use names::{default_iface_names, default_tunnel_names, iface_name_problem, names_per_pair};
+pub use tunnel_kind::TunnelKind;
 
 /// A validated topology.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -31,21 +33,25 @@ pub struct Topology {
     pub expect: Option<Expect>,
     /// `[[anycast]]`: service addresses shared by several hosts, in file order.
     pub anycast: Vec<Anycast>,
-    /// `[[tunnels]]`: VXLAN links over the lab's own links (see [`crate::plan::tunnel`]).
+    /// `[[tunnels]]`: VXLAN, GENEVE, GRE, IP-in-IP or WireGuard links over
+    /// the lab's own links (see [`crate::plan::tunnel`]).
     pub tunnels: Vec<Tunnel>,
 }
 
-/// A link carried over VXLAN between two nodes that reach each other over
-/// the physical links (the underlay).
+/// A link carried over an encapsulation ([`TunnelKind`]) between two nodes
+/// that reach each other over the physical links (the underlay).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tunnel {
     pub between: [String; 2],
+    /// The encapsulation (`kind`, default VXLAN).
+    pub kind: TunnelKind,
     /// Family of the outer (encapsulating) packets.
     pub underlay: Family,
     /// Per end, in `between` order; None: the underlay path MTU between the
     /// endpoints minus the encapsulation overhead, on both ends.
     pub mtu: Option<[u32; 2]>,
-    /// Interface names per end (default `vx-PEER`, `vx-PEER-2` for a second tunnel to PEER).
+    /// Interface names per end (default `vx-PEER`, `vx-PEER-2` for a second
+    /// VXLAN tunnel to PEER; other kinds their own prefix, `wg-PEER`, …).
     pub names: [String; 2],
 }
 

@@ -60,6 +60,32 @@ pub fn live(
     }
 }
 
+/// A live trial of a topology with these tunnels (kind, underlay): as
+/// [`live`], but ignored (never passed, and not failed even with
+/// MTULAB_REQUIRE_ROOT=1: it is the kernel, not the machine's setup) when
+/// the running kernel lacks one of them; the reason is the trial's kind,
+/// e.g. `[unsupported: the running kernel has no GRE support (…)]`.
+#[cfg(feature = "test-support")]
+pub fn live_tunnels(
+    name: impl Into<String>,
+    tunnels: impl IntoIterator<
+        Item = (
+            mtulab_core::topology::TunnelKind,
+            mtulab_core::topology::Family,
+        ),
+    >,
+    f: impl FnOnce() -> Result<(), libtest_mimic::Failed> + Send + 'static,
+) -> libtest_mimic::Trial {
+    if live_gate() == LiveGate::Run {
+        if let Some((_, why)) = crate::tunnels::first_unsupported(tunnels) {
+            return libtest_mimic::Trial::test(name, f)
+                .with_ignored_flag(true)
+                .with_kind(format!("unsupported: {why}"));
+        }
+    }
+    live(name, f)
+}
+
 fn gate(unavailable: Option<String>, required: bool) -> LiveGate {
     match unavailable {
         None => LiveGate::Run,

@@ -16,7 +16,7 @@ use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
 use mtulab_core::load::{load_str, Loaded, UncheckedSysctlNames};
 use mtulab_core::plan::{NodePlan, Plan};
-use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError};
+use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError, TunnelKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -36,6 +36,15 @@ pub enum LabError {
     NoSuchLab(String),
     #[error("{0}")]
     Ambiguous(String),
+    /// A tunnel kind the running kernel lacks: nothing was built.
+    #[error("unsupported: {reason}")]
+    Unsupported { kind: TunnelKind, reason: String },
+    #[error("node {node}: wireguard on {iface}: {source}")]
+    Wireguard {
+        node: String,
+        iface: String,
+        source: std::io::Error,
+    },
     #[error("node {node}: interface {iface} has MTU {found} after building, expected {expected}")]
     MtuReadBack {
         node: String,
@@ -114,6 +123,12 @@ impl Lab {
     }
 
     fn build_planned(topology: &Topology, plan: Plan) -> Result<Lab, LabError> {
+        // A tunnel kind the kernel lacks: say so before anything is made.
+        if let Some((kind, reason)) =
+            crate::tunnels::first_unsupported(topology.tunnels.iter().map(|t| (t.kind, t.underlay)))
+        {
+            return Err(LabError::Unsupported { kind, reason });
+        }
         let id = new_lab_id(&topology.name);
         let pid = std::process::id();
         let state = LabState {
@@ -145,6 +160,7 @@ impl Lab {
         // On any error below, dropping `lab` removes what was made so far.
         lab.create_nodes()?;
         lab.create_links()?;
+        lab.configure_wireguard()?;
         lab.configure_addresses_and_routes()?;
         lab.install_filters()?;
         lab.install_mss_clamps()?;
@@ -296,6 +312,65 @@ impl Lab {
             // VXLAN ends (created up) in the same round trip.
             batch.extend(tunnel_requests(&self.plan, node));
             self.execute(&node.name, batch)?;
+        }
+        Ok(())
+    }
+
+    /// WireGuard tunnels: each end's lab key and port, then the other end
+    /// as its only peer (see [`crate::wireguard`]).
+    fn configure_wireguard(&mut self) -> Result<(), LabError> {
+        let tunnels: Vec<(usize, usize)> = self
+            .plan
+            .links
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i, l.tunnel.as_ref()?)))
+            .filter(|(_, t)| t.kind == TunnelKind::Wireguard)
+            .enumerate()
+            .map(|(k, (i, _))| (k, i))
+            .collect();
+        for (k, link) in tunnels {
+            let l = &self.plan.links[link];
+            let t = l.tunnel.as_ref().expect("a tunnel");
+            let port = t.wireguard_port();
+            let mut public = Vec::new();
+            for end in 0..2 {
+                let (node, iface) = (&l.between[end], &l.names[end]);
+                let wg_err = |source| LabError::Wireguard {
+                    node: node.clone(),
+                    iface: iface.clone(),
+                    source,
+                };
+                let index = self.ifindex(node, iface).expect("planned interface");
+                let private = crate::wireguard::lab_key(&self.id, k, end);
+                let key = self.nodes[node]
+                    .ns
+                    .run(move || -> std::io::Result<_> {
+                        let mut g = crate::wireguard::Genl::open()?;
+                        let family = g.wireguard_family()?;
+                        g.set_identity(family, index, private, port)
+                    })?
+                    .map_err(wg_err)?;
+                public.push(key);
+            }
+            for end in 0..2 {
+                let (node, iface) = (&l.between[end], &l.names[end]);
+                let index = self.ifindex(node, iface).expect("planned interface");
+                let peer = public[1 - end];
+                let endpoint = std::net::SocketAddr::new(t.local[1 - end], port);
+                self.nodes[node]
+                    .ns
+                    .run(move || -> std::io::Result<()> {
+                        let mut g = crate::wireguard::Genl::open()?;
+                        let family = g.wireguard_family()?;
+                        g.set_peer(family, index, peer, endpoint)
+                    })?
+                    .map_err(|source| LabError::Wireguard {
+                        node: node.clone(),
+                        iface: iface.clone(),
+                        source,
+                    })?;
+            }
         }
         Ok(())
     }
@@ -635,14 +710,15 @@ fn setup_node(node: &NodePlan) -> Result<Rtnl, LabError> {
     })
 }
 
-/// The VXLAN devices of `node`'s tunnel ends (see [`crate::tunnel`]).
+/// The tunnel devices of `node`'s tunnel ends (see [`crate::tunnels`]).
 fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
     node.interfaces
         .iter()
         .enumerate()
         .filter_map(|(k, iface)| {
             let t = plan.links[iface.link].tunnel.as_ref()?;
-            let v = netlink::VxlanEnd {
+            let v = crate::tunnels::TunnelEnd {
+                kind: t.kind,
                 name: iface.name.clone(),
                 index: FIRST_IFINDEX + k as u32,
                 mtu: iface.mtu,
@@ -652,10 +728,10 @@ fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
             };
             Some(Request::create(
                 format!(
-                    "create vxlan {}:{} (vni {}, {} -> {}, mtu {})",
-                    node.name, v.name, v.vni, v.local, v.remote, v.mtu
+                    "create {} {}:{} (vni {}, {} -> {}, mtu {})",
+                    v.kind, node.name, v.name, v.vni, v.local, v.remote, v.mtu
                 ),
-                netlink::new_vxlan(&v),
+                crate::tunnels::new_tunnel(&v),
             ))
         })
         .collect()

@@ -16,6 +16,8 @@ pub mod probe;
 pub mod snapshot;
 pub mod state;
 pub mod sysctl;
+pub mod tunnels;
+pub mod wireguard;
 
 pub use firewall::FirewallError;
 pub use lab::{Lab, LabError, LabNode};

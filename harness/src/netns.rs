@@ -38,6 +38,25 @@ pub enum NetnsError {
     Panicked { name: String },
 }
 
+/// Run `f` on a new thread inside a fresh, unnamed network namespace that
+/// disappears when the thread ends (nothing is mounted, so there is
+/// nothing to remove and nothing for the reaper to find). For probes of
+/// what the kernel can do: create a device there and see if it works.
+pub fn in_scratch<R, F>(f: F) -> io::Result<R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<R> {
+            unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
+            Ok(f())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("scratch namespace thread panicked")))
+    })
+}
+
 /// A named network namespace held open by a file descriptor.
 ///
 /// Dropping it does not remove it: a [`crate::lab::Lab`] decides that, via

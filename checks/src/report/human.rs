@@ -22,6 +22,9 @@ impl Paint {
     fn red(&self, s: &str) -> String {
         self.wrap("31", s)
     }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
     fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
@@ -40,6 +43,14 @@ pub fn human(r: &Report, colour: bool) -> String {
         .map(|f| format!("  ({})", f.display()))
         .unwrap_or_default();
     let _ = writeln!(s, "{}{}", p.bold(&r.topology), p.dim(&file));
+    if let Some(why) = &r.unsupported {
+        let _ = write!(
+            s,
+            "  {} {why}\n  summary: unsupported on this kernel, nothing checked\n",
+            p.yellow("SKIP")
+        );
+        return s;
+    }
     let width = r
         .checks
         .iter()

@@ -25,16 +25,27 @@ fn xml_escape(s: &str) -> String {
 /// failing line carries the violations of that check and subject.
 pub fn junit(reports: &[Report]) -> String {
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total: usize = reports.iter().map(|r| r.checks.len()).sum();
+    let total: usize = reports.iter().map(|r| r.checks.len().max(1)).sum();
+    let skipped = reports.iter().filter(|r| r.unsupported.is_some()).count();
     let failures: usize = reports
         .iter()
         .map(|r| r.checks.iter().filter(|c| !c.holds).count())
         .sum();
     let _ = writeln!(
         s,
-        "<testsuites name=\"mtulab\" tests=\"{total}\" failures=\"{failures}\">"
+        "<testsuites name=\"mtulab\" tests=\"{total}\" failures=\"{failures}\" skipped=\"{skipped}\">"
     );
     for r in reports {
+        if let Some(why) = &r.unsupported {
+            // Not a pass, not a failure: one skipped test case with the reason.
+            let name = xml_escape(&r.topology);
+            let _ = writeln!(
+                s,
+                "  <testsuite name=\"{name}\" tests=\"1\" failures=\"0\" skipped=\"1\" time=\"0.000\">\n    <testcase classname=\"mtulab.{name}\" name=\"unsupported\">\n      <skipped message=\"{}\"/>\n    </testcase>\n  </testsuite>",
+                xml_escape(why)
+            );
+            continue;
+        }
         let fails = r.checks.iter().filter(|c| !c.holds).count();
         let _ = writeln!(
             s,

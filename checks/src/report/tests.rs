@@ -53,6 +53,7 @@ fn sample() -> Report {
         expect_mismatches: None,
         anycast: Vec::new(),
         seconds: 1.0,
+        unsupported: None,
     }
 }
 
@@ -110,4 +111,39 @@ fn human_names_failures_and_fix() {
     assert!(h.contains("1 violation (pmtud)"));
     assert!(!h.contains('\x1b'));
     assert!(human(&sample(), true).contains('\x1b'));
+}
+
+/// A topology this kernel cannot build: JSON says why with `ok` false
+/// and no violation; JUnit has one skipped case (not a failure); the
+/// human form a SKIP line. A report that ran has no such key.
+#[test]
+fn unsupported_is_neither_pass_nor_violation() {
+    let why =
+        "the running kernel has no GRE support (ip link add type gre: Operation not supported)";
+    let r = Report::unsupported("gre_mismatch", None, why.into());
+    let v: serde_json::Value = serde_json::from_str(&json(std::slice::from_ref(&r))).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["unsupported"], why);
+    assert_eq!(v["violations"].as_array().map(Vec::len), Some(0));
+    let ran: serde_json::Value = serde_json::from_str(&json(&[sample()])).unwrap();
+    assert!(ran.get("unsupported").is_none());
+    let x = junit(&[r.clone(), sample()]);
+    let doc = roxmltree::Document::parse(&x).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.attribute("tests"), Some("3"));
+    assert_eq!(root.attribute("failures"), Some("1"));
+    assert_eq!(root.attribute("skipped"), Some("1"));
+    let skipped: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].attribute("message"), Some(why));
+    let h = human(&r, false);
+    assert!(h.contains(&format!("SKIP {why}")), "{h}");
+    assert!(
+        h.contains("unsupported on this kernel, nothing checked"),
+        "{h}"
+    );
+    assert!(!h.contains("all checks hold"), "{h}");
 }

@@ -10,7 +10,14 @@ pub fn topologies_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
 }
 
-pub use harness::env::live;
+/// [`harness::env::live`] (a function, not a re-export: a target that
+/// does not use it gets no unused-import warning).
+pub fn live(
+    name: impl Into<String>,
+    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> libtest_mimic::Trial {
+    harness::env::live(name, f)
+}
 
 pub fn mtulab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mtulab"))
@@ -40,4 +47,14 @@ pub fn lab_id(stdout: &str) -> Option<String> {
             .next()
             .map(String::from)
     })
+}
+
+/// [`harness::env::live_tunnels`]: ignored with the reason where the
+/// kernel lacks one of the topology's tunnel kinds.
+pub fn live_tunnels(
+    name: impl Into<String>,
+    tunnels: impl IntoIterator<Item = (mtulab_core::topology::TunnelKind, mtulab_core::Family)>,
+    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> libtest_mimic::Trial {
+    harness::env::live_tunnels(name, tunnels, f)
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use crate::snapshot::Snapshot;
 use crate::topology::{
-    Cidr, Family, Filter, FilterKind, Link, Node, Route, Topology, Tunnel, LAB_RANGES,
+    Cidr, Family, Filter, FilterKind, Link, Node, Route, Topology, Tunnel, TunnelKind, LAB_RANGES,
 };
 
 use super::emit::{self, Notes};
@@ -795,6 +795,7 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
                 underlay: family_of(local),
                 mtu: Some([link.mtu, omtu]),
                 names: [name.clone(), oname.clone()],
+                kind: TunnelKind::Vxlan,
             },
             vec![format!(
                 "vxlan vni {vni}: {}:{name} ({}) <-> {}:{oname} ({}), underlay {local} <-> {remote}",

@@ -31,6 +31,7 @@ pub(crate) struct RawTopology {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTunnel {
     pub(crate) between: Spanned<Vec<Spanned<String>>>,
+    pub(crate) kind: Option<Spanned<String>>,
     pub(crate) underlay: Option<Spanned<String>>,
     pub(crate) mtu: Option<Spanned<RawMtu>>,
     pub(crate) names: Option<Spanned<Vec<Spanned<String>>>>,

@@ -66,10 +66,11 @@ impl Validator<'_> {
             routes: raw_routes,
         } = self.nodes(raw.nodes)?;
         let (mut links, mut ifaces) = self.links(&raw.links, &nodes)?;
-        self.check_clamp_oifs(&nodes, &links, &clamp_spans)?;
         let filters = self.filters(&raw.filters, &nodes)?;
 
         let tunnels = self.tunnels(&raw.tunnels, &nodes, &mut ifaces, links.len())?;
+        // After the tunnels: a clamp may name a tunnel interface.
+        self.check_clamp_oifs(&nodes, &links, &tunnels, &clamp_spans)?;
         // User-given addresses, anycast groups, then routes (which need every
         // link's final addressing, automatic included).
         self.given_addresses(&raw.links, &mut links)?;
@@ -122,7 +123,10 @@ impl Validator<'_> {
             Err(PlanError::Tunnel { tunnel: k, error }) => {
                 let t = raw.tunnels[k].get_ref();
                 let span = match (&error, &t.mtu) {
-                    (UnderlayError::MtuTooBig { .. }, Some(m)) => m.span(),
+                    (
+                        UnderlayError::MtuTooBig { .. } | UnderlayError::CarriesNothing { .. },
+                        Some(m),
+                    ) => m.span(),
                     _ => t.between.span(),
                 };
                 self.err(span, format!("tunnel {}: {error}", k + 1))

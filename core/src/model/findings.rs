@@ -14,9 +14,10 @@ impl Model {
                 let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
                 let limit = m.mtu[small] + VETH_SLACK;
                 let seen = if m.tunnel {
-                    // Measured: the VXLAN receive path has no MTU check.
+                    // Measured: a tunnel device's receive path has no MTU
+                    // check (VXLAN here; the other kinds in guest kernels).
                     format!(
-                        "the tunnel's ends differ; {} accepts up to {} bytes from {} (VXLAN does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
+                        "the tunnel's ends differ; {} accepts up to {} bytes from {} (a tunnel device does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
                         m.nodes[small],
                         m.mtu[big],
                         m.nodes[big],
@@ -265,7 +266,7 @@ impl PathPrediction {
                                 (
                                     "tunnel, ",
                                     format!(
-                                        "a VXLAN end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
+                                        "a tunnel end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
                                         l.mtu
                                     ),
                                 )

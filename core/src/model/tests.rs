@@ -473,3 +473,4 @@ fn mtu_probing_on_sender_recovers() {
 
 mod bundled;
 mod rulesets;
+mod tunnel_kinds;

@@ -1,14 +1,17 @@
-//! Tunnels (`[[tunnels]]`): a link carried over VXLAN between two nodes
-//! that reach each other over the physical links (the underlay). Pure code:
-//! how a tunnel is addressed, which MTU it gets, and the routes that keep
-//! its encapsulated packets on the physical links. The interfaces
-//! themselves are made by the harness (`harness::lab`, `harness::netlink::new_vxlan`).
+//! Tunnels (`[[tunnels]]`): a link carried over an encapsulation (VXLAN,
+//! GENEVE, GRE, GRETAP, IPIP, SIT, ip6tnl, WireGuard: [`TunnelKind`])
+//! between two nodes that reach each other over the physical links (the
+//! underlay). Pure code: how a tunnel is addressed, which MTU it gets, and
+//! the routes that keep its encapsulated packets on the physical links.
+//! The interfaces themselves are made by the harness (`harness::lab`,
+//! `harness::tunnels`).
 //!
 //! A tunnel is planned as one more link, numbered after the topology's
 //! links (tunnel `k` is link `links.len() + k`): its own /24 and, when both
 //! ends are at least 1280, its own /64; overlay routing may use it like any
 //! link (one hop; on equal cost the lower link index, so a physical link
-//! wins a tie).
+//! wins a tie) in the families its kind carries (IPIP: IPv4 only, SIT:
+//! IPv6 only; [`LinkPlan::subnet`] hides the other).
 //!
 //! Underlay: end 0 sends from its address on the first physical link of its
 //! shortest path to end 1, to end 1's address on the link that path enters
@@ -17,9 +20,11 @@
 //! physical-only routing, so encapsulated packets never enter a tunnel.
 //!
 //! MTU: unless given, the smallest underlay path MTU of the two directions
-//! minus the encapsulation overhead (outer IP + UDP 8 + VXLAN 8 + inner
-//! Ethernet 14: 50 bytes over IPv4, 70 over IPv6), the same on both ends. A
-//! given MTU larger than that is rejected.
+//! minus the kind's encapsulation overhead ([`TunnelKind::overhead`]; VXLAN:
+//! outer IP + UDP 8 + VXLAN 8 + inner Ethernet 14, 50 bytes over IPv4, 70
+//! over IPv6), the same on both ends. A given MTU larger than that is
+//! rejected, so outer packets always fit the underlay and whether a kind
+//! sets DF on them never matters.
 //!
 //! Kernel behaviour this relies on (measured on 6.18, VXLAN over veth, see
 //! docs/kernel-behaviour.md, "VXLAN"): the outer header is sent without DF
@@ -32,7 +37,7 @@ use std::net::IpAddr;
 
 use super::addressing::{end_address, host_len, v4_network, v6_network, MAX_V4_SUBNETS};
 use super::{path_mtu, IfAddr, LinkPlan, Plan, PlanError, RoutePlan, IPV6_MIN_MTU};
-use crate::topology::{Cidr, Family, Topology, Tunnel};
+use crate::topology::{Cidr, Family, Topology, Tunnel, TunnelKind};
 
 /// Outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14.
 pub const VXLAN_OVERHEAD_V4: u32 = 50;
@@ -40,19 +45,23 @@ pub const VXLAN_OVERHEAD_V4: u32 = 50;
 pub const VXLAN_OVERHEAD_V6: u32 = 70;
 /// IANA VXLAN port.
 pub const VXLAN_PORT: u16 = 4789;
+/// IANA GENEVE port.
+pub const GENEVE_PORT: u16 = 6081;
+/// WireGuard's customary port; tunnel `k` listens on this + `k`.
+pub const WIREGUARD_PORT: u16 = 51820;
 
-/// Encapsulation overhead over an underlay of `family`.
-pub fn overhead(family: Family) -> u32 {
-    match family {
-        Family::V4 => VXLAN_OVERHEAD_V4,
-        Family::V6 => VXLAN_OVERHEAD_V6,
-    }
+/// Encapsulation overhead of `kind` over an underlay of `family` (validation
+/// has refused the combinations the kind cannot do).
+pub fn overhead(kind: TunnelKind, family: Family) -> u32 {
+    kind.overhead(family)
+        .unwrap_or_else(|| panic!("validated: {kind} runs over {family}"))
 }
 
 /// How a planned tunnel is carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TunnelPlan {
-    /// VXLAN network identifier: tunnel index + 1.
+    pub kind: TunnelKind,
+    /// Tunnel index + 1: the VXLAN / GENEVE network identifier (VNI).
     pub vni: u32,
     pub underlay: Family,
     /// Each end's underlay (source) address; the other end's is its remote.
@@ -61,6 +70,13 @@ pub struct TunnelPlan {
     pub underlay_mtu: [u32; 2],
     /// Whether the file gave the MTU (else it is the default).
     pub mtu_given: bool,
+}
+
+impl TunnelPlan {
+    /// WireGuard's listen port on both ends (51820 + tunnel index).
+    pub fn wireguard_port(&self) -> u16 {
+        WIREGUARD_PORT.saturating_add(u16::try_from(self.vni - 1).unwrap_or(u16::MAX))
+    }
 }
 
 /// A tunnel's underlay, as routed over the physical links.
@@ -83,13 +99,21 @@ pub enum UnderlayError {
     },
     /// A given MTU does not fit the underlay after encapsulation.
     MtuTooBig {
+        kind: TunnelKind,
         node: String,
         mtu: u32,
         underlay_mtu: u32,
         overhead: u32,
     },
     /// The underlay leaves less than the IPv4 minimum MTU (68).
-    UnderlayTooSmall { underlay_mtu: u32, overhead: u32 },
+    UnderlayTooSmall {
+        kind: TunnelKind,
+        underlay_mtu: u32,
+        overhead: u32,
+    },
+    /// The tunnel carries only IPv6 (SIT) but an end's MTU is below 1280,
+    /// so it could carry nothing.
+    CarriesNothing { kind: TunnelKind, mtu: u32 },
 }
 
 impl fmt::Display for UnderlayError {
@@ -100,21 +124,29 @@ impl fmt::Display for UnderlayError {
                 "no {family} underlay path from {from:?} to {to:?} over the links (only routers forward; a tunnel never carries another)"
             ),
             UnderlayError::MtuTooBig {
+                kind,
                 node,
                 mtu,
                 underlay_mtu,
                 overhead,
             } => write!(
                 f,
-                "mtu {mtu} on {node:?} does not fit the underlay: path MTU {underlay_mtu} minus the {overhead}-byte VXLAN overhead is {}",
+                "mtu {mtu} on {node:?} does not fit the underlay: path MTU {underlay_mtu} minus the {overhead}-byte {} overhead is {}",
+                kind.label(),
                 underlay_mtu.saturating_sub(*overhead)
             ),
             UnderlayError::UnderlayTooSmall {
+                kind,
                 underlay_mtu,
                 overhead,
             } => write!(
                 f,
-                "underlay path MTU {underlay_mtu} minus the {overhead}-byte VXLAN overhead is below 68"
+                "underlay path MTU {underlay_mtu} minus the {overhead}-byte {} overhead is below 68",
+                kind.label()
+            ),
+            UnderlayError::CarriesNothing { kind, mtu } => write!(
+                f,
+                "kind {kind} carries IPv6 only, which needs an MTU of at least {IPV6_MIN_MTU}, and this one's is {mtu}"
             ),
         }
     }
@@ -158,12 +190,30 @@ pub fn underlay(phys: &Plan, t: &Tunnel) -> Result<Underlay, UnderlayError> {
 
 /// The MTU per end of `t` over `u`: as given, or the default.
 pub fn resolved_mtu(t: &Tunnel, u: &Underlay) -> Result<[u32; 2], UnderlayError> {
-    let overhead = overhead(u.family);
+    let mtu = fitting_mtu(t, u)?;
+    let carries_v6_only = !t.kind.carries(Family::V4);
+    if let Some(&small) = mtu.iter().filter(|&&m| m < IPV6_MIN_MTU).min() {
+        if carries_v6_only {
+            return Err(UnderlayError::CarriesNothing {
+                kind: t.kind,
+                mtu: small,
+            });
+        }
+    }
+    Ok(mtu)
+}
+
+/// The MTU per end of `t` over `u`, as given or the default, checked
+/// against the underlay.
+fn fitting_mtu(t: &Tunnel, u: &Underlay) -> Result<[u32; 2], UnderlayError> {
+    let kind = t.kind;
+    let overhead = overhead(kind, u.family);
     match t.mtu {
         Some(mtu) => {
             for ((&m, &path), node) in mtu.iter().zip(&u.path_mtu).zip(&t.between) {
                 if m + overhead > path {
                     return Err(UnderlayError::MtuTooBig {
+                        kind,
                         node: node.clone(),
                         mtu: m,
                         underlay_mtu: path,
@@ -178,6 +228,7 @@ pub fn resolved_mtu(t: &Tunnel, u: &Underlay) -> Result<[u32; 2], UnderlayError>
             match underlay_mtu.checked_sub(overhead) {
                 Some(m) if m >= 68 => Ok([m, m]),
                 _ => Err(UnderlayError::UnderlayTooSmall {
+                    kind,
                     underlay_mtu,
                     overhead,
                 }),
@@ -205,6 +256,7 @@ pub fn plan_tunnel(
     Ok((
         mtu,
         TunnelPlan {
+            kind: t.kind,
             vni: u32::try_from(k).expect("tunnel count fits u32") + 1,
             underlay: u.family,
             local: u.local,
@@ -265,7 +317,7 @@ pub(super) fn tunnel_links(
         let Some(ipv4) = free(Family::V4) else {
             continue;
         };
-        let ipv6 = if mtu.iter().all(|&m| m >= IPV6_MIN_MTU) {
+        let ipv6 = if t.kind.carries(Family::V6) && mtu.iter().all(|&m| m >= IPV6_MIN_MTU) {
             free(Family::V6)
         } else {
             None
@@ -336,6 +388,9 @@ pub fn pin_underlay_routes(plan: &mut Plan, phys: &Plan) {
         plan.nodes[n].routes.push(r);
     }
 }
+
+#[cfg(test)]
+mod kinds_tests;
 
 #[cfg(test)]
 mod tests {
@@ -523,11 +578,19 @@ mod tests {
     fn names_and_shape() {
         let b = |x: &str, y: &str| [x.to_owned(), y.to_owned()];
         let long = "r23456789012345";
-        let names =
-            crate::topology::default_tunnel_names(&[b("a", long), b(long, "a"), b("a", "c")]);
+        let pairs = [b("a", long), b(long, "a"), b("a", "c"), b("a", "c")];
+        let kinds = [
+            TunnelKind::Vxlan,
+            TunnelKind::Vxlan,
+            TunnelKind::Vxlan,
+            TunnelKind::Wireguard,
+        ];
+        let names = crate::topology::default_tunnel_names(pairs.iter().zip(kinds));
         assert_eq!(names[0], b("vx-r23456789012", "vx-a"));
         assert_eq!(names[1], b("vx-a-2", "vx-r234567890-2"));
         assert_eq!(names[2], b("vx-c", "vx-a"));
+        // Each kind its own prefix and its own count.
+        assert_eq!(names[3], b("wg-c", "wg-a"));
 
         let e = parse(&LONG.replace(
             "between = [\"gw-a\", \"gw-b\"]\n",

@@ -1,7 +1,10 @@
 //! Interface names: the defaults for links (`PEER`, `PEER-2`) and tunnels
-//! (`vx-PEER`, `vx-PEER-2`), and what makes a name unusable on Linux.
+//! (`vx-PEER`, `vx-PEER-2`, `wg-PEER`, … by kind), and what makes a name
+//! unusable on Linux.
 
 use std::collections::HashMap;
+
+use super::TunnelKind;
 
 /// Default interface names for links in file order: on node X the link to Y
 /// is `Y`, the second link between X and Y `Y-2`, the third `Y-3`, … (Y
@@ -66,22 +69,38 @@ pub fn iface_name_problem(name: &str) -> Option<&'static str> {
 }
 
 /// Default interface names for tunnels in file order: on X the tunnel to Y
-/// is `vx-Y`, a second one `vx-Y-2`, … (truncated to 15 characters).
+/// is `PREFIX-Y` (the kind's [`TunnelKind::name_prefix`]: `vx-Y`, `wg-Y`,
+/// …), a second one of the same kind between X and Y `PREFIX-Y-2`, …
+/// (truncated to 15 characters).
 pub fn default_tunnel_names<'a>(
-    betweens: impl IntoIterator<Item = &'a [String; 2]>,
+    tunnels: impl IntoIterator<Item = (&'a [String; 2], TunnelKind)>,
 ) -> Vec<[String; 2]> {
-    names_per_pair(betweens, name_for)
+    let tunnels: Vec<(&[String; 2], TunnelKind)> = tunnels.into_iter().collect();
+    let mut out = vec![[String::new(), String::new()]; tunnels.len()];
+    for kind in TunnelKind::ALL {
+        let (at, betweens): (Vec<usize>, Vec<&[String; 2]>) = tunnels
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| *k == kind)
+            .map(|(i, (b, _))| (i, *b))
+            .unzip();
+        let names = names_per_pair(betweens, |peer, n| name_for(kind, peer, n));
+        for (i, n) in at.into_iter().zip(names) {
+            out[i] = n;
+        }
+    }
+    out
 }
 
-fn name_for(peer: &str, n: usize) -> String {
+fn name_for(kind: TunnelKind, peer: &str, n: usize) -> String {
     let suffix = if n == 1 {
         String::new()
     } else {
         format!("-{n}")
     };
-    let base: String = format!("vx-{peer}")
+    let base: String = format!("{}{peer}", kind.name_prefix())
         .chars()
-        .take(15 - suffix.len())
+        .take(IFNAMSIZ_MAX - suffix.len())
         .collect();
     base + &suffix
 }

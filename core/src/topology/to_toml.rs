@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::load::base_dir;
 
-use super::{default_iface_names, default_tunnel_names, ClampTo, Family, FilterKind, Topology};
+use super::{
+    default_iface_names, default_tunnel_names, ClampTo, Family, FilterKind, Topology, TunnelKind,
+};
 
 impl Topology {
     /// Serialise back to the file format (used by proptest round trips and to
@@ -164,7 +166,7 @@ impl Topology {
     /// The `[[tunnels]]` part of [`Topology::to_toml`].
     fn tunnels_toml(&self, out: &mut String) {
         let q = quote;
-        let defaults = default_tunnel_names(self.tunnels.iter().map(|t| &t.between));
+        let defaults = default_tunnel_names(self.tunnels.iter().map(|t| (&t.between, t.kind)));
         for (t, default) in self.tunnels.iter().zip(&defaults) {
             out.push_str("\n[[tunnels]]\n");
             let _ = writeln!(
@@ -173,6 +175,9 @@ impl Topology {
                 q(&t.between[0]),
                 q(&t.between[1])
             );
+            if t.kind != TunnelKind::default() {
+                let _ = writeln!(out, "kind = {}", q(t.kind.as_str()));
+            }
             let _ = writeln!(out, "underlay = {}", q(t.underlay.as_str()));
             match t.mtu {
                 Some([a, b]) if a == b => {

@@ -157,11 +157,13 @@ impl Validator<'_> {
         }))
     }
 
-    /// Every `mss_clamp_oif` names an interface of its node.
+    /// Every `mss_clamp_oif` names an interface of its node: a link's or a
+    /// tunnel's.
     pub(super) fn check_clamp_oifs(
         &self,
         nodes: &BTreeMap<String, Node>,
         links: &[Link],
+        tunnels: &[Tunnel],
         spans: &BTreeMap<String, std::ops::Range<usize>>,
     ) -> Result<(), TopologyError> {
         for (name, node) in nodes {
@@ -170,10 +172,12 @@ impl Validator<'_> {
             };
             let ifaces: Vec<&str> = links
                 .iter()
-                .flat_map(|l| {
+                .map(|l| (&l.between, &l.names))
+                .chain(tunnels.iter().map(|t| (&t.between, &t.names)))
+                .flat_map(|(between, names)| {
                     (0..2)
-                        .filter(|&e| l.between[e] == *name)
-                        .map(|e| l.names[e].as_str())
+                        .filter(|&e| between[e] == *name)
+                        .map(|e| names[e].as_str())
                 })
                 .collect();
             if !ifaces.contains(&oif.as_str()) {

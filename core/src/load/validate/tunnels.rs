@@ -1,4 +1,4 @@
-//! `[[tunnels]]`: endpoints, underlay family, MTU and interface names.
+//! `[[tunnels]]`: endpoints, kind, underlay family, MTU and interface names.
 
 use super::*;
 
@@ -53,25 +53,62 @@ impl Validator<'_> {
                     format!("{what} connects {:?} to itself", ends[0].get_ref()),
                 );
             }
-            betweens.push([ends[0].get_ref().clone(), ends[1].get_ref().clone()]);
-        }
-        let defaults = default_tunnel_names(&betweens);
-        let mut out = Vec::new();
-        for (k, ((rt, between), default)) in raw.iter().zip(betweens).zip(defaults).enumerate() {
-            let what = format!("tunnel {}", k + 1);
-            let t = rt.get_ref();
-            let underlay = match &t.underlay {
-                None => Family::V4,
-                Some(u) => match u.get_ref().as_str() {
-                    "ipv4" => Family::V4,
-                    "ipv6" => Family::V6,
-                    other => {
+            let kind = match &t.kind {
+                None => TunnelKind::default(),
+                Some(k) => match TunnelKind::parse(k.get_ref()) {
+                    Some(kind) => kind,
+                    None => {
+                        let known: Vec<&str> = TunnelKind::ALL.iter().map(|k| k.as_str()).collect();
                         return self.err(
-                            u.span(),
-                            format!("{what}: unknown underlay {other:?} (expected ipv4 or ipv6)"),
+                            k.span(),
+                            format!(
+                                "{what}: unknown kind {:?} (expected one of {})",
+                                k.get_ref(),
+                                known.join(", ")
+                            ),
                         );
                     }
                 },
+            };
+            betweens.push(([ends[0].get_ref().clone(), ends[1].get_ref().clone()], kind));
+        }
+        let defaults = default_tunnel_names(betweens.iter().map(|(b, k)| (b, *k)));
+        let mut out = Vec::new();
+        for (k, ((rt, (between, kind)), default)) in
+            raw.iter().zip(betweens).zip(defaults).enumerate()
+        {
+            let what = format!("tunnel {}", k + 1);
+            let t = rt.get_ref();
+            let underlay = match &t.underlay {
+                None => kind.default_underlay(),
+                Some(u) => {
+                    let family = match u.get_ref().as_str() {
+                        "ipv4" => Family::V4,
+                        "ipv6" => Family::V6,
+                        other => {
+                            return self.err(
+                                u.span(),
+                                format!(
+                                    "{what}: unknown underlay {other:?} (expected ipv4 or ipv6)"
+                                ),
+                            );
+                        }
+                    };
+                    if !kind.underlays().contains(&family) {
+                        let (needs, why) = match kind {
+                            TunnelKind::Ip6tnl => ("ipv6", "it is IP in IPv6"),
+                            TunnelKind::Sit => ("ipv4", "it is IPv6 in IPv4"),
+                            _ => ("ipv4", "it is IPv4 in IPv4"),
+                        };
+                        return self.err(
+                            u.span(),
+                            format!(
+                                "{what}: kind {kind} cannot run over an {family} underlay ({why}; use underlay = \"{needs}\", or another kind)"
+                            ),
+                        );
+                    }
+                    family
+                }
             };
             let mtu = match &t.mtu {
                 None => None,
@@ -156,6 +193,7 @@ impl Validator<'_> {
             }
             out.push(Tunnel {
                 between,
+                kind,
                 underlay,
                 mtu,
                 names,
