@@ -278,5 +278,21 @@ class Writers(unittest.TestCase):
         self.assertEqual(len(skipped), 1)
 
 
+class GuestScript(unittest.TestCase):
+    def test_loads_modules_from_the_unpacked_tree_and_times_every_binary(self):
+        tests = [("kernel", Path("/t/kernel-1"), Path("/w/harness")), ("scenarios", Path("/t/sc-2"), Path("/w/checks"))]
+        script = km.guest_script(Path("/r"), tests, Path("/c/k/6.1.0-57-amd64"), 600, "kernel::ecmp", True)
+        self.assertIn("modprobe -d /c/k/6.1.0-57-amd64", script)
+        self.assertIn("export MTULAB_REQUIRE_ROOT=1", script)
+        self.assertIn("timeout -k 10 600 /t/kernel-1 --format json --color never kernel::ecmp", script)
+        self.assertIn("cd /w/checks", script)
+        self.assertTrue(script.rstrip().endswith('touch "$R/done"'))
+
+    def test_host_without_root_leaves_require_root_unset(self):
+        script = km.guest_script(Path("/r"), [], None, 600, None, False)
+        self.assertIn("unset MTULAB_REQUIRE_ROOT", script)
+        self.assertIn('if modprobe "$m"', script)
+
+
 if __name__ == "__main__":
     unittest.main()
