@@ -268,6 +268,15 @@ class Writers(unittest.TestCase):
         row = next(line for line in km.table(ks).splitlines() if line.startswith("kernel::d"))
         self.assertEqual(row.split()[1:], ["pass", "-"])
 
+    def test_flaky_is_a_failure_that_passed_alone_and_is_shown_so(self):
+        first = {"kernel::a": "fail", "kernel::b": "fail", "kernel::c": "pass"}
+        self.assertEqual(km.flaky_trials(first, {"kernel::a": "pass", "kernel::b": "fail"}), ["kernel::a"])
+        ks = kernels()
+        ks[1]["flaky"] = ["kernel::c"]
+        row = next(line for line in km.table(ks).splitlines() if line.startswith("kernel::c"))
+        self.assertEqual(row.split()[1:], ["pass", "flaky"])
+        self.assertEqual(ks[1]["results"]["kernel::c"], "fail")
+
     def test_junit(self):
         root = ET.fromstring(km.junit_xml(kernels()[1]))
         suite = root.find("testsuite")
