@@ -43,6 +43,8 @@ pub struct CheckOptions {
     /// Which checks to run (ids from [`CHECKS`]).
     pub checks: Vec<&'static str>,
     pub transfer_bytes: u64,
+    /// `--pcap DIR`: re-probe every failing path with captures into DIR.
+    pub pcap: Option<std::path::PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -51,6 +53,7 @@ impl Default for CheckOptions {
             families: vec![Family::V4, Family::V6],
             checks: CHECKS.to_vec(),
             transfer_bytes: 1 << 20,
+            pcap: None,
         }
     }
 }
@@ -63,6 +66,11 @@ pub enum CheckError {
     Probe {
         topology: String,
         source: harness::probe::error::ProbeError,
+    },
+    #[error("topology {topology}: {source}")]
+    Pcap {
+        topology: String,
+        source: crate::pcap::PcapError,
     },
 }
 
@@ -100,6 +108,7 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
         expect_mismatches: None,
         seconds: 0.0,
         anycast: Vec::new(),
+        captures: Vec::new(),
     };
     if opts.checks.contains(&LINK_MTU_MATCH) {
         check_links(&lab, &model, &mut report);
@@ -145,6 +154,15 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
     }
     if opts.checks.contains(&TCP_TRANSFER) {
         crate::anycast::check(&lab, topology, opts, &mut report).map_err(probe_err(topology))?;
+    }
+    if let Some(dir) = &opts.pcap {
+        let files = crate::pcap::capture_failing(&lab, &report, opts, dir).map_err(|source| {
+            CheckError::Pcap {
+                topology: topology.name.clone(),
+                source,
+            }
+        })?;
+        report.captures = files.iter().map(|f| f.display().to_string()).collect();
     }
     report.ok = report.violations.is_empty();
     report.seconds = started.elapsed().as_secs_f64();
@@ -912,6 +930,7 @@ mod tests {
             expect_mismatches: None,
             seconds: 0.0,
             anycast: Vec::new(),
+            captures: Vec::new(),
         }
     }
 

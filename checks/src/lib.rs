@@ -3,5 +3,8 @@
 
 pub mod anycast;
 pub mod check;
+pub mod draw;
+pub mod html;
 pub mod model;
+pub mod pcap;
 pub mod report;

@@ -136,9 +136,29 @@ pub struct Report {
     /// when the topology has none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anycast: Vec<crate::anycast::AnycastReport>,
+    /// With `--pcap DIR`: the pcapng files written for the failing paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<String>,
 }
 
 impl Report {
+    /// A report with nothing checked yet.
+    pub fn empty(topology: &str) -> Report {
+        Report {
+            topology: topology.into(),
+            file: None,
+            ok: true,
+            violations: Vec::new(),
+            paths: Vec::new(),
+            checks: Vec::new(),
+            no_path: Vec::new(),
+            expect_mismatches: None,
+            seconds: 0.0,
+            anycast: Vec::new(),
+            captures: Vec::new(),
+        }
+    }
+
     /// The distinct check ids that have violations, sorted.
     pub fn violated_checks(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.violations.iter().map(|v| v.check.clone()).collect();
@@ -389,6 +409,7 @@ mod tests {
             no_path: vec![],
             expect_mismatches: None,
             anycast: Vec::new(),
+            captures: Vec::new(),
             seconds: 1.0,
         }
     }

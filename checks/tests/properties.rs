@@ -413,6 +413,7 @@ fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
         families: vec![Family::V4, Family::V6],
         checks: vec![check::PMTUD, check::TCP_TRANSFER],
         transfer_bytes: 64 << 10,
+        ..CheckOptions::default()
     };
     let report = check::run(t, &opts).map_err(|e| TestCaseError::fail(format!("lab: {e}")))?;
     let human = || mtulab::report::human(&report, false);
