@@ -365,6 +365,9 @@ fn main() {
     let gate = |t: Trial| {
         if have {
             t
+        } else if std::env::var("MTULAB_REQUIRE_ROOT").is_ok_and(|v| v == "1") {
+            let name = t.name().to_string();
+            Trial::test(name, || Err("chromium missing: ci/install-deps".into()))
         } else {
             t.with_ignored_flag(true)
                 .with_kind("chromium missing: ci/install-deps")
