@@ -70,7 +70,7 @@ pub enum CheckError {
     #[error("topology {topology}: {source}")]
     Pcap {
         topology: String,
-        source: crate::pcap::PcapError,
+        source: Box<crate::pcap::PcapError>,
     },
 }
 
@@ -159,7 +159,7 @@ pub fn run(topology: &Topology, opts: &CheckOptions) -> Result<Report, CheckErro
         let files = crate::pcap::capture_failing(&lab, &report, opts, dir).map_err(|source| {
             CheckError::Pcap {
                 topology: topology.name.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
         report.captures = files.iter().map(|f| f.display().to_string()).collect();

@@ -169,7 +169,7 @@ fn read_one(fd: &OwnedFd, buf: &mut [u8], flags: i32) -> io::Result<Option<(usiz
     }
     Ok(Some((
         n as usize,
-        sll.sll_pkttype == libc::PACKET_OUTGOING as u8,
+        sll.sll_pkttype == libc::PACKET_OUTGOING,
     )))
 }
 
