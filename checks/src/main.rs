@@ -92,7 +92,9 @@ enum Cmd {
     /// Draw a topology (no lab is built, no root needed): SVG with each
     /// link's MTU at both ends, or Graphviz DOT.
     Draw {
+        /// The topology file (validated as by `check`).
         file: PathBuf,
+        /// svg: the picture with its legend; dot: Graphviz DOT.
         #[arg(long, value_enum, default_value_t = DrawFormat::Svg)]
         format: DrawFormat,
         /// Write to OUT instead of standard output.

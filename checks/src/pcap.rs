@@ -191,7 +191,7 @@ pub fn capture_path(
     Ok(files)
 }
 
-/// Captures of every failing path of `report` into `dir`.
+/// Captures of every failing host-to-host path of `report` into `dir`.
 pub fn capture_failing(
     lab: &Lab,
     report: &Report,
@@ -199,7 +199,12 @@ pub fn capture_failing(
     dir: &Path,
 ) -> Result<Vec<PathBuf>, PcapError> {
     let mut files = Vec::new();
-    for p in failing_paths(report) {
+    // Only host-to-host paths: an anycast download's destination is a
+    // shared address, not a node (not captured yet).
+    for p in failing_paths(report)
+        .into_iter()
+        .filter(|p| lab.plan.path(&p.from, &p.to, p.family).is_some())
+    {
         files.extend(capture_path(lab, &report.topology, &p, opts, dir)?);
     }
     Ok(files)

@@ -225,6 +225,10 @@ impl Diagram {
             let hops = plan.path(from, to, family).unwrap_or_default();
             let mut nodes = vec![from.clone()];
             nodes.extend(hops.iter().map(|h| h.next.clone()));
+            if hops.is_empty() {
+                // Not a host (an anycast address): name it, draw nothing.
+                nodes.push(to.clone());
+            }
             self.failing.push(FailingPath {
                 from: from.clone(),
                 to: to.clone(),
