@@ -167,10 +167,7 @@ fn read_one(fd: &OwnedFd, buf: &mut [u8], flags: i32) -> io::Result<Option<(usiz
             _ => Err(e),
         };
     }
-    Ok(Some((
-        n as usize,
-        sll.sll_pkttype == libc::PACKET_OUTGOING,
-    )))
+    Ok(Some((n as usize, sll.sll_pkttype == libc::PACKET_OUTGOING)))
 }
 
 fn run(fd: OwnedFd, mut out: Captured, stop: Arc<AtomicBool>, opts: CaptureOpts) -> Captured {
