@@ -51,18 +51,8 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let topology = &loaded.topology;
     let lab = Lab::build_loaded(loaded)?;
     let model = model::predict(topology, &lab.plan);
-    let mut report = Report {
-        topology: topology.name.clone(),
-        file: topology.source.clone(),
-        ok: true,
-        violations: Vec::new(),
-        paths: Vec::new(),
-        checks: Vec::new(),
-        no_path: Vec::new(),
-        expect_mismatches: None,
-        seconds: 0.0,
-        anycast: Vec::new(),
-    };
+    let mut report = Report::empty(&topology.name);
+    report.file = topology.source.clone();
     if opts.checks.contains(&CheckId::LinkMtuMatch) {
         links::check(&lab, &model, &mut report);
     }
@@ -114,6 +104,15 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     }
     if opts.checks.contains(&CheckId::TcpTransfer) {
         anycast::check(&lab, topology, opts, &mut report).map_err(probe_err(topology))?;
+    }
+    if let Some(dir) = &opts.pcap {
+        let files = crate::pcap::capture_failing(&lab, &report, opts, dir).map_err(|source| {
+            CheckError::Pcap {
+                topology: topology.name.clone(),
+                source: Box::new(source),
+            }
+        })?;
+        report.captures = files.iter().map(|f| f.display().to_string()).collect();
     }
     report.ok = report.violations.is_empty();
     report.seconds = started.elapsed().as_secs_f64();

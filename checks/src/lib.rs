@@ -2,4 +2,7 @@
 //! the model of `mtulab_core`) and the reports.
 
 pub mod check;
+pub mod draw;
+pub mod html;
+pub mod pcap;
 pub mod report;

@@ -27,6 +27,15 @@ enum Format {
     Human,
     Json,
     Junit,
+    /// A self-contained HTML page: a drawing per topology, failing paths
+    /// highlighted, violations and fixes beside it.
+    Html,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DrawFormat {
+    Svg,
+    Dot,
 }
 
 /// Options shared by the probe commands on a kept lab.
@@ -72,6 +81,25 @@ enum Cmd {
         only4: bool,
         #[arg(short = '6')]
         only6: bool,
+        /// Also write the HTML report to FILE (with any --format).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Re-probe every failing path with packet captures on each
+        /// interface it crosses; pcapng files go to DIR.
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<PathBuf>,
+    },
+    /// Draw a topology (no lab is built, no root needed): SVG with each
+    /// link's MTU at both ends, or Graphviz DOT.
+    Draw {
+        /// The topology file (validated as by `check`).
+        file: PathBuf,
+        /// svg: the picture with its legend; dot: Graphviz DOT.
+        #[arg(long, value_enum, default_value_t = DrawFormat::Svg)]
+        format: DrawFormat,
+        /// Write to OUT instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
     },
     /// DF ping of an exact whole-packet size on a kept lab.
     Ping {
@@ -185,13 +213,20 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
     Ok(files)
 }
 
+struct Outputs {
+    format: Format,
+    html: Option<PathBuf>,
+    pcap: Option<PathBuf>,
+}
+
 fn check(
     paths: &[PathBuf],
-    format: Format,
+    out: Outputs,
     expect: bool,
     jobs: usize,
     families: Vec<mtulab_core::Family>,
 ) -> Result<u8, Failure> {
+    let format = out.format;
     use mtulab::check::{self, CheckOptions};
     use std::io::IsTerminal;
     // Every file is validated before any lab is built: bad input changes nothing.
@@ -203,6 +238,7 @@ fn check(
     require_live()?;
     let opts = CheckOptions {
         families,
+        pcap: out.pcap.clone(),
         ..CheckOptions::default()
     };
     let started = std::time::Instant::now();
@@ -267,6 +303,11 @@ fn check(
         }
         Format::Json => println!("{}", mtulab::report::json(&reports)),
         Format::Junit => print!("{}", mtulab::report::junit(&reports)),
+        Format::Html => print!("{}", html_page(&topologies, &reports)),
+    }
+    if let Some(f) = &out.html {
+        std::fs::write(f, html_page(&topologies, &reports))
+            .map_err(|e| fail(2, format!("write {}: {e}", f.display())))?;
     }
     let good = if expect {
         reports
@@ -276,6 +317,32 @@ fn check(
         reports.iter().all(|r| r.ok)
     };
     Ok(if good { 0 } else { 1 })
+}
+
+fn html_page(topologies: &[mtulab_core::Loaded], reports: &[mtulab::report::Report]) -> String {
+    let items: Vec<_> = topologies.iter().zip(reports).collect();
+    mtulab::html::report(&items)
+}
+
+fn draw(
+    file: &std::path::Path,
+    format: DrawFormat,
+    output: Option<&std::path::Path>,
+) -> Result<u8, Failure> {
+    use mtulab::draw;
+    let l = harness::load::load_file(file).map_err(LabError::from)?;
+    let d = draw::Diagram::new(&l.topology, &l.plan);
+    let text = match format {
+        DrawFormat::Svg => draw::svg::svg(&d, &draw::layout(&d), true),
+        DrawFormat::Dot => draw::dot::dot(&d),
+    };
+    match output {
+        Some(o) => {
+            std::fs::write(o, text).map_err(|e| fail(2, format!("write {}: {e}", o.display())))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
 }
 
 fn probe(
@@ -318,14 +385,27 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             jobs,
             only4,
             only6,
+            html,
+            pcap,
         } => {
             let families = match (only4, only6) {
                 (true, _) => vec![mtulab_core::Family::V4],
                 (_, true) => vec![mtulab_core::Family::V6],
                 _ => vec![mtulab_core::Family::V4, mtulab_core::Family::V6],
             };
-            check(&paths, format, expect, jobs, families)
+            check(
+                &paths,
+                Outputs { format, html, pcap },
+                expect,
+                jobs,
+                families,
+            )
         }
+        Cmd::Draw {
+            file,
+            format,
+            output,
+        } => draw(&file, format, output.as_deref()),
         Cmd::Ping { probe: p, size } => probe(&p, |lab, fam| {
             let r = harness::probe::ping::df_ping_hosts(
                 lab,

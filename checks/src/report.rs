@@ -61,6 +61,9 @@ pub struct Report {
     /// when the topology has none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anycast: Vec<AnycastReport>,
+    /// With `--pcap DIR`: the pcapng files written for the failing paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<String>,
 }
 
 /// Downloads from one anycast address to one client, in one family.
@@ -80,6 +83,23 @@ pub struct AnycastReport {
 }
 
 impl Report {
+    /// A report with nothing checked yet.
+    pub fn empty(topology: &str) -> Report {
+        Report {
+            topology: topology.into(),
+            file: None,
+            ok: true,
+            violations: Vec::new(),
+            paths: Vec::new(),
+            checks: Vec::new(),
+            no_path: Vec::new(),
+            expect_mismatches: None,
+            seconds: 0.0,
+            anycast: Vec::new(),
+            captures: Vec::new(),
+        }
+    }
+
     /// The distinct check ids that have violations, sorted.
     pub fn violated_checks(&self) -> Vec<CheckId> {
         let mut ids: Vec<CheckId> = self.violations.iter().map(|v| v.check).collect();

@@ -6,6 +6,7 @@
 //! (nftables / iptables inside a node), [`lab`] (owns and tears down a lab),
 //! [`state`] (the registry of labs and the reaper).
 
+pub mod capture;
 pub mod env;
 pub mod firewall;
 pub mod lab;

@@ -8,6 +8,8 @@ pub struct CheckOptions {
     /// Which checks to run (from [`CheckId::LIVE`]).
     pub checks: Vec<CheckId>,
     pub transfer_bytes: u64,
+    /// `--pcap DIR`: re-probe every failing path with captures into DIR.
+    pub pcap: Option<std::path::PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -16,6 +18,7 @@ impl Default for CheckOptions {
             families: vec![Family::V4, Family::V6],
             checks: CheckId::LIVE.to_vec(),
             transfer_bytes: 1 << 20,
+            pcap: None,
         }
     }
 }
@@ -28,5 +31,10 @@ pub enum CheckError {
     Probe {
         topology: String,
         source: harness::probe::error::ProbeError,
+    },
+    #[error("topology {topology}: {source}")]
+    Pcap {
+        topology: String,
+        source: Box<crate::pcap::PcapError>,
     },
 }

@@ -52,6 +52,7 @@ fn sample() -> Report {
         no_path: vec![],
         expect_mismatches: None,
         anycast: Vec::new(),
+        captures: Vec::new(),
         seconds: 1.0,
     }
 }

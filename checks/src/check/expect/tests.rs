@@ -45,6 +45,7 @@ fn report_of(probed: &[&str], violated: &[(CheckId, Option<&str>)]) -> Report {
         expect_mismatches: None,
         seconds: 0.0,
         anycast: Vec::new(),
+        captures: Vec::new(),
     }
 }
 
