@@ -92,6 +92,26 @@ fn prepare_run_dir() -> io::Result<()> {
     result
 }
 
+/// Run `f` on a thread of its own inside a new, unnamed network namespace
+/// that nobody else can see and that vanishes when the thread ends
+/// (nothing to remove, nothing for the reaper): what a fresh node has
+/// (`/proc/sys/net`), or a tool's dry run (`nft -c`) that must not touch
+/// the caller's namespace. A child spawned by `f` starts in it.
+pub fn in_scratch<R, F>(f: F) -> io::Result<R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<R> {
+            unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
+            Ok(f())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("a scratch-namespace thread panicked")))
+    })
+}
+
 impl Netns {
     /// Create a new namespace named `name` (visible to `ip netns`) and run
     /// `setup` on the creating thread, inside it, before returning. `setup` is

@@ -136,6 +136,23 @@ impl Validator<'_> {
             }
         };
 
+        // Something to check needs two nodes and a link between them.
+        match node_lines.iter().collect::<Vec<_>>().as_slice() {
+            [] => {
+                return self.err(
+                    raw.name.span(),
+                    "the topology has no nodes: give at least two ([nodes.NAME]) and a [[links]] between them".into(),
+                )
+            }
+            [(name, span)] => {
+                return self.err(
+                    (*span).clone(),
+                    format!("the topology has one node ({name:?}): give at least two and a [[links]] between them"),
+                )
+            }
+            _ => {}
+        }
+
         // Links.
         if raw.links.len() > MAX_LINKS {
             return self.err(
@@ -347,13 +364,18 @@ impl Validator<'_> {
                         );
                     }
                     let resolved = base.join(file.get_ref());
-                    if !resolved.is_file() {
+                    let problem = match std::fs::metadata(&resolved) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            Some("does not exist".to_string())
+                        }
+                        Err(e) => Some(format!("cannot be read: {}", super::text::io_words(&e))),
+                        Ok(m) if !m.is_file() => Some(super::text::not_regular(&m)),
+                        Ok(_) => None,
+                    };
+                    if let Some(problem) = problem {
                         return self.err(
                             file.span(),
-                            format!(
-                                "{what}: {key} ruleset {} does not exist",
-                                resolved.display()
-                            ),
+                            format!("{what}: {key} ruleset {} {problem}", resolved.display()),
                         );
                     }
                     match *key {
