@@ -53,6 +53,16 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let model = model::predict(topology, &lab.plan);
     let mut report = Report::empty(&topology.name);
     report.file = topology.source.clone();
+    report.mss_clamps = topology
+        .nodes
+        .iter()
+        .filter_map(|(name, n)| {
+            n.mss_clamp.as_ref().map(|c| match c.to {
+                mtulab_core::topology::ClampTo::Pmtu => format!("{name} (pmtu)"),
+                mtulab_core::topology::ClampTo::Mss(v) => format!("{name} ({v})"),
+            })
+        })
+        .collect();
     if opts.checks.contains(&CheckId::LinkMtuMatch) {
         links::check(&lab, &model, &mut report);
     }
@@ -66,7 +76,12 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
         for family in &opts.families {
             for from in &hosts {
                 for to in &hosts {
-                    if from == to {
+                    if from == to
+                        || opts
+                            .path
+                            .as_ref()
+                            .is_some_and(|(f, t)| f != from || t != to)
+                    {
                         continue;
                     }
                     let Some(hops) = lab.plan.path(from, to, *family) else {
@@ -102,7 +117,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
             ),
         });
     }
-    if opts.checks.contains(&CheckId::TcpTransfer) {
+    if opts.checks.contains(&CheckId::TcpTransfer) && opts.path.is_none() {
         anycast::check(&lab, topology, opts, &mut report).map_err(probe_err(topology))?;
     }
     if let Some(dir) = &opts.pcap {

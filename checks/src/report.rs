@@ -64,6 +64,11 @@ pub struct Report {
     /// With `--pcap DIR`: the pcapng files written for the failing paths.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub captures: Vec<String>,
+    /// Routers that clamp the TCP MSS ("router-a (pmtu)"), for the summary
+    /// that tells a TCP-only fix from a PMTUD fix (not in JSON: the
+    /// topology says it).
+    #[serde(skip)]
+    pub mss_clamps: Vec<String>,
 }
 
 /// Downloads from one anycast address to one client, in one family.
@@ -97,6 +102,7 @@ impl Report {
             seconds: 0.0,
             anycast: Vec::new(),
             captures: Vec::new(),
+            mss_clamps: Vec::new(),
         }
     }
 

@@ -15,6 +15,8 @@ mod validate;
 
 mod text;
 
+pub use text::filter_lines;
+
 pub use sysctl::{SysctlNames, UncheckedSysctlNames};
 
 /// A validated topology with its plan, computed once: validation needs

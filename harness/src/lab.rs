@@ -34,6 +34,8 @@ pub enum LabError {
     State(std::io::Error),
     #[error("no kept lab named {0:?}")]
     NoSuchLab(String),
+    #[error("no kept lab: build one with `mtulab up FILE`")]
+    NoKeptLab,
     #[error("{0}")]
     Ambiguous(String),
     #[error("node {node}: interface {iface} has MTU {found} after building, expected {expected}")]
@@ -114,6 +116,7 @@ impl Lab {
             pid,
             start_time: state::process_start_time(pid).unwrap_or(0),
             kept: false,
+            owner: Some(state::caller_uid()),
             namespaces: plan
                 .nodes
                 .iter()
@@ -463,7 +466,12 @@ impl Lab {
         };
         let st = match matching.as_slice() {
             [one] => (*one).clone(),
-            [] => return Err(LabError::NoSuchLab(name.unwrap_or("").to_string())),
+            [] => {
+                return Err(match name {
+                    Some(n) => LabError::NoSuchLab(n.to_string()),
+                    None => LabError::NoKeptLab,
+                })
+            }
             many => {
                 return Err(LabError::Ambiguous(format!(
                     "{} kept labs match; pick one with --lab: {}",

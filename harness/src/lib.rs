@@ -13,6 +13,7 @@ pub mod lab;
 pub mod load;
 pub mod netlink;
 pub mod netns;
+pub mod preflight;
 pub mod probe;
 pub mod state;
 pub mod sysctl;

@@ -10,6 +10,8 @@ pub struct CheckOptions {
     pub transfer_bytes: u64,
     /// `--pcap DIR`: re-probe every failing path with captures into DIR.
     pub pcap: Option<std::path::PathBuf>,
+    /// `--path FROM TO`: only this ordered host pair (no anycast downloads).
+    pub path: Option<(String, String)>,
 }
 
 impl Default for CheckOptions {
@@ -19,6 +21,7 @@ impl Default for CheckOptions {
             checks: CheckId::LIVE.to_vec(),
             transfer_bytes: 1 << 20,
             pcap: None,
+            path: None,
         }
     }
 }

@@ -153,6 +153,25 @@ fn duplicate_key(src: &str, span: std::ops::Range<usize>) -> String {
     }
 }
 
+/// The line (1-based) of each `[[filters]]` entry of a topology's text, in
+/// file order (0 where it cannot be told): for errors found after
+/// validation, such as a ruleset its tool refuses.
+pub fn filter_lines(src: &str) -> Vec<usize> {
+    #[derive(serde::Deserialize)]
+    struct Filters {
+        #[serde(default)]
+        filters: Vec<toml::Spanned<toml::Value>>,
+    }
+    toml::from_str::<Filters>(src)
+        .map(|f| {
+            f.filters
+                .iter()
+                .map(|v| line_of(src, v.span().start))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// For an error toml gives no position (its recursion limit on dotted
 /// keys): the line nested deepest, by brackets, braces and dots.
 pub(super) fn deepest_line(src: &str) -> usize {
@@ -209,6 +228,14 @@ mod tests {
                 "{e:?}"
             );
         }
+    }
+
+    /// Each `[[filters]]` entry's line, in order.
+    #[test]
+    fn filter_lines_in_order() {
+        let src = "name = \"a\"\n[[filters]]\nnode = \"a\"\n\n[[filters]]\nnode = \"b\"\n";
+        assert_eq!(super::filter_lines(src), [2, 5]);
+        assert!(super::filter_lines("name = \"a\"\n").is_empty());
     }
 
     /// Dotted keys nested past toml's limit: a line, not 0.

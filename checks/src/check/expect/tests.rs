@@ -46,6 +46,7 @@ fn report_of(probed: &[&str], violated: &[(CheckId, Option<&str>)]) -> Report {
         seconds: 0.0,
         anycast: Vec::new(),
         captures: Vec::new(),
+        mss_clamps: Vec::new(),
     }
 }
 
