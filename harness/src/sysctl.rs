@@ -81,6 +81,30 @@ pub fn base(router: bool) -> Vec<(&'static str, &'static str)> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcSysctlNames;
 
+/// Host-wide `net.*` knobs, for when no scratch namespace can be made
+/// (without root): absent from a fresh namespace, or (the first four)
+/// read-only there. Measured on 6.18 (`find /proc/sys/net` in the host and
+/// under `unshare -n`).
+const HOST_WIDE: &[&str] = &[
+    "net.core.rmem_default",
+    "net.core.rmem_max",
+    "net.core.wmem_default",
+    "net.core.wmem_max",
+    "net.core.busy_poll",
+    "net.core.busy_read",
+    "net.core.default_qdisc",
+    "net.core.dev_weight",
+    "net.core.message_burst",
+    "net.core.message_cost",
+    "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs",
+    "net.core.netdev_max_backlog",
+    "net.core.rps_sock_flow_entries",
+    "net.ipv4.inet_peer_threshold",
+    "net.ipv4.route.error_burst",
+    "net.ipv4.route.error_cost",
+];
+
 /// The sysctl names (dotted) of a fresh network namespace with whether
 /// each is writable there, listed once.
 fn scratch_names() -> Option<&'static BTreeMap<String, bool>> {
@@ -126,14 +150,17 @@ impl SysctlNames for ProcSysctlNames {
         if !Path::new("/proc/sys/net").is_dir() {
             return None;
         }
-        Some(path_of(key).is_file())
+        Some(path_of(key).is_file() && !HOST_WIDE.contains(&key))
     }
 
     fn host_wide(&self, key: &str) -> bool {
-        scratch_names().is_some_and(|n| match n.get(key) {
-            Some(writable) => !writable,
-            None => path_of(key).is_file(),
-        })
+        match scratch_names() {
+            Some(n) => match n.get(key) {
+                Some(writable) => !writable,
+                None => path_of(key).is_file(),
+            },
+            None => HOST_WIDE.contains(&key),
+        }
     }
 }
 
@@ -142,6 +169,20 @@ mod tests {
     use mtulab_core::load::sysctl::key_problem;
 
     use super::*;
+
+    /// net.core.rmem_max is host-wide as a node sees it (a scratch
+    /// namespace as root, the measured list otherwise); the control,
+    /// net.core.somaxconn, is a node's own.
+    #[test]
+    fn host_wide_sysctls_are_refused() {
+        let p = key_problem("net.core.rmem_max", "8388608", &ProcSysctlNames)
+            .expect("rmem_max refused");
+        assert!(p.message.contains("is host-wide"), "{p:?}");
+        assert_eq!(
+            key_problem("net.core.somaxconn", "8192", &ProcSysctlNames),
+            None
+        );
+    }
 
     /// Every PMTU sysctl accepts its bounds and rejects one past each, and
     /// a non-integer.

@@ -154,19 +154,35 @@ fn duplicate_key(src: &str, span: std::ops::Range<usize>) -> String {
 }
 
 /// The line (1-based) of each `[[filters]]` entry of a topology's text, in
-/// file order (0 where it cannot be told): for errors found after
-/// validation, such as a ruleset its tool refuses.
+/// file order (its ruleset's line when it names one; 0 where it cannot be
+/// told): for errors found after validation, such as a ruleset its tool
+/// refuses.
 pub fn filter_lines(src: &str) -> Vec<usize> {
+    use toml::Spanned;
+    #[derive(serde::Deserialize)]
+    struct Filter {
+        nft: Option<Spanned<String>>,
+        iptables: Option<Spanned<String>>,
+        ip6tables: Option<Spanned<String>>,
+    }
     #[derive(serde::Deserialize)]
     struct Filters {
         #[serde(default)]
-        filters: Vec<toml::Spanned<toml::Value>>,
+        filters: Vec<Spanned<Filter>>,
     }
     toml::from_str::<Filters>(src)
         .map(|f| {
             f.filters
                 .iter()
-                .map(|v| line_of(src, v.span().start))
+                .map(|t| {
+                    let f = t.get_ref();
+                    let at = [&f.nft, &f.iptables, &f.ip6tables]
+                        .into_iter()
+                        .flatten()
+                        .next()
+                        .map_or(t.span().start, |v| v.span().start);
+                    line_of(src, at)
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -233,8 +249,8 @@ mod tests {
     /// Each `[[filters]]` entry's line, in order.
     #[test]
     fn filter_lines_in_order() {
-        let src = "name = \"a\"\n[[filters]]\nnode = \"a\"\n\n[[filters]]\nnode = \"b\"\n";
-        assert_eq!(super::filter_lines(src), [2, 5]);
+        let src = "name = \"a\"\n[[filters]]\nnode = \"a\"\n\n[[filters]]\nnode = \"b\"\nnft = \"x.nft\"\n";
+        assert_eq!(super::filter_lines(src), [2, 7]);
         assert!(super::filter_lines("name = \"a\"\n").is_empty());
     }
 
