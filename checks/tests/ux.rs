@@ -469,9 +469,12 @@ fn down_removes_only_callers_labs() -> Result<(), Failed> {
     result
 }
 
+/// A named trial function.
+type Named = (&'static str, fn() -> Result<(), Failed>);
+
 fn main() {
     let args = Arguments::from_args();
-    let plain: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+    let plain: Vec<Named> = vec![
         ("ux::stdout::full::draw", draw_full_stdout),
         ("ux::stdout::closed::draw", draw_closed_stdout),
         ("ux::bad_input::jobs_zero", jobs_zero),
@@ -482,7 +485,7 @@ fn main() {
             unreadable_file_has_no_line_zero,
         ),
     ];
-    let live_trials: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+    let live_trials: Vec<Named> = vec![
         ("ux::stdout::closed::check", check_closed_stdout),
         ("ux::stdout::full::check", check_full_stdout),
         (
