@@ -50,7 +50,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let started = Instant::now();
     let topology = &loaded.topology;
     let lab = Lab::build_loaded(loaded)?;
-    let model = model::predict(topology, &lab.plan);
+    let model = model::predict(topology, lab.plan());
     let mut report = Report::empty(&topology.name);
     report.file = topology.source.clone();
     report.mss_clamps = topology
@@ -72,7 +72,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
         .any(|c| [CheckId::IcmpPasses, CheckId::Pmtud, CheckId::TcpTransfer].contains(c));
     let mut tally = Tally::default();
     if want_paths {
-        let hosts: Vec<String> = lab.plan.hosts().into_iter().map(String::from).collect();
+        let hosts: Vec<String> = lab.plan().hosts().into_iter().map(String::from).collect();
         for family in &opts.families {
             for from in &hosts {
                 for to in &hosts {
@@ -84,7 +84,7 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
                     {
                         continue;
                     }
-                    let Some(hops) = lab.plan.path(from, to, *family) else {
+                    let Some(hops) = lab.plan().path(from, to, *family) else {
                         report.no_path.push(format!("{from} -> {to} {family}"));
                         continue;
                     };

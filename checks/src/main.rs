@@ -223,7 +223,7 @@ fn no_node(lab: &Lab, node: &str) -> Failure {
         2,
         format!(
             "lab {} has no node {node:?} (nodes: {})",
-            lab.id,
+            lab.id(),
             nodes.join(", ")
         ),
     )
@@ -495,7 +495,7 @@ fn probe(
         }
     }
     let family = family_of(p.ipv6);
-    if lab.plan.path(&p.from, &p.to, family).is_none() {
+    if lab.plan().path(&p.from, &p.to, family).is_none() {
         let why = match family {
             mtulab_core::Family::V6 => {
                 " (IPv6 is configured only on links whose ends are both at least 1280)"
@@ -506,7 +506,9 @@ fn probe(
             2,
             format!(
                 "lab {} has no {family} path from {} to {}{why}",
-                lab.id, p.from, p.to
+                lab.id(),
+                p.from,
+                p.to
             ),
         ));
     }
@@ -540,7 +542,7 @@ fn up(file: &std::path::Path, wait: bool) -> Result<u8, Failure> {
     if wait {
         text.push_str(&format!(
             "lab {} is up until this command ends\n{nodes}",
-            lab.id
+            lab.id()
         ));
         text.push_str("ready; Ctrl-C or end of input removes it\n");
         // A closed stdout is no reason to end early; a full one is (the
@@ -552,7 +554,7 @@ fn up(file: &std::path::Path, wait: bool) -> Result<u8, Failure> {
         drop(lab);
         return Ok(0);
     }
-    let id = lab.id.clone();
+    let id = lab.id().to_string();
     lab.keep()?;
     text.push_str(&format!(
         "lab {id} is up; remove it with `mtulab down --lab {id}`\n{nodes}"

@@ -96,12 +96,12 @@ pub fn path_interfaces(
             out.push((k, node.to_string(), iface.to_string()));
         }
     };
-    let fwd = lab.plan.path(from, to, family).unwrap_or_default();
+    let fwd = lab.plan().path(from, to, family).unwrap_or_default();
     for (k, h) in fwd.iter().enumerate() {
         add(k, &h.node, &h.out_iface);
         add(k + 1, &h.next, &h.in_iface);
     }
-    let back = lab.plan.path(to, from, family).unwrap_or_default();
+    let back = lab.plan().path(to, from, family).unwrap_or_default();
     let n = back.len();
     for (k, h) in back.iter().enumerate() {
         add(n - k, &h.node, &h.out_iface);
@@ -122,7 +122,7 @@ pub fn capture_path(
 ) -> Result<Vec<PathBuf>, PcapError> {
     let (from, to, family) = (path.from.as_str(), path.to.as_str(), path.family);
     let ifaces = path_interfaces(lab, from, to, family);
-    let hops = lab.plan.path(from, to, family).unwrap_or_default();
+    let hops = lab.plan().path(from, to, family).unwrap_or_default();
     let expected = path_mtu(&hops).unwrap_or(0);
     exceptions::flush(lab)?;
     let pairs: Vec<(String, String)> = ifaces
@@ -199,7 +199,7 @@ pub fn capture_failing(
     // shared address, not a node (not captured yet).
     for p in failing_paths(report)
         .into_iter()
-        .filter(|p| lab.plan.path(&p.from, &p.to, p.family).is_some())
+        .filter(|p| lab.plan().path(&p.from, &p.to, p.family).is_some())
     {
         files.extend(capture_path(lab, &report.topology, &p, opts, dir)?);
     }

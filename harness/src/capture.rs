@@ -220,19 +220,20 @@ impl Capture {
                     iface: iface.clone(),
                 });
             };
-            let fd =
-                n.ns.run(|| packet_socket(iface))
-                    .map_err(|source| CaptureError::Netns {
-                        node: node.clone(),
-                        iface: iface.clone(),
-                        source,
-                    })?
-                    .map_err(|(step, source)| CaptureError::Socket {
-                        node: node.clone(),
-                        iface: iface.clone(),
-                        step,
-                        source,
-                    })?;
+            let fd = n
+                .ns()
+                .run(|| packet_socket(iface))
+                .map_err(|source| CaptureError::Netns {
+                    node: node.clone(),
+                    iface: iface.clone(),
+                    source,
+                })?
+                .map_err(|(step, source)| CaptureError::Socket {
+                    node: node.clone(),
+                    iface: iface.clone(),
+                    step,
+                    source,
+                })?;
             let captured = Captured {
                 node: node.clone(),
                 iface: iface.clone(),

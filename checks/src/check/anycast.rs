@@ -26,7 +26,7 @@ pub(super) fn check(
     opts: &CheckOptions,
     report: &mut Report,
 ) -> Result<(), ProbeError> {
-    let predictions = model::predict_anycast(topology, &lab.plan);
+    let predictions = model::predict_anycast(topology, lab.plan());
     for group in &topology.anycast {
         for &family in &opts.families {
             let Some(address) = group.addr(family) else {
@@ -39,7 +39,7 @@ pub(super) fn check(
                 continue;
             };
             let clients: Vec<String> = lab
-                .plan
+                .plan()
                 .hosts()
                 .into_iter()
                 .filter(|h| !group.nodes.iter().any(|m| m == h))
@@ -50,7 +50,7 @@ pub(super) fn check(
                 if !group
                     .nodes
                     .iter()
-                    .any(|m| lab.plan.path(&client, m, family).is_some())
+                    .any(|m| lab.plan().path(&client, m, family).is_some())
                 {
                     report
                         .no_path

@@ -10,12 +10,8 @@ use crate::report::{CheckLine, Report, Violation};
 pub(super) fn check(lab: &Lab, model: &Model, report: &mut Report) {
     let mut bad = 0;
     let findings = model.findings();
-    for (i, link) in lab.plan.links.iter().enumerate() {
-        let read = |end: usize| {
-            lab.mtus
-                .get(&(link.between[end].clone(), link.names[end].clone()))
-                .copied()
-        };
+    for (i, link) in lab.plan().links.iter().enumerate() {
+        let read = |end: usize| lab.mtu(&link.between[end], &link.names[end]);
         let (a, b) = (read(0), read(1));
         let configured_ok = link.mtu[0] == link.mtu[1];
         let kernel_ok = a.is_some() && a == b;
@@ -76,11 +72,14 @@ pub(super) fn check(lab: &Lab, model: &Model, report: &mut Report) {
         detail: if bad == 0 {
             format!(
                 "{} link{}, both ends equal (configured and read back)",
-                lab.plan.links.len(),
-                if lab.plan.links.len() == 1 { "" } else { "s" }
+                lab.plan().links.len(),
+                if lab.plan().links.len() == 1 { "" } else { "s" }
             )
         } else {
-            format!("{bad} of {} links have unequal ends", lab.plan.links.len())
+            format!(
+                "{bad} of {} links have unequal ends",
+                lab.plan().links.len()
+            )
         },
     });
 }

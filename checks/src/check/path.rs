@@ -60,7 +60,7 @@ pub(super) fn ping_report(lab: &Lab, r: &ping::PingResult) -> PingReport {
         outcome: r.outcome,
         mtu: r.mtu,
         from: r.from.map(|a| {
-            lab.plan
+            lab.plan()
                 .owner_of(a)
                 .map(String::from)
                 .unwrap_or_else(|| a.to_string())

@@ -33,11 +33,7 @@ pub(super) fn check(
     let dst = trace.dst;
     let sender = lab.node(from).expect("planned node");
     let lookup = exceptions::route_get(sender, dst)?;
-    let own = lab
-        .mtus
-        .get(&(from.to_string(), hops[0].out_iface.clone()))
-        .copied()
-        .unwrap_or(hops[0].out_mtu);
+    let own = lab.mtu(from, &hops[0].out_iface).unwrap_or(hops[0].out_mtu);
     let learned = lookup.mtu.unwrap_or(own);
     path.observed_pmtu = Some(learned);
     let at = ping::df_ping_hosts(lab, from, to, family, expected, PING_DEADLINE)?;

@@ -146,7 +146,7 @@ pub(crate) fn compare_path(
         Family::V4 => 28,
         Family::V6 => 48,
     };
-    let warm = ping::df_ping(&sender.ns, p.dst, small, PING_LONG).map_err(probe)?;
+    let warm = ping::df_ping(sender.ns(), p.dst, small, PING_LONG).map_err(probe)?;
     if warm.outcome != PingOutcome::Reply {
         return Err(format!(
             "{subject}: a {small}-byte echo got {:?}: the path is down",
@@ -169,13 +169,11 @@ pub(crate) fn compare_path(
         None => unknown(),
         Some(l) => {
             let own = lab
-                .mtus
-                .get(&(from.to_string(), p.hops[0].out_iface.clone()))
-                .copied()
+                .mtu(from, &p.hops[0].out_iface)
                 .unwrap_or(p.hops[0].out_mtu);
             let learn = |opts: &TraceOpts| -> Result<_, String> {
                 fresh()?;
-                let trace = tracepath::tracepath(&sender.ns, p.dst, opts).map_err(probe)?;
+                let trace = tracepath::tracepath(sender.ns(), p.dst, opts).map_err(probe)?;
                 let got = exceptions::route_get(sender, p.dst).map_err(probe)?;
                 Ok(((got.mtu.unwrap_or(own), got.locked), trace))
             };
@@ -193,7 +191,7 @@ pub(crate) fn compare_path(
                     trace
                         .hops
                         .iter()
-                        .map(|h| (h.addr.map(|a| node_of(&lab.plan, a)), h.pmtu))
+                        .map(|h| (h.addr.map(|a| node_of(lab.plan(), a)), h.pmtu))
                         .collect::<Vec<_>>()
                 ),
             ) {
@@ -214,14 +212,14 @@ pub(crate) fn compare_path(
             continue;
         };
         fresh()?;
-        let mut got = ping::df_ping(&sender.ns, p.dst, size, PING_SHORT).map_err(probe)?;
+        let mut got = ping::df_ping(sender.ns(), p.dst, size, PING_SHORT).map_err(probe)?;
         if got.outcome == PingOutcome::Silence && *pred != model::Ping::Silence {
             tally.reprobed.fetch_add(1, Ordering::Relaxed);
             fresh()?;
-            got = ping::df_ping(&sender.ns, p.dst, size, PING_LONG).map_err(probe)?;
+            got = ping::df_ping(sender.ns(), p.dst, size, PING_LONG).map_err(probe)?;
         }
         if differ(
-            comparator.ping(p, probe_kind, &kernel_ping(&lab.plan, &got)),
+            comparator.ping(p, probe_kind, &kernel_ping(lab.plan(), &got)),
             String::new(),
         ) {
             return Ok(());
@@ -239,7 +237,7 @@ pub(crate) fn compare_path(
                 bytes: TRANSFER_BYTES,
                 ..Default::default()
             };
-            let t = transfer::transfer(&sender.ns, &receiver.ns, p.dst, &opts).map_err(probe)?;
+            let t = transfer::transfer(sender.ns(), receiver.ns(), p.dst, &opts).map_err(probe)?;
             let k = match t.verdict {
                 TransferVerdict::Ok => 0,
                 TransferVerdict::Recovered => 1,
@@ -386,13 +384,13 @@ pub(crate) fn model_case(
     let t0 = Instant::now();
     let lab = Lab::build(t).map_err(|e| TestCaseError::fail(format!("lab: {e}")))?;
     tally.spent(LABS, t0);
-    let predicted = model::predict_with(t, &lab.plan, options);
+    let predicted = model::predict_with(t, lab.plan(), options);
     // The same topology without its clamps, to count the verdicts a clamp decides.
     let mut bare = t.clone();
     for n in bare.nodes.values_mut() {
         n.mss_clamp = None;
     }
-    let unclamped = model::predict_with(&bare, &lab.plan, options);
+    let unclamped = model::predict_with(&bare, lab.plan(), options);
     let paths: Vec<_> = predicted
         .paths
         .iter()
@@ -414,7 +412,7 @@ pub(crate) fn model_case(
     let left = exceptions::live_in(&lab).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let on_routers: Vec<_> = left
         .iter()
-        .filter(|(n, _)| lab.plan.node(n).is_some_and(|p| p.router))
+        .filter(|(n, _)| lab.plan().node(n).is_some_and(|p| p.router))
         .map(|(n, e)| format!("{n}: {} mtu {:?}", e.dst, e.mtu))
         .collect();
     prop_assert!(

@@ -34,14 +34,14 @@ pub(crate) fn kernel_path_mtu(
     let mut node = from.to_string();
     let mut min = u32::MAX;
     let mut way = Vec::new();
-    for _ in 0..lab.plan.nodes.len() {
+    for _ in 0..lab.plan().nodes.len() {
         let n = lab.node(&node).ok_or("node")?;
         let r = exceptions::route_get(n, dst).map_err(|e| e.to_string())?;
         let oif = r
             .oif
             .ok_or(format!("{node}: no output interface towards {dst}"))?;
         let iface = lab
-            .plan
+            .plan()
             .node(&node)
             .and_then(|p| {
                 p.interfaces
@@ -49,12 +49,8 @@ pub(crate) fn kernel_path_mtu(
                     .find(|i| lab.ifindex(&node, &i.name) == Some(oif))
             })
             .ok_or(format!("{node}: ifindex {oif} is no lab interface"))?;
-        let mtu_of = |n: &str, i: &str| {
-            lab.mtus
-                .get(&(n.to_string(), i.to_string()))
-                .copied()
-                .ok_or(format!("no MTU read back for {n}:{i}"))
-        };
+        let mtu_of =
+            |n: &str, i: &str| lab.mtu(n, i).ok_or(format!("no MTU read back for {n}:{i}"));
         let out = mtu_of(&node, &iface.name)?;
         let inn = mtu_of(&iface.peer_node, &iface.peer_iface)?;
         min = min.min(out).min(inn);
@@ -78,12 +74,12 @@ pub(crate) fn kernel_path_mtu(
 /// stale, IPv6 untouched), IPv6 deletes each cloned IPv6 route (IPv4
 /// untouched); then no exception of that family may carry an MTU.
 pub(crate) fn flush_family(node: &LabNode, family: Family) -> Result<(), String> {
-    let name = &node.name;
+    let name = node.name();
     let of_family = |e: &netlink::RouteLookup| e.dst.is_ipv4() == (family == Family::V4);
     let list = || exceptions::list(node).map_err(|e| e.to_string());
     match family {
         Family::V4 => node
-            .ns
+            .ns()
             .run(|| sysctl::write("net.ipv4.route.flush", "1"))
             .map_err(|e| format!("{name}: {e}"))?
             .map_err(|e| format!("{name}: set {}={}: {}", e.key, e.value, e.source))?,

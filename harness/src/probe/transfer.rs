@@ -72,7 +72,7 @@ impl Default for TransferOpts {
     }
 }
 
-/// A transfer's verdict: the core's [`Verdict`] (ok, recovered, blackhole).
+/// A transfer's verdict: the core's `Verdict` (ok, recovered, blackhole).
 pub use mtulab_core::topology::Verdict as TransferVerdict;
 
 /// The result of [`transfer`]; JSON fields as in design.md §5.
@@ -563,11 +563,11 @@ pub fn transfer_hosts(
     family: Family,
     opts: &TransferOpts,
 ) -> Result<Transfer, ProbeError> {
-    let (from_node, addr) = sock::ready(lab, from, to, family)?;
+    let (from_node, addr) = super::ping::ready(lab, from, to, family)?;
     let to_node = lab
         .node(to)
         .ok_or_else(|| ProbeError::NoNode(to.to_string()))?;
-    transfer(&from_node.ns, &to_node.ns, addr, opts)
+    transfer(from_node.ns(), to_node.ns(), addr, opts)
 }
 
 #[cfg(test)]
