@@ -210,6 +210,28 @@ impl PathPrediction {
                         format!("equalise MTU on link {}, or {probing}", link + 1),
                     ));
                 }
+                (
+                    Stall::BelowMinMss {
+                        link,
+                        node,
+                        iface,
+                        mtu,
+                        size,
+                    },
+                    _,
+                ) => {
+                    out.push(finding(
+                        CheckId::TcpTransfer,
+                        format!(
+                            "bulk transfers from {} to {} stall (now and then a GSO burst passes): TCP never sends a packet smaller than {size} bytes (the kernel's minimum MSS of {TCP_MIN_SND_MSS} plus {} bytes of headers), and {node}:{iface} on link {} has an MTU of {mtu}; no ICMP, MSS clamp or MTU probing can help",
+                            self.from,
+                            self.to,
+                            size - TCP_MIN_SND_MSS,
+                            link + 1
+                        ),
+                        format!("raise link {}'s MTU to at least {size}", link + 1),
+                    ));
+                }
                 (Stall::IcmpDropped { .. }, None) => {}
             }
         }
@@ -257,6 +279,8 @@ impl PathPrediction {
                             culprit_words(culprit, router, self.family),
                             culprit_fix(culprit, self.family),
                         ),
+                        // Only a TCP transfer stalls on it, never PMTUD.
+                        Some(Stall::BelowMinMss { .. }) => (String::new(), String::new()),
                         // Delivered although bigger than a receiving end:
                         // a tunnel end does not check its MTU, a veth end
                         // has 4 bytes of slack; either way nothing reports it.

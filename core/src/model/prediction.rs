@@ -160,6 +160,16 @@ pub enum Stall {
         /// from the sender, which veth does not check): then it is a matter of luck.
         gso: bool,
     },
+    /// The path's narrowest interface (`node:iface`, MTU `mtu`, on `link`)
+    /// is below `size`, the smallest packet TCP sends (its minimum MSS plus
+    /// headers): no ICMP, clamp or probing helps.
+    BelowMinMss {
+        link: usize,
+        node: String,
+        iface: String,
+        mtu: u32,
+        size: u32,
+    },
 }
 
 /// The model's prediction for data sent from `from` to `to` in one family.
