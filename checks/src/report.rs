@@ -25,9 +25,14 @@ pub struct Violation {
     pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<Family>,
-    /// The link concerned (0-based, file order), for link-mtu-match.
+    /// For link-mtu-match on a `[[links]]` entry: its number N, as in the
+    /// messages' `link N` (1-based, file order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<usize>,
+    /// For link-mtu-match on a `[[tunnels]]` entry: its number K, as in the
+    /// messages' `tunnel K` (1-based, file order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<usize>,
 }
 
 /// One check on one subject (a link set, or a path in one family).

@@ -418,6 +418,43 @@ fn check_one_path() -> Result<(), Failed> {
     Ok(())
 }
 
+// ----- numbering -----
+
+/// Links and tunnels are numbered one way in messages and JSON: the 3rd
+/// `[[links]]` entry is `link 3` and `"link": 3`, the 1st `[[tunnels]]`
+/// entry `tunnel 1` and `"tunnel": 1` (not `link 5`, not 0-based).
+fn links_and_tunnels_numbered_one_way() -> Result<(), Failed> {
+    let dir = std::env::temp_dir().join(format!("mlh-ux-{}-numbers", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let _d = TempDir(dir.clone());
+    let f = dir.join("numbers.toml");
+    std::fs::write(
+        &f,
+        "# a - gw1 - r - gw2 - b, a tunnel gw1 = gw2; link 3 and tunnel 1 have unequal ends\nname = \"numbers\"\n[nodes.a]\n[nodes.gw1]\nrouter = true\n[nodes.r]\nrouter = true\n[nodes.gw2]\nrouter = true\n[nodes.b]\n[[links]]\nbetween = [\"a\", \"gw1\"]\nmtu = 1500\n[[links]]\nbetween = [\"gw1\", \"r\"]\nmtu = 1500\n[[links]]\nbetween = [\"r\", \"gw2\"]\nmtu = [1500, 1400]\n[[links]]\nbetween = [\"gw2\", \"b\"]\nmtu = 1500\n[[tunnels]]\nbetween = [\"gw1\", \"gw2\"]\nmtu = [1340, 1300]\n",
+    )?;
+    let out = run(&["check", "-4", "--format", "json", f.to_str().unwrap()])?;
+    expect_code(&out, 1, "numbers")?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let lmm: Vec<&serde_json::Value> = v["violations"]
+        .as_array()
+        .ok_or("violations")?
+        .iter()
+        .filter(|x| x["check"] == "link-mtu-match")
+        .collect();
+    let find = |key: &str, n: u64, words: &str| -> Result<(), Failed> {
+        lmm.iter()
+            .find(|x| x[key] == n && x["message"].as_str().is_some_and(|m| m.starts_with(words)))
+            .map(|_| ())
+            .ok_or_else(|| format!("no violation with {key} {n} saying {words:?}: {lmm:?}").into())
+    };
+    find("link", 3, "link 3 (")?;
+    find("tunnel", 1, "tunnel 1 (")?;
+    if lmm.len() != 2 {
+        return Err(format!("expected 2 link-mtu-match violations: {lmm:?}").into());
+    }
+    Ok(())
+}
+
 // ----- down -----
 
 /// `down` without --lab removes the caller's labs only (the user is
@@ -502,6 +539,10 @@ fn main() {
         (
             "ux::down::only_callers_labs",
             down_removes_only_callers_labs,
+        ),
+        (
+            "ux::report::links_and_tunnels_numbered",
+            links_and_tunnels_numbered_one_way,
         ),
     ];
     let mut trials: Vec<Trial> = plain.into_iter().map(|(n, f)| Trial::test(n, f)).collect();

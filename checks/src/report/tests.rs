@@ -17,6 +17,7 @@ fn sample() -> Report {
             to: Some("client".into()),
             family: Some(Family::V4),
             link: None,
+            tunnel: None,
         }],
         paths: vec![PathReport {
             from: "server".into(),

@@ -163,6 +163,7 @@ impl Ctx<'_> {
                 .collect(),
             knobs,
             mss_clamp,
+            links: self.topology.links.len(),
         };
         let flow = p.flow_nodes();
         let ruleset = self.ruleset_among(&flow);
@@ -327,6 +328,7 @@ pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
             ifaces: t.names.clone(),
             mtu,
             tunnel: true,
+            name: crate::plan::link_name(i, topology.links.len()),
         });
     topology
         .links
@@ -339,6 +341,7 @@ pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
             ifaces: l.names.clone(),
             mtu: l.mtu,
             tunnel: false,
+            name: crate::plan::link_name(i, topology.links.len()),
         })
         .chain(tunnels)
         .collect()

@@ -139,6 +139,7 @@ fn direct_mismatch() {
             ifaces: ["server".into(), "client".into()],
             mtu: [1200, 1500],
             tunnel: false,
+            name: "link 1".into(),
         }]
     );
     assert_eq!(
