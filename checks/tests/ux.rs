@@ -159,6 +159,61 @@ fn up_closed_stdout_keeps_lab() -> Result<(), Failed> {
     }
 }
 
+// ----- help -----
+
+/// Every subcommand, argument and option in `-h` has a description
+/// (`up FILE`, `exec NODE`, `--lab`, `-6`, …); the check itself is shown
+/// to catch an undescribed entry (control: a line with a name only).
+fn help_describes_everything() -> Result<(), Failed> {
+    fn bare(help: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut inside = false;
+        for line in help.lines() {
+            if matches!(line, "Arguments:" | "Options:" | "Commands:") {
+                inside = true;
+                continue;
+            }
+            if line.trim().is_empty() {
+                inside = false;
+                continue;
+            }
+            // "  NAME  description": two or more spaces after the name.
+            if inside && line.starts_with("  ") && line.trim().split("  ").count() < 2 {
+                out.push(line.to_string());
+            }
+        }
+        out
+    }
+    if bare("Options:\n      --lab <LAB>\n  -h, --help  Print help\n") != ["      --lab <LAB>"] {
+        return Err("the checker misses an undescribed option".into());
+    }
+    let mut missing = Vec::new();
+    for cmd in [
+        "",
+        "check",
+        "draw",
+        "ping",
+        "tracepath",
+        "transfer",
+        "up",
+        "down",
+        "list",
+        "exec",
+    ] {
+        let mut args: Vec<&str> = cmd.split_whitespace().collect();
+        args.push("-h");
+        let out = run(&args)?;
+        expect_code(&out, 0, &format!("{cmd} -h"))?;
+        for b in bare(&text(&out.stdout)) {
+            missing.push(format!("mtulab {cmd}: {}", b.trim()));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!("undescribed in --help: {missing:?}").into());
+    }
+    Ok(())
+}
+
 // ----- bad input -----
 
 /// `--jobs 0` is refused (exit 2, naming --jobs); control: `--jobs 1`
@@ -514,6 +569,7 @@ fn main() {
     let plain: Vec<Named> = vec![
         ("ux::stdout::full::draw", draw_full_stdout),
         ("ux::stdout::closed::draw", draw_closed_stdout),
+        ("ux::help::describes_everything", help_describes_everything),
         ("ux::bad_input::jobs_zero", jobs_zero),
         ("ux::bad_input::path_unknown_node", path_unknown_node),
         ("ux::bad_input::ping_size", ping_size_refused),
