@@ -94,6 +94,9 @@ fn section(s: &mut String, loaded: &Loaded, r: &Report) {
         )
     };
     let _ = writeln!(s, "<h2>{}: {verdict}</h2>", esc(&t.name));
+    if let Some(line) = crate::report::tcp_fixed_pmtud_not(r) {
+        let _ = writeln!(s, "<p class=\"bad\"><strong>{}</strong></p>", esc(&line));
+    }
     if !t.description.is_empty() {
         let _ = writeln!(s, "<p>{}</p>", esc(&t.description));
     }

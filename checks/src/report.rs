@@ -124,7 +124,7 @@ mod human;
 mod json;
 mod junit;
 
-pub use human::human;
+pub use human::{human, tcp_fixed_pmtud_not};
 pub use json::json;
 pub use junit::{junit, subject_of};
 
