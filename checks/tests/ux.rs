@@ -514,7 +514,8 @@ fn links_and_tunnels_numbered_one_way() -> Result<(), Failed> {
 
 /// `down` without --lab removes the caller's labs only (the user is
 /// SUDO_UID under sudo: two made-up users here); the other user's lab
-/// stays until named with --lab.
+/// stays until named with --lab. `exec` without --lab picks the caller's
+/// only lab.
 fn down_removes_only_callers_labs() -> Result<(), Failed> {
     // Users no real account has, unique to this run.
     let u1 = (3_000_000_000u32 + std::process::id()).to_string();
@@ -536,6 +537,13 @@ fn down_removes_only_callers_labs() -> Result<(), Failed> {
         }
     };
     let result = (|| -> Result<(), Failed> {
+        // Without --lab, exec picks the caller's only lab, not "ambiguous"
+        // because another user keeps one too.
+        let ex = mtulab()
+            .args(["exec", "client", "--", "true"])
+            .env("SUDO_UID", &u1)
+            .output()?;
+        expect_code(&ex, 0, "exec without --lab as the owner of one lab")?;
         let out = mtulab().arg("down").env("SUDO_UID", &u1).output()?;
         expect_code(&out, 0, "down")?;
         let kept: Vec<String> = harness::state::all_labs()

@@ -483,7 +483,8 @@ impl Lab {
     }
 
     /// Reopen a kept lab: `name` is a lab id or, when only one kept lab has
-    /// it, a topology name; None picks the only kept lab.
+    /// it, a topology name; None picks the caller's only kept lab (or,
+    /// when the caller has none, the only kept lab).
     pub fn attach(name: Option<&str>) -> Result<Lab, LabError> {
         let kept: Vec<LabState> = state::all_labs().into_iter().filter(|l| l.kept).collect();
         let matching: Vec<&LabState> = match name {
@@ -495,7 +496,17 @@ impl Lab {
                     exact
                 }
             }
-            None => kept.iter().collect(),
+            // The caller's own labs first (as `mtulab down` does), so
+            // other users' kept labs do not make the default ambiguous.
+            None => {
+                let me = state::caller_uid();
+                let mine: Vec<_> = kept.iter().filter(|l| l.owner == Some(me)).collect();
+                if mine.is_empty() {
+                    kept.iter().collect()
+                } else {
+                    mine
+                }
+            }
         };
         let st = match matching.as_slice() {
             [one] => (*one).clone(),

@@ -79,8 +79,13 @@ pub(super) fn check(lab: &Lab, model: &Model, report: &mut Report) {
             )
         } else {
             format!(
-                "{bad} of {} links have unequal ends",
-                lab.plan().links.len()
+                "{bad} of {} {} have unequal ends",
+                lab.plan().links.len(),
+                if lab.topology().tunnels.is_empty() {
+                    "links"
+                } else {
+                    "links and tunnels"
+                }
             )
         },
     });
