@@ -61,19 +61,18 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
         r => r?,
     };
     let model = model::predict(topology, lab.plan());
-    let mut report = Report {
-        topology: topology.name.clone(),
-        file: topology.source.clone(),
-        ok: true,
-        violations: Vec::new(),
-        paths: Vec::new(),
-        checks: Vec::new(),
-        no_path: Vec::new(),
-        expect_mismatches: None,
-        seconds: 0.0,
-        anycast: Vec::new(),
-        unsupported: None,
-    };
+    let mut report = Report::empty(&topology.name);
+    report.file = topology.source.clone();
+    report.mss_clamps = topology
+        .nodes
+        .iter()
+        .filter_map(|(name, n)| {
+            n.mss_clamp.as_ref().map(|c| match c.to {
+                mtulab_core::topology::ClampTo::Pmtu => format!("{name} (pmtu)"),
+                mtulab_core::topology::ClampTo::Mss(v) => format!("{name} ({v})"),
+            })
+        })
+        .collect();
     if opts.checks.contains(&CheckId::LinkMtuMatch) {
         links::check(&lab, &model, &mut report);
     }
@@ -87,7 +86,12 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
         for family in &opts.families {
             for from in &hosts {
                 for to in &hosts {
-                    if from == to {
+                    if from == to
+                        || opts
+                            .path
+                            .as_ref()
+                            .is_some_and(|(f, t)| f != from || t != to)
+                    {
                         continue;
                     }
                     let Some(hops) = lab.plan().path(from, to, *family) else {
@@ -123,8 +127,17 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
             ),
         });
     }
-    if opts.checks.contains(&CheckId::TcpTransfer) {
+    if opts.checks.contains(&CheckId::TcpTransfer) && opts.path.is_none() {
         anycast::check(&lab, topology, opts, &mut report).map_err(probe_err(topology))?;
+    }
+    if let Some(dir) = &opts.pcap {
+        let files = crate::pcap::capture_failing(&lab, &report, opts, dir).map_err(|source| {
+            CheckError::Pcap {
+                topology: topology.name.clone(),
+                source: Box::new(source),
+            }
+        })?;
+        report.captures = files.iter().map(|f| f.display().to_string()).collect();
     }
     report.ok = report.violations.is_empty();
     report.seconds = started.elapsed().as_secs_f64();

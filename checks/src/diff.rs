@@ -22,8 +22,11 @@ pub enum Subject {
     Topology,
     /// A family, with no path named.
     Family(Family),
-    /// A link (0-based, file order), for link-mtu-match.
+    /// A `[[links]]` entry (1-based, file order, as in the messages'
+    /// `link N`), for link-mtu-match.
     Link(usize),
+    /// A `[[tunnels]]` entry (1-based, file order: `tunnel K`).
+    Tunnel(usize),
     /// A path in one family.
     Path {
         from: String,
@@ -33,30 +36,34 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// The subject of `v`: its path when it names one, else its link, else
-    /// its family.
+    /// The subject of `v`: its path when it names one, else its link or
+    /// tunnel, else its family.
     pub fn of(v: &Violation) -> Subject {
-        match (&v.from, &v.to, v.family, v.link) {
-            (Some(from), Some(to), Some(family), _) => Subject::Path {
+        match (&v.from, &v.to, v.family) {
+            (Some(from), Some(to), Some(family)) => Subject::Path {
                 from: from.clone(),
                 to: to.clone(),
                 family,
             },
-            (_, _, _, Some(l)) => Subject::Link(l),
-            (_, _, Some(f), None) => Subject::Family(f),
-            _ => Subject::Topology,
+            _ => match (v.link, v.tunnel, v.family) {
+                (Some(l), _, _) => Subject::Link(l),
+                (None, Some(t), _) => Subject::Tunnel(t),
+                (None, None, Some(f)) => Subject::Family(f),
+                (None, None, None) => Subject::Topology,
+            },
         }
     }
 }
 
-/// "server -> client ipv4", "link 2" (1-based, as files count), "ipv4", or
-/// "" (the whole topology).
+/// "server -> client ipv4", "link 2" / "tunnel 1" (1-based, as files
+/// count and messages say), "ipv4", or "" (the whole topology).
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Subject::Topology => Ok(()),
             Subject::Family(fam) => write!(f, "{fam}"),
-            Subject::Link(l) => write!(f, "link {}", l + 1),
+            Subject::Link(l) => write!(f, "link {l}"),
+            Subject::Tunnel(t) => write!(f, "tunnel {t}"),
             Subject::Path { from, to, family } => write!(f, "{from} -> {to} {family}"),
         }
     }
@@ -339,6 +346,7 @@ mod tests {
             to: Some(to.into()),
             family: Some(Family::V4),
             link: None,
+            tunnel: None,
         }
     }
 
@@ -358,6 +366,8 @@ mod tests {
             seconds: 1.0,
             anycast: vec![],
             unsupported: None,
+            captures: vec![],
+            mss_clamps: vec![],
         }
     }
 
@@ -444,12 +454,13 @@ mod tests {
             to: None,
             family: None,
             link: Some(l),
+            tunnel: None,
         };
         let d = compare(
-            &report("b", vec![lv(0)], Verdict::Ok),
-            &report("a", vec![lv(1)], Verdict::Ok),
+            &report("b", vec![lv(1)], Verdict::Ok),
+            &report("a", vec![lv(2)], Verdict::Ok),
         );
-        assert_eq!(d.introduced[0].subject, Subject::Link(1));
+        assert_eq!(d.introduced[0].subject, Subject::Link(2));
         assert_eq!(d.introduced[0].subject.to_string(), "link 2");
         assert_eq!(d.fixed[0].subject.to_string(), "link 1");
         let parsed: serde_json::Value = serde_json::from_str(&json(&d)).unwrap();

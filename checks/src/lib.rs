@@ -3,4 +3,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod draw;
+pub mod html;
+pub mod pcap;
 pub mod report;

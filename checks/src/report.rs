@@ -25,9 +25,14 @@ pub struct Violation {
     pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<Family>,
-    /// The link concerned (0-based, file order), for link-mtu-match.
+    /// For link-mtu-match on a `[[links]]` entry: its number N, as in the
+    /// messages' `link N` (1-based, file order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<usize>,
+    /// For link-mtu-match on a `[[tunnels]]` entry: its number K, as in the
+    /// messages' `tunnel K` (1-based, file order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<usize>,
 }
 
 /// One check on one subject (a link set, or a path in one family).
@@ -66,6 +71,14 @@ pub struct Report {
     /// a violation (`violations` is empty). Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsupported: Option<String>,
+    /// With `--pcap DIR`: the pcapng files written for the failing paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<String>,
+    /// Routers that clamp the TCP MSS ("router-a (pmtu)"), for the summary
+    /// that tells a TCP-only fix from a PMTUD fix (not in JSON: the
+    /// topology says it).
+    #[serde(skip)]
+    pub mss_clamps: Vec<String>,
 }
 
 /// Downloads from one anycast address to one client, in one family.
@@ -85,12 +98,12 @@ pub struct AnycastReport {
 }
 
 impl Report {
-    /// The report of a topology this kernel cannot build: no checks ran.
-    pub fn unsupported(topology: &str, file: Option<PathBuf>, reason: String) -> Report {
+    /// A report with nothing checked yet.
+    pub fn empty(topology: &str) -> Report {
         Report {
-            topology: topology.to_owned(),
-            file,
-            ok: false,
+            topology: topology.into(),
+            file: None,
+            ok: true,
             violations: Vec::new(),
             paths: Vec::new(),
             checks: Vec::new(),
@@ -98,7 +111,20 @@ impl Report {
             expect_mismatches: None,
             seconds: 0.0,
             anycast: Vec::new(),
+            unsupported: None,
+            captures: Vec::new(),
+            mss_clamps: Vec::new(),
+        }
+    }
+
+    /// The report of a topology this kernel cannot build: no checks ran.
+    /// Neither a pass (`ok` is false) nor a violation (none listed).
+    pub fn unsupported(topology: &str, file: Option<PathBuf>, reason: String) -> Report {
+        Report {
+            file,
+            ok: false,
             unsupported: Some(reason),
+            ..Report::empty(topology)
         }
     }
 
@@ -115,7 +141,7 @@ mod human;
 mod json;
 mod junit;
 
-pub use human::human;
+pub use human::{human, tcp_fixed_pmtud_not};
 pub use json::json;
 pub use junit::{junit, subject_of};
 

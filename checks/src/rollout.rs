@@ -32,7 +32,7 @@ pub fn snapshot(output: Option<&Path>, node: Option<String>) -> Result<u8, Strin
     match output {
         Some(out) => std::fs::write(out, text)
             .map_err(|e| format!("{}: cannot write: {e}", out.display()))?,
-        None => print!("{text}"),
+        None => crate::out::emit(&text).map_err(|e| e.to_string())?,
     }
     Ok(0)
 }
@@ -163,16 +163,19 @@ pub fn import(
                     .join(", ")
             ))
         }
-        None => print!("{}", imported.toml),
+        None => crate::out::emit(&imported.toml).map_err(|e| e.to_string())?,
     }
     Ok(0)
 }
 
-/// The output formats of `diff` (the same names as `check`'s).
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The output formats of `diff` (the same names as `check`'s; no html).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DiffFormat {
+    /// What each change introduces and fixes, in words.
     Human,
+    /// One object: introduced, fixed, unchanged, changed paths.
     Json,
+    /// One test case per introduced / fixed violation.
     Junit,
 }
 
@@ -217,9 +220,10 @@ pub fn diff(
     d.before = before.display().to_string();
     d.after = after.display().to_string();
     match format {
-        DiffFormat::Human => println!("{}", mtulab::diff::human(&d)),
-        DiffFormat::Json => println!("{}", mtulab::diff::json(&d)),
-        DiffFormat::Junit => print!("{}", mtulab::diff::junit(&d)),
+        DiffFormat::Human => crate::out::line(&mtulab::diff::human(&d)),
+        DiffFormat::Json => crate::out::line(&mtulab::diff::json(&d)),
+        DiffFormat::Junit => crate::out::emit(&mtulab::diff::junit(&d)),
     }
+    .map_err(|e| e.to_string())?;
     Ok(if d.introduced.is_empty() { 0 } else { 1 })
 }

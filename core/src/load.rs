@@ -13,6 +13,10 @@ mod raw;
 pub mod sysctl;
 mod validate;
 
+mod text;
+
+pub use text::filter_lines;
+
 pub use sysctl::{SysctlNames, UncheckedSysctlNames};
 
 /// A validated topology with its plan, computed once: validation needs
@@ -36,11 +40,7 @@ impl Loaded {
 /// Read, validate and plan the topology file at `path`; `sysctls` says
 /// which `net.*` names exist (the harness looks in `/proc/sys`).
 pub fn load_file(path: &Path, sysctls: &dyn SysctlNames) -> Result<Loaded, TopologyError> {
-    let src = std::fs::read_to_string(path).map_err(|e| TopologyError {
-        file: path.to_path_buf(),
-        line: 0,
-        message: format!("cannot read topology file: {e}"),
-    })?;
+    let src = text::read_source(path)?;
     let mut loaded = load_str(&src, path, sysctls)?;
     loaded.topology.source = Some(path.to_path_buf());
     Ok(loaded)
@@ -55,8 +55,10 @@ pub fn load_str(
 ) -> Result<Loaded, TopologyError> {
     let raw: raw::RawTopology = toml::from_str(src).map_err(|e| TopologyError {
         file: path.to_path_buf(),
-        line: e.span().map_or(0, |s| line_of(src, s.start)),
-        message: toml_message(&e),
+        line: e
+            .span()
+            .map_or_else(|| text::deepest_line(src), |s| line_of(src, s.start)),
+        message: text::toml_message(&e, src),
     })?;
     validate::Validator { src, path, sysctls }.topology(raw)
 }
@@ -94,18 +96,6 @@ pub(crate) fn line_of(src: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-/// toml's message without its own "TOML parse error at line…" snippet (we
-/// print `FILE:LINE:` ourselves), on one line.
-fn toml_message(e: &toml::de::Error) -> String {
-    let msg = e.message().trim();
-    let msg = msg.replace('\n', "; ");
-    let mut chars = msg.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => "invalid toml".to_owned(),
-    }
 }
 
 #[cfg(test)]

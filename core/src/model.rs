@@ -48,6 +48,15 @@ pub const VETH_SLACK: u32 = 4;
 pub const IPV4_MIN_PMTU: u32 = 552;
 /// IPv6 minimum link MTU.
 pub const IPV6_MIN_MTU: u32 = 1280;
+
+/// The smallest MSS the kernel sends TCP segments with
+/// (`net.ipv4.tcp_min_snd_mss`, default 48, applies to IPv6 too): every
+/// data segment is at least this plus the IP and TCP headers (88 bytes over
+/// IPv4), so a path MTU below that stalls every bulk transfer, whatever the
+/// ICMP does (measured: a 68- and an 80-byte link, `mss 36` = 48 minus the
+/// 12-byte timestamp option, blackhole). Fact:
+/// docs/kernel-behaviour.md#tcps-minimum-mss.
+pub const TCP_MIN_SND_MSS: u32 = 48;
 /// Largest ICMPv4 error a Linux router sends (RFC 1812: up to 576 bytes).
 const ICMPV4_ERROR_MAX: u32 = 576;
 /// IP + ICMP header bytes in front of the quoted packet (v4, v6).

@@ -342,3 +342,15 @@ fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
 
 #[cfg(test)]
 mod tests;
+
+/// The one name of a planned link, in messages, reports and docs: the
+/// `[[links]]` entries are `link 1`..`link N` in file order, the
+/// `[[tunnels]]` entries `tunnel 1`..`tunnel K` (planned after the links,
+/// at index `N + k`). `links` is N.
+pub fn link_name(index: usize, links: usize) -> String {
+    if index < links {
+        format!("link {}", index + 1)
+    } else {
+        format!("tunnel {}", index - links + 1)
+    }
+}

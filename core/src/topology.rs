@@ -312,8 +312,9 @@ pub struct ExpectPath {
 }
 
 /// Bad input: which file, which line, what is wrong.
+/// Shown as `FILE:LINE: message`, or `FILE: message` when no line applies.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
+#[error("{}{}: {message}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct TopologyError {
     pub file: PathBuf,
     /// 1-based; 0 when no line applies.

@@ -34,6 +34,8 @@ pub enum LabError {
     State(std::io::Error),
     #[error("no kept lab named {0:?}")]
     NoSuchLab(String),
+    #[error("no kept lab: build one with `mtulab up FILE`")]
+    NoKeptLab,
     #[error("{0}")]
     Ambiguous(String),
     /// A tunnel kind the running kernel lacks: nothing was built.
@@ -139,6 +141,7 @@ impl Lab {
             pid,
             start_time: state::process_start_time(pid).unwrap_or(0),
             kept: false,
+            owner: Some(state::caller_uid()),
             namespaces: plan
                 .nodes
                 .iter()
@@ -555,7 +558,8 @@ impl Lab {
     }
 
     /// Reopen a kept lab: `name` is a lab id or, when only one kept lab has
-    /// it, a topology name; None picks the only kept lab.
+    /// it, a topology name; None picks the caller's only kept lab (or,
+    /// when the caller has none, the only kept lab).
     pub fn attach(name: Option<&str>) -> Result<Lab, LabError> {
         let kept: Vec<LabState> = state::all_labs().into_iter().filter(|l| l.kept).collect();
         let matching: Vec<&LabState> = match name {
@@ -567,11 +571,26 @@ impl Lab {
                     exact
                 }
             }
-            None => kept.iter().collect(),
+            // The caller's own labs first (as `mtulab down` does), so
+            // other users' kept labs do not make the default ambiguous.
+            None => {
+                let me = state::caller_uid();
+                let mine: Vec<_> = kept.iter().filter(|l| l.owner == Some(me)).collect();
+                if mine.is_empty() {
+                    kept.iter().collect()
+                } else {
+                    mine
+                }
+            }
         };
         let st = match matching.as_slice() {
             [one] => (*one).clone(),
-            [] => return Err(LabError::NoSuchLab(name.unwrap_or("").to_string())),
+            [] => {
+                return Err(match name {
+                    Some(n) => LabError::NoSuchLab(n.to_string()),
+                    None => LabError::NoKeptLab,
+                })
+            }
             many => {
                 return Err(LabError::Ambiguous(format!(
                     "{} kept labs match; pick one with --lab: {}",

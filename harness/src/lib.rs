@@ -6,12 +6,14 @@
 //! (nftables / iptables inside a node), [`lab`] (owns and tears down a lab),
 //! [`state`] (the registry of labs and the reaper).
 
+pub mod capture;
 pub mod env;
 pub mod firewall;
 pub mod lab;
 pub mod load;
 pub mod netlink;
 pub mod netns;
+pub mod preflight;
 pub mod probe;
 pub mod snapshot;
 pub mod state;

@@ -38,25 +38,6 @@ pub enum NetnsError {
     Panicked { name: String },
 }
 
-/// Run `f` on a new thread inside a fresh, unnamed network namespace that
-/// disappears when the thread ends (nothing is mounted, so there is
-/// nothing to remove and nothing for the reaper to find). For probes of
-/// what the kernel can do: create a device there and see if it works.
-pub fn in_scratch<R, F>(f: F) -> io::Result<R>
-where
-    F: FnOnce() -> R + Send,
-    R: Send,
-{
-    std::thread::scope(|s| {
-        s.spawn(|| -> io::Result<R> {
-            unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
-            Ok(f())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("scratch namespace thread panicked")))
-    })
-}
-
 /// A named network namespace held open by a file descriptor.
 ///
 /// Dropping it does not remove it: a [`crate::lab::Lab`] decides that, via
@@ -109,6 +90,26 @@ fn prepare_run_dir() -> io::Result<()> {
         })();
     });
     result
+}
+
+/// Run `f` on a thread of its own inside a new, unnamed network namespace
+/// that nobody else can see and that vanishes when the thread ends
+/// (nothing to remove, nothing for the reaper): what a fresh node has
+/// (`/proc/sys/net`), a tool's dry run (`nft -c`) that must not touch
+/// the caller's namespace, or whether a device kind can be created here. A child spawned by `f` starts in it.
+pub fn in_scratch<R, F>(f: F) -> io::Result<R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<R> {
+            unshare(CloneFlags::CLONE_NEWNET).map_err(io_err)?;
+            Ok(f())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("a scratch-namespace thread panicked")))
+    })
 }
 
 impl Netns {

@@ -34,6 +34,26 @@ pub struct LabState {
     pub kept: bool,
     /// node name -> namespace name.
     pub namespaces: BTreeMap<String, String>,
+    /// Who built it ([`caller_uid`]); None in files written before owners
+    /// were recorded.
+    #[serde(default)]
+    pub owner: Option<u32>,
+}
+
+/// The user a lab belongs to: the one who asked for it. Under sudo that is
+/// `SUDO_UID` (root runs the command on the user's behalf); otherwise the
+/// real uid. `mtulab down` without `--lab` removes only the caller's labs.
+pub fn caller_uid() -> u32 {
+    let real = nix::unistd::getuid().as_raw();
+    if real == 0 {
+        if let Some(uid) = std::env::var("SUDO_UID")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return uid;
+        }
+    }
+    real
 }
 
 pub fn state_path(id: &str) -> PathBuf {

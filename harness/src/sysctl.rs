@@ -2,8 +2,10 @@
 //! namespace (a `net.*` sysctl file belongs to the namespace of the thread
 //! that opens it).
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use mtulab_core::load::sysctl::SysctlNames;
 pub use mtulab_core::load::sysctl::{KeyProblem, PMTU_SYSCTLS};
@@ -69,17 +71,96 @@ pub fn base(router: bool) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// [`SysctlNames`] from `/proc/sys` of the namespace the calling thread is
-/// in (only read); nothing is known where `/proc/sys/net` is missing.
+/// [`SysctlNames`] as a node will see them: the `net.*` names under
+/// `/proc/sys` of a fresh scratch namespace (only read; where no namespace
+/// can be made, e.g. without root, those of the namespace the calling
+/// thread is in). A name the host's namespace has and a fresh one lacks is
+/// host-wide, and so is one a fresh namespace shows read-only (on 6.18,
+/// `net.core.rmem_max` is there with mode 0444: the host's value, not the
+/// node's to set). Nothing is known where `/proc/sys/net` is missing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcSysctlNames;
 
+/// Host-wide `net.*` knobs, for when no scratch namespace can be made
+/// (without root): absent from a fresh namespace, or (the first four)
+/// read-only there. Measured on 6.18 (`find /proc/sys/net` in the host and
+/// under `unshare -n`).
+const HOST_WIDE: &[&str] = &[
+    "net.core.rmem_default",
+    "net.core.rmem_max",
+    "net.core.wmem_default",
+    "net.core.wmem_max",
+    "net.core.busy_poll",
+    "net.core.busy_read",
+    "net.core.default_qdisc",
+    "net.core.dev_weight",
+    "net.core.message_burst",
+    "net.core.message_cost",
+    "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs",
+    "net.core.netdev_max_backlog",
+    "net.core.rps_sock_flow_entries",
+    "net.ipv4.inet_peer_threshold",
+    "net.ipv4.route.error_burst",
+    "net.ipv4.route.error_cost",
+];
+
+/// The sysctl names (dotted) of a fresh network namespace with whether
+/// each is writable there, listed once.
+fn scratch_names() -> Option<&'static BTreeMap<String, bool>> {
+    static NAMES: OnceLock<Option<BTreeMap<String, bool>>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            crate::netns::in_scratch(|| {
+                let mut names = BTreeMap::new();
+                walk(Path::new("/proc/sys/net"), "net", &mut names);
+                names
+            })
+            .ok()
+            .filter(|n| !n.is_empty())
+        })
+        .as_ref()
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, bool>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = format!("{prefix}.{}", e.file_name().to_string_lossy());
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&e.path(), &name, out),
+            Ok(_) => {
+                let writable = e
+                    .metadata()
+                    .is_ok_and(|m| m.permissions().mode() & 0o222 != 0);
+                out.insert(name, writable);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 impl SysctlNames for ProcSysctlNames {
     fn exists(&self, key: &str) -> Option<bool> {
+        if let Some(names) = scratch_names() {
+            return Some(names.get(key) == Some(&true));
+        }
         if !Path::new("/proc/sys/net").is_dir() {
             return None;
         }
-        Some(path_of(key).is_file())
+        Some(path_of(key).is_file() && !HOST_WIDE.contains(&key))
+    }
+
+    fn host_wide(&self, key: &str) -> bool {
+        match scratch_names() {
+            Some(n) => match n.get(key) {
+                Some(writable) => !writable,
+                None => path_of(key).is_file(),
+            },
+            None => HOST_WIDE.contains(&key),
+        }
     }
 }
 
@@ -88,6 +169,20 @@ mod tests {
     use mtulab_core::load::sysctl::key_problem;
 
     use super::*;
+
+    /// net.core.rmem_max is host-wide as a node sees it (a scratch
+    /// namespace as root, the measured list otherwise); the control,
+    /// net.core.somaxconn, is a node's own.
+    #[test]
+    fn host_wide_sysctls_are_refused() {
+        let p = key_problem("net.core.rmem_max", "8388608", &ProcSysctlNames)
+            .expect("rmem_max refused");
+        assert!(p.message.contains("is host-wide"), "{p:?}");
+        assert_eq!(
+            key_problem("net.core.somaxconn", "8192", &ProcSysctlNames),
+            None
+        );
+    }
 
     /// Every PMTU sysctl accepts its bounds and rejects one past each, and
     /// a non-integer.

@@ -27,7 +27,8 @@ pub(super) fn check(lab: &Lab, model: &Model, report: &mut Report) {
                 v.map(|m| m.to_string()).unwrap_or_else(|| "missing".into())
             )
         };
-        let subject = format!("link {}", i + 1);
+        let n_links = lab.topology().links.len();
+        let subject = mtulab_core::plan::link_name(i, n_links);
         let (message, fix) = match findings
             .iter()
             .find(|f| f.check == CheckId::LinkMtuMatch && f.subject == subject)
@@ -62,7 +63,8 @@ pub(super) fn check(lab: &Lab, model: &Model, report: &mut Report) {
             from: None,
             to: None,
             family: None,
-            link: Some(i),
+            link: (i < n_links).then_some(i + 1),
+            tunnel: (i >= n_links).then(|| i - n_links + 1),
         });
     }
     report.checks.push(CheckLine {
@@ -77,8 +79,13 @@ pub(super) fn check(lab: &Lab, model: &Model, report: &mut Report) {
             )
         } else {
             format!(
-                "{bad} of {} links have unequal ends",
-                lab.plan().links.len()
+                "{bad} of {} {} have unequal ends",
+                lab.plan().links.len(),
+                if lab.topology().tunnels.is_empty() {
+                    "links"
+                } else {
+                    "links and tunnels"
+                }
             )
         },
     });

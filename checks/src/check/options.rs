@@ -8,6 +8,10 @@ pub struct CheckOptions {
     /// Which checks to run (from [`CheckId::LIVE`]).
     pub checks: Vec<CheckId>,
     pub transfer_bytes: u64,
+    /// `--pcap DIR`: re-probe every failing path with captures into DIR.
+    pub pcap: Option<std::path::PathBuf>,
+    /// `--path FROM TO`: only this ordered host pair (no anycast downloads).
+    pub path: Option<(String, String)>,
 }
 
 impl Default for CheckOptions {
@@ -16,6 +20,8 @@ impl Default for CheckOptions {
             families: vec![Family::V4, Family::V6],
             checks: CheckId::LIVE.to_vec(),
             transfer_bytes: 1 << 20,
+            pcap: None,
+            path: None,
         }
     }
 }
@@ -28,5 +34,10 @@ pub enum CheckError {
     Probe {
         topology: String,
         source: harness::probe::error::ProbeError,
+    },
+    #[error("topology {topology}: {source}")]
+    Pcap {
+        topology: String,
+        source: Box<crate::pcap::PcapError>,
     },
 }

@@ -61,8 +61,8 @@ pub(super) fn check(
             .find(|h| h.in_mtu < h.out_mtu && h.in_mtu == expected);
         let fix = match narrow {
                 Some(h) => format!(
-                    "equalise MTU on link {} ({}:{} {} <-> {}:{} {}): a receiving end that is smaller drops silently",
-                    h.link + 1,
+                    "equalise MTU on {} ({}:{} {} <-> {}:{} {}): a receiving end that is smaller drops silently",
+                    mtulab_core::plan::link_name(h.link, ctx.lab.topology().links.len()),
                     h.node,
                     h.out_iface,
                     h.out_mtu,

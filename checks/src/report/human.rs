@@ -98,6 +98,9 @@ pub fn human(r: &Report, colour: bool) -> String {
         ))
     };
     let _ = write!(s, "  summary: {verdict} in {:.1} s", r.seconds);
+    if let Some(line) = tcp_fixed_pmtud_not(r) {
+        let _ = write!(s, "\n  {}", p.bold(&line));
+    }
     if let Some(m) = &r.expect_mismatches {
         if m.is_empty() {
             let _ = write!(s, "; {}", p.green("as expected"));
@@ -110,4 +113,33 @@ pub fn human(r: &Report, colour: bool) -> String {
     }
     s.push('\n');
     s
+}
+
+/// The one line that tells a TCP-only fix from a PMTUD fix: every bulk
+/// transfer completes, yet PMTUD is still broken on some path (the sender
+/// learns a wrong PMTU, or a router's ICMP is lost).
+pub fn tcp_fixed_pmtud_not(r: &Report) -> Option<String> {
+    use mtulab_core::topology::Verdict;
+    use mtulab_core::CheckId;
+    let transfers: Vec<_> = r.paths.iter().filter_map(|p| p.transfer).collect();
+    let tcp_ok = !transfers.is_empty()
+        && transfers.iter().all(|v| *v == Verdict::Ok)
+        && !r.violations.iter().any(|v| v.check == CheckId::TcpTransfer);
+    let broken: Vec<&str> = [CheckId::Pmtud, CheckId::IcmpPasses]
+        .into_iter()
+        .filter(|c| r.violations.iter().any(|v| v.check == *c))
+        .map(|c| c.as_str())
+        .collect();
+    if !tcp_ok || broken.is_empty() {
+        return None;
+    }
+    let by = if r.mss_clamps.is_empty() {
+        String::new()
+    } else {
+        format!(" (MSS clamping on {})", r.mss_clamps.join(", "))
+    };
+    Some(format!(
+        "TCP is fixed{by}, PMTUD is not ({}): bulk transfers complete, but DF traffic above the path MTU (UDP, QUIC, DF pings) still vanishes",
+        broken.join(", ")
+    ))
 }

@@ -17,6 +17,7 @@ fn sample() -> Report {
             to: Some("client".into()),
             family: Some(Family::V4),
             link: None,
+            tunnel: None,
         }],
         paths: vec![PathReport {
             from: "server".into(),
@@ -52,6 +53,8 @@ fn sample() -> Report {
         no_path: vec![],
         expect_mismatches: None,
         anycast: Vec::new(),
+        captures: Vec::new(),
+        mss_clamps: Vec::new(),
         seconds: 1.0,
         unsupported: None,
     }
@@ -146,4 +149,25 @@ fn unsupported_is_neither_pass_nor_violation() {
         "{h}"
     );
     assert!(!h.contains("all checks hold"), "{h}");
+}
+
+/// TCP fixed (every transfer ok, a clamp in place) but PMTUD broken: the
+/// summary says so in one line naming the clamp; controls: a blackholed
+/// transfer, and everything holding, give no such line.
+#[test]
+fn summary_tells_a_tcp_fix_from_a_pmtud_fix() {
+    let mut r = sample();
+    assert_eq!(human::tcp_fixed_pmtud_not(&r), None, "transfer blackholed");
+    r.paths[0].transfer = Some(Verdict::Ok);
+    r.mss_clamps = vec!["router-a (pmtu)".into()];
+    let line = human::tcp_fixed_pmtud_not(&r).expect("a line");
+    assert_eq!(
+        line,
+        "TCP is fixed (MSS clamping on router-a (pmtu)), PMTUD is not (pmtud): bulk transfers complete, but DF traffic above the path MTU (UDP, QUIC, DF pings) still vanishes"
+    );
+    let text = human(&r, false);
+    assert_eq!(text.matches("TCP is fixed").count(), 1, "{text}");
+    r.violations.clear();
+    r.ok = true;
+    assert_eq!(human::tcp_fixed_pmtud_not(&r), None, "nothing broken");
 }

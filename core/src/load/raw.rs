@@ -224,12 +224,14 @@ impl<'de> Deserialize<'de> for RawMtu {
         d.deserialize_any(V).map_err(|e| {
             // serde's "invalid type: string, expected …" becomes our wording.
             let text = e.to_string();
-            if text.starts_with("invalid type") {
-                de::Error::custom(format!(
-                    "mtu must be an integer or a list of two integers ({text})"
-                ))
-            } else {
-                e
+            match text.trim().strip_prefix("invalid type: ") {
+                Some(rest) => {
+                    let found = rest.split(", expected").next().unwrap_or(rest);
+                    de::Error::custom(format!(
+                        "mtu must be an integer or a list of two integers, not {found}"
+                    ))
+                }
+                None => e,
             }
         })
     }

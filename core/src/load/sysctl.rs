@@ -8,6 +8,13 @@ pub trait SysctlNames {
     /// Whether `key` (dotted, per-device keys already mapped to `default`)
     /// exists; None when this cannot be told.
     fn exists(&self, key: &str) -> Option<bool>;
+
+    /// Whether `key`, which a node cannot set, is a host-wide knob: the
+    /// host's initial namespace has it, a node's lacks it or shows it
+    /// read-only (`net.core.rmem_max`). False when this cannot be told.
+    fn host_wide(&self, _key: &str) -> bool {
+        false
+    }
 }
 
 /// Names are not looked up (every name may exist): pure validation, used
@@ -110,6 +117,12 @@ pub fn key_problem(key: &str, value: &str, names: &dyn SysctlNames) -> Option<Ke
             "unknown PMTU sysctl {key:?}: did you mean {right:?}?"
         ));
     }
+    if names.host_wide(&lookup) {
+        return name_problem(format!(
+            "sysctl {key:?} is host-wide: {} belongs to the host's initial namespace (a node's network namespace lacks it or shows it read-only), so a node cannot set it",
+            proc_path(&lookup)
+        ));
+    }
     name_problem(format!(
         "sysctl {key:?} does not exist on this kernel (no {})",
         proc_path(&lookup)
@@ -183,5 +196,25 @@ mod tests {
             key_problem("net.ipv4.tcp_no_such_knob", "1", &UncheckedSysctlNames),
             None
         );
+    }
+
+    /// A name only the host's initial namespace has is called host-wide;
+    /// a name nobody has is still "does not exist".
+    #[test]
+    fn host_wide_names_are_named_as_such() {
+        struct HostOnly;
+        impl SysctlNames for HostOnly {
+            fn exists(&self, _key: &str) -> Option<bool> {
+                Some(false)
+            }
+            fn host_wide(&self, key: &str) -> bool {
+                key == "net.core.rmem_max"
+            }
+        }
+        let p = key_problem("net.core.rmem_max", "1", &HostOnly).unwrap();
+        assert!(!p.about_value);
+        assert!(p.message.contains("is host-wide"), "{p:?}");
+        let p = key_problem("net.core.no_such_knob", "1", &HostOnly).unwrap();
+        assert!(p.message.contains("does not exist"), "{p:?}");
     }
 }

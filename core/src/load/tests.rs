@@ -36,7 +36,7 @@ impl SysctlNames for KnownNames {
         let known = sysctl::PMTU_SYSCTLS.iter().any(|(k, _, _)| *k == key)
             || [
                 "net.ipv4.tcp_rmem",
-                "net.core.rmem_max",
+                "net.core.somaxconn",
                 "net.ipv6.flowlabel_reflect",
                 "net.ipv4.conf.default.rp_filter",
                 "net.ipv4.conf.all.forwarding",
@@ -45,6 +45,11 @@ impl SysctlNames for KnownNames {
             ]
             .contains(&key);
         Some(known)
+    }
+
+    /// As in a node's namespace: host-wide knobs exist only in the host's.
+    fn host_wide(&self, key: &str) -> bool {
+        key == "net.core.rmem_max"
     }
 }
 
@@ -243,7 +248,12 @@ fn mtu_type() {
         None,
     );
     let bad = with(BASE, "mtu = 1500", "mtu = [1500, \"9000\"]");
-    twin(BASE, &bad, "an integer mtu", None);
+    twin(
+        BASE,
+        &bad,
+        "mtu must be an integer or a list of two integers, not string \"9000\"",
+        None,
+    );
 }
 
 /// Node names follow [a-z][a-z0-9-]{0,14}.
@@ -484,7 +494,7 @@ fn sysctls() {
     let good = with(
         BASE,
         "[nodes.server]",
-        "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = 1, \"net.ipv4.conf.router-a.rp_filter\" = \"0\", \"net.core.rmem_max\" = \"4096\" }",
+        "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = 1, \"net.ipv4.conf.router-a.rp_filter\" = \"0\", \"net.core.somaxconn\" = \"4096\" }",
     );
     let t = parse(&good).unwrap();
     assert_eq!(
@@ -495,7 +505,7 @@ fn sysctls() {
                 "net.ipv4.conf.router-a.rp_filter".to_owned(),
                 "0".to_owned()
             ),
-            ("net.core.rmem_max".to_owned(), "4096".to_owned()),
+            ("net.core.somaxconn".to_owned(), "4096".to_owned()),
         ]
     );
     for key in [
@@ -505,7 +515,7 @@ fn sysctls() {
         "net.ipv4/x",
         "net.ipv4.x y",
     ] {
-        let bad = with(&good, "net.core.rmem_max", key);
+        let bad = with(&good, "net.core.somaxconn", key);
         twin(
             &good,
             &bad,

@@ -65,6 +65,22 @@ impl Validator<'_> {
             clamp_spans,
             routes: raw_routes,
         } = self.nodes(raw.nodes)?;
+        // Something to check needs two nodes and a link between them.
+        match node_lines.iter().collect::<Vec<_>>().as_slice() {
+            [] => {
+                return self.err(
+                    raw.name.span(),
+                    "the topology has no nodes: give at least two ([nodes.NAME]) and a [[links]] between them".into(),
+                )
+            }
+            [(name, span)] => {
+                return self.err(
+                    (*span).clone(),
+                    format!("the topology has one node ({name:?}): give at least two and a [[links]] between them"),
+                )
+            }
+            _ => {}
+        }
         let (mut links, mut ifaces) = self.links(&raw.links, &nodes)?;
         let filters = self.filters(&raw.filters, &nodes)?;
 

@@ -42,7 +42,7 @@ impl Model {
                 };
                 Finding {
                     check: CheckId::LinkMtuMatch,
-                    subject: format!("link {}", m.link + 1),
+                    subject: m.name.clone(),
                     seen,
                     fix: format!("equalise MTU on {m}"),
                 }
@@ -56,6 +56,11 @@ impl Model {
 }
 
 impl PathPrediction {
+    /// `link N` or `tunnel K` for a planned link index.
+    pub fn link_name(&self, link: usize) -> String {
+        crate::plan::link_name(link, self.links)
+    }
+
     pub(super) fn fi(&self) -> usize {
         family_index(self.family)
     }
@@ -139,8 +144,8 @@ impl PathPrediction {
                 ) => {
                     let mss = mtu - MSS_OVERHEAD[self.fi()];
                     let cause = format!(
-                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {}) and {}",
-                        link + 1,
+                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} ({}) and {}",
+                        self.link_name(*link),
                         culprit_words(culprit, router, self.family)
                     );
                     // The MSS that limits this flow's segments is the one
@@ -203,12 +208,34 @@ impl PathPrediction {
                     out.push(finding(
                         CheckId::TcpTransfer,
                         format!(
-                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {}), no ICMP",
+                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, {}), no ICMP",
                             self.from,
                             self.to,
-                            link + 1
+                            self.link_name(*link)
                         ),
-                        format!("equalise MTU on link {}, or {probing}", link + 1),
+                        format!("equalise MTU on {}, or {probing}", self.link_name(*link)),
+                    ));
+                }
+                (
+                    Stall::BelowMinMss {
+                        link,
+                        node,
+                        iface,
+                        mtu,
+                        size,
+                    },
+                    _,
+                ) => {
+                    out.push(finding(
+                        CheckId::TcpTransfer,
+                        format!(
+                            "bulk transfers from {} to {} stall (now and then a GSO burst passes): TCP never sends a packet smaller than {size} bytes (the kernel's minimum MSS of {TCP_MIN_SND_MSS} plus {} bytes of headers), and {node}:{iface} on {} has an MTU of {mtu}; no ICMP, MSS clamp or MTU probing can help",
+                            self.from,
+                            self.to,
+                            size - TCP_MIN_SND_MSS,
+                            self.link_name(*link)
+                        ),
+                        format!("raise {}'s MTU to at least {size}", self.link_name(*link)),
                     ));
                 }
                 (Stall::IcmpDropped { .. }, None) => {}
@@ -231,8 +258,8 @@ impl PathPrediction {
                             l.mtu
                         ),
                         format!(
-                            "raise link {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
-                            b.link + 1,
+                            "raise {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
+                            self.link_name(b.link),
                             self.from
                         ),
                     )
@@ -247,10 +274,10 @@ impl PathPrediction {
                             ..
                         }) => (
                             format!(
-                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {})",
-                                link + 1
+                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, {})",
+                                self.link_name(*link)
                             ),
-                            format!("equalise MTU on link {}", link + 1),
+                            format!("equalise MTU on {}", self.link_name(*link)),
                         ),
                         Some(Stall::IcmpDropped {
                             router, culprit, ..
@@ -258,36 +285,32 @@ impl PathPrediction {
                             culprit_words(culprit, router, self.family),
                             culprit_fix(culprit, self.family),
                         ),
+                        // Only a TCP transfer stalls on it, never PMTUD.
+                        Some(Stall::BelowMinMss { .. }) => (String::new(), String::new()),
                         // Delivered although bigger than a receiving end:
                         // a tunnel end does not check its MTU, a veth end
                         // has 4 bytes of slack; either way nothing reports it.
                         None => {
-                            let (kind, why) = if self.tunnel_links.contains(&b.link) {
-                                (
-                                    "tunnel, ",
-                                    format!(
-                                        "a tunnel end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
-                                        l.mtu
-                                    ),
+                            let why = if self.tunnel_links.contains(&b.link) {
+                                format!(
+                                    "a tunnel end does not enforce its MTU on receive, so {}-byte packets cross and nothing reports it",
+                                    l.mtu
                                 )
                             } else {
-                                (
-                                    "",
-                                    format!(
-                                        "veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
-                                        l.mtu
-                                    ),
+                                format!(
+                                    "veth's {VETH_SLACK}-byte slack lets {}-byte packets in, so nothing reports it",
+                                    l.mtu
                                 )
                             };
                             (
                                 format!(
-                                    "{}:{} receives at {} ({kind}link {}) but {why}",
+                                    "{}:{} receives at {} ({}) but {why}",
                                     b.node,
                                     b.iface,
                                     b.mtu,
-                                    b.link + 1
+                                    self.link_name(b.link)
                                 ),
-                                format!("equalise MTU on link {}", b.link + 1),
+                                format!("equalise MTU on {}", self.link_name(b.link)),
                             )
                         }
                     }

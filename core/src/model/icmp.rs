@@ -32,14 +32,14 @@ pub(super) fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> 
         }
         Culprit::NoRoute { router, dst } => format!("{router} has no route back to {dst}"),
         Culprit::IngressMtu {
-            link,
+            name,
             node,
             iface,
             mtu,
             size,
+            ..
         } => format!(
-            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {})",
-            link + 1
+            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, {name})"
         ),
     }
 }
@@ -57,7 +57,7 @@ pub(super) fn culprit_fix(culprit: &Culprit, family: Family) -> String {
         }
         Culprit::Ruleset { node, path, .. } => format!("let {what} pass {path} on {node}"),
         Culprit::NoRoute { router, dst } => format!("give {router} a route back to {dst}"),
-        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {}", link + 1),
+        Culprit::IngressMtu { name, .. } => format!("equalise MTU on {name}"),
     }
 }
 
@@ -162,6 +162,7 @@ impl Ctx<'_> {
                     (j + 1, 0),
                     Culprit::IngressMtu {
                         link: h.link,
+                        name: crate::plan::link_name(h.link, self.topology.links.len()),
                         node: h.next.clone(),
                         iface: h.in_iface.clone(),
                         mtu: h.in_mtu,
@@ -174,6 +175,7 @@ impl Ctx<'_> {
                 (j, 1),
                 Culprit::IngressMtu {
                     link: way[j].link,
+                    name: crate::plan::link_name(way[j].link, self.topology.links.len()),
                     node: way[j].node.clone(),
                     iface: way[j].out_iface.clone(),
                     mtu,

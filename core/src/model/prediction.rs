@@ -15,6 +15,8 @@ pub struct LinkMismatch {
     /// A `[[tunnels]]` entry (VXLAN): its receiving end does not enforce its MTU.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tunnel: bool,
+    /// `link N` or `tunnel K` ([`crate::plan::link_name`]).
+    pub name: String,
 }
 
 impl fmt::Display for LinkMismatch {
@@ -22,8 +24,8 @@ impl fmt::Display for LinkMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "link {} ({}:{} {} vs {}:{} {})",
-            self.link + 1,
+            "{} ({}:{} {} vs {}:{} {})",
+            self.name,
             self.nodes[0],
             self.ifaces[0],
             self.mtu[0],
@@ -101,6 +103,8 @@ pub enum Culprit {
     /// The ICMP itself is too big for a receiving end on the way back.
     IngressMtu {
         link: usize,
+        /// `link N` or `tunnel K`.
+        name: String,
         node: String,
         iface: String,
         mtu: u32,
@@ -160,6 +164,16 @@ pub enum Stall {
         /// from the sender, which veth does not check): then it is a matter of luck.
         gso: bool,
     },
+    /// The path's narrowest interface (`node:iface`, MTU `mtu`, on `link`)
+    /// is below `size`, the smallest packet TCP sends (its minimum MSS plus
+    /// headers): no ICMP, clamp or probing helps.
+    BelowMinMss {
+        link: usize,
+        node: String,
+        iface: String,
+        mtu: u32,
+        size: u32,
+    },
 }
 
 /// The model's prediction for data sent from `from` to `to` in one family.
@@ -204,6 +218,10 @@ pub struct PathPrediction {
     pub knobs: SenderKnobs,
     /// The MSS clamp that limits the segments `from` sends, if any.
     pub mss_clamp: Option<ClampPrediction>,
+    /// How many `[[links]]` the topology has, to name a planned link
+    /// ([`crate::plan::link_name`]).
+    #[serde(skip)]
+    pub links: usize,
 }
 
 /// The sender's PMTU-relevant sysctls (kernel defaults where unset).

@@ -139,6 +139,7 @@ fn direct_mismatch() {
             ifaces: ["server".into(), "client".into()],
             mtu: [1200, 1500],
             tunnel: false,
+            name: "link 1".into(),
         }]
     );
     assert_eq!(
@@ -474,3 +475,41 @@ fn mtu_probing_on_sender_recovers() {
 mod bundled;
 mod rulesets;
 mod tunnel_kinds;
+
+/// MTU 68..=87 between two hosts (no router): TCP's minimum MSS (48)
+/// makes every segment at least 88 bytes, so the finding names that and
+/// the link, never "the router in front"; control: 88 fits.
+#[test]
+fn below_tcps_minimum_mss() {
+    for mtu in [68, 87] {
+        let m = model(&format!(
+            "name = \"tiny\"\n[nodes.a]\n[nodes.b]\n[[links]]\nbetween = [\"a\", \"b\"]\nmtu = {mtu}\n"
+        ));
+        let p = path(&m, "a", "b", V4);
+        assert!(
+            matches!(&p.stall, Some(Stall::BelowMinMss { link: 0, size: 88, mtu: m, .. }) if *m == mtu),
+            "{:?}",
+            p.stall
+        );
+        assert!(
+            matches!(p.transfer, Knowable::Unknown(_)),
+            "{:?}",
+            p.transfer
+        );
+        let f = p
+            .finding(CheckId::TcpTransfer)
+            .expect("a tcp-transfer finding");
+        assert!(f.seen.contains("minimum MSS of 48"), "{}", f.seen);
+        assert!(
+            !f.seen.contains("router") && !f.fix.contains("router"),
+            "{f:?}"
+        );
+        assert_eq!(f.fix, "raise link 1's MTU to at least 88");
+    }
+    let m = model(
+        "name = \"tiny\"\n[nodes.a]\n[nodes.b]\n[[links]]\nbetween = [\"a\", \"b\"]\nmtu = 88\n",
+    );
+    let p = path(&m, "a", "b", V4);
+    assert_eq!(p.stall, None);
+    assert_eq!(p.transfer, ok());
+}

@@ -34,6 +34,7 @@ fn report_of(probed: &[&str], violated: &[(CheckId, Option<&str>)]) -> Report {
                 to: None,
                 family: family.map(|f| f.parse().unwrap()),
                 link: None,
+                tunnel: None,
             })
             .collect(),
         paths: probed
@@ -46,6 +47,8 @@ fn report_of(probed: &[&str], violated: &[(CheckId, Option<&str>)]) -> Report {
         seconds: 0.0,
         anycast: Vec::new(),
         unsupported: None,
+        captures: Vec::new(),
+        mss_clamps: Vec::new(),
     }
 }
 

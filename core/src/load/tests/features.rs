@@ -7,7 +7,7 @@ use super::*;
 fn round_trip() {
     let src = format!(
         "{}\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = [9000, 1280]\n\n[[links]]\nbetween = [\"server\", \"router-a\"]\nmtu = 576\nnames = [\"e 0\", \"e\\\"1\"]\n\n[[filters]]\nnode = \"router-a\"\ndrop = \"pmtu-icmp\"\nhook = \"output\"\n\n[[filters]]\nnode = \"client\"\ndrop = \"pmtu-icmp\"\nhook = \"input\"\n\n[expect]\nviolations = []\n[[expect.paths]]\nfrom = \"client\"\nto = \"server\"\ntransfer = \"ok\"\n\n[expect.ipv6]\nviolations = [\"tcp-transfer\", \"model-mismatch\"]\n",
-        with(BASE, "[nodes.server]", "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\", \"net.core.rmem_max\" = 8 }")
+        with(BASE, "[nodes.server]", "[nodes.server]\nsysctl = { \"net.ipv4.tcp_mtu_probing\" = \"1\", \"net.core.somaxconn\" = 8 }")
     );
     // Interface names with a space are invalid; use a valid quoted one.
     let src = src.replace("\"e 0\"", "\"e0\"");
@@ -24,7 +24,10 @@ fn round_trip() {
 /// The minimal topology round trips too.
 #[test]
 fn round_trip_minimal() {
-    let t = parse("name = \"x\"\n[nodes.a]\n").unwrap();
+    let t = parse(
+        "name = \"x\"\n[nodes.a]\n[nodes.b]\n[[links]]\nbetween = [\"a\", \"b\"]\nmtu = 1500\n",
+    )
+    .unwrap();
     assert_eq!(parse(&t.to_toml()).unwrap(), t);
     let t = parse(BASE).unwrap();
     assert_eq!(parse(&t.to_toml()).unwrap(), t);

@@ -84,13 +84,21 @@ impl Validator<'_> {
                         );
                     }
                     let resolved = base.join(file.get_ref());
-                    if !resolved.is_file() {
+                    let problem = match std::fs::metadata(&resolved) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            Some("does not exist".to_string())
+                        }
+                        Err(e) => Some(format!(
+                            "cannot be read: {}",
+                            super::super::text::io_words(&e)
+                        )),
+                        Ok(m) if !m.is_file() => Some(super::super::text::not_regular(&m)),
+                        Ok(_) => None,
+                    };
+                    if let Some(problem) = problem {
                         return self.err(
                             file.span(),
-                            format!(
-                                "{what}: {key} ruleset {} does not exist",
-                                resolved.display()
-                            ),
+                            format!("{what}: {key} ruleset {} {problem}", resolved.display()),
                         );
                     }
                     match *key {
