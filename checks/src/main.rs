@@ -20,6 +20,12 @@ mod signals;
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// Build labs with the kernel's stock TCP timers (RTO at least 200 ms,
+    /// delayed ACKs, tcp_retries1 3) instead of the lab's fast ones: slower
+    /// verdicts, same meaning (README "Lab timers"). Also
+    /// MTULAB_KERNEL_DEFAULTS=1.
+    #[arg(long, global = true)]
+    kernel_defaults: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -411,6 +417,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             for (node, ns) in lab.namespaces() {
                 println!("  {node:width$}  {ns}");
             }
+            println!("timers: {}", lab.timers.describe());
             if wait {
                 println!("ready; Ctrl-C or end of input removes it");
                 use std::io::Read;
@@ -472,6 +479,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 fn main() -> ExitCode {
     signals::install();
     let cli = Cli::parse();
+    if cli.kernel_defaults {
+        harness::timers::use_kernel_defaults();
+    }
     // Every run reaps what killed runs left (never a live run's labs).
     if harness::env::live_unavailable().is_none() {
         let reaped = harness::state::reap();

@@ -11,10 +11,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::firewall::{self, FirewallError};
 use crate::netlink::{self, NetlinkError, Request, Rtnl, VethEnd};
+use netlink_packet_route::route::RouteMetric;
 use crate::netns::{Netns, NetnsError};
 use crate::plan::{NodePlan, Plan};
 use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
+use crate::timers::Timers;
 use crate::topology::{FilterKind, Hook, Topology, TopologyError};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,8 @@ pub struct Lab {
     nodes: BTreeMap<String, LabNode>,
     /// (node, interface) -> MTU as read back from the kernel after building.
     pub mtus: BTreeMap<(String, String), u32>,
+    /// The TCP timer settings the lab gave its nodes (see [`crate::timers`]).
+    pub timers: Timers,
     children: Mutex<Vec<Child>>,
     state: LabState,
     owned: bool,
@@ -91,8 +95,14 @@ pub fn ns_name(id: &str, node: &str) -> String {
 }
 
 impl Lab {
-    /// Build a validated topology into a live lab.
+    /// Build a validated topology into a live lab, with this process's
+    /// timers ([`Timers::current`]: fast unless told otherwise).
     pub fn build(topology: &Topology) -> Result<Lab, LabError> {
+        Lab::build_with(topology, Timers::current())
+    }
+
+    /// Build a validated topology into a live lab with the given timers.
+    pub fn build_with(topology: &Topology, timers: Timers) -> Result<Lab, LabError> {
         let plan = Plan::new(topology);
         let id = new_lab_id(&topology.name);
         let pid = std::process::id();
@@ -104,6 +114,7 @@ impl Lab {
             pid,
             start_time: state::process_start_time(pid).unwrap_or(0),
             kept: false,
+            timers: Some(timers),
             namespaces: plan
                 .nodes
                 .iter()
@@ -118,6 +129,7 @@ impl Lab {
             plan,
             nodes: BTreeMap::new(),
             mtus: BTreeMap::new(),
+            timers,
             children: Mutex::new(Vec::new()),
             state,
             owned: true,
@@ -143,7 +155,10 @@ impl Lab {
                 .iter()
                 .map(|node| {
                     let ns_name = &self.state.namespaces[&node.name];
-                    let h = s.spawn(move || Netns::create_with(ns_name, || setup_node(node)));
+                    let timers = &self.timers;
+                    let h = s.spawn(move || {
+                        Netns::create_with(ns_name, || setup_node(node, timers))
+                    });
                     (node.name.clone(), h)
                 })
                 .collect();
@@ -281,8 +296,9 @@ impl Lab {
     }
 
     fn configure_addresses_and_routes(&mut self) -> Result<(), LabError> {
+        let metrics = self.timers.route_metrics();
         for node in &self.plan.nodes {
-            self.execute(&node.name, node_requests(node))?;
+            self.execute(&node.name, node_requests(node, &metrics))?;
         }
         Ok(())
     }
@@ -493,6 +509,7 @@ impl Lab {
             plan,
             nodes,
             mtus: BTreeMap::new(),
+            timers: st.timers.unwrap_or(Timers::KERNEL_DEFAULTS),
             children: Mutex::new(Vec::new()),
             state: st,
             owned: false,
@@ -569,16 +586,22 @@ fn read_ruleset(path: &Path) -> Result<String, LabError> {
 }
 
 /// Runs on the thread that created `node`'s namespace, inside it: sysctls
-/// (before any interface exists, so `default` values apply to all), then
-/// the node's rtnetlink socket.
-fn setup_node(node: &NodePlan) -> Result<Rtnl, LabError> {
+/// (before any interface exists, so `default` values apply to all; the
+/// lab's timers before the topology's own, which win), then the node's
+/// rtnetlink socket.
+fn setup_node(node: &NodePlan, timers: &Timers) -> Result<Rtnl, LabError> {
     let sysctl_err = |source| LabError::Sysctl {
         node: node.name.clone(),
         source,
     };
-    for (k, v) in sysctl::base(node.router) {
-        match sysctl::write(k, v) {
-            // Older kernels lack some knobs; none is essential.
+    let ours = sysctl::base(node.router)
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .chain(timers.sysctls());
+    for (k, v) in ours {
+        match sysctl::write(k, &v) {
+            // Older kernels lack some knobs (tcp_rto_min_us is 6.11+); the
+            // route metrics cover the RTO there, and no other is essential.
             Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {}
             r => r.map_err(sysctl_err)?,
         }
@@ -618,8 +641,11 @@ fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
         .collect()
 }
 
-/// Addresses, then routes, for one node: one pipelined batch.
-fn node_requests(node: &NodePlan) -> Vec<Request> {
+/// Addresses, then routes, for one node: one pipelined batch. With
+/// `metrics` (the lab's timers), every route carries them: addresses are
+/// added without their kernel-made prefix route, which is added here
+/// instead, as the kernel would, plus the metrics.
+fn node_requests(node: &NodePlan, metrics: &[RouteMetric]) -> Vec<Request> {
     let mut out = Vec::new();
     // Anycast addresses on lo (index 1), which is already up.
     for a in &node.loopback {
@@ -628,15 +654,31 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
             netlink::new_address(1, a),
         ));
     }
+    let mut prefix_routes = Vec::new();
     for (k, iface) in node.interfaces.iter().enumerate() {
         let index = FIRST_IFINDEX + k as u32;
         for a in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
+            let what = format!("add address {}/{} to {}", a.addr, a.prefix_len, iface.name);
+            if metrics.is_empty() {
+                out.push(Request::create(what, netlink::new_address(index, a)));
+                continue;
+            }
             out.push(Request::create(
-                format!("add address {}/{} to {}", a.addr, a.prefix_len, iface.name),
-                netlink::new_address(index, a),
+                what,
+                netlink::new_address_noprefixroute(index, a),
+            ));
+            prefix_routes.push(Request::create(
+                format!(
+                    "add connected route for {}/{} dev {}",
+                    a.addr, a.prefix_len, iface.name
+                ),
+                netlink::with_metrics(netlink::new_prefix_route(index, a), metrics),
             ));
         }
     }
+    // Connected routes first: a gateway must be reachable when a route
+    // through it is added.
+    out.extend(prefix_routes);
     for r in &node.routes {
         let Some(k) = node.interfaces.iter().position(|i| i.name == r.dev) else {
             continue;
@@ -646,7 +688,10 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
                 "add route {}/{} via {} dev {}",
                 r.dst.addr, r.dst.prefix_len, r.via, r.dev
             ),
-            netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+            netlink::with_metrics(
+                netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+                metrics,
+            ),
         ));
     }
     for r in &node.multipath {
@@ -670,7 +715,7 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
                 r.dst.prefix_len,
                 shown.join(" ")
             ),
-            netlink::new_multipath_route(&r.dst, &hops),
+            netlink::with_metrics(netlink::new_multipath_route(&r.dst, &hops), metrics),
         ));
     }
     out

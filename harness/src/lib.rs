@@ -4,7 +4,8 @@
 //! One module per kernel subsystem: [`netns`] (every setns/unshare),
 //! [`netlink`] (links, addresses, routes, lookups), [`sysctl`], [`firewall`]
 //! (nftables / iptables inside a node), [`lab`] (owns and tears down a lab),
-//! [`state`] (the registry of labs and the reaper).
+//! [`state`] (the registry of labs and the reaper), [`timers`] (the TCP
+//! timer settings a lab gives its nodes).
 
 pub mod env;
 pub mod firewall;
@@ -15,6 +16,7 @@ pub mod plan;
 pub mod probe;
 pub mod state;
 pub mod sysctl;
+pub mod timers;
 pub mod topology;
 pub mod tunnel;
 
