@@ -11,13 +11,13 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::firewall::{self, FirewallError};
 use crate::netlink::{self, NetlinkError, Request, Rtnl, VethEnd};
-use netlink_packet_route::route::RouteMetric;
 use crate::netns::{Netns, NetnsError};
 use crate::plan::{NodePlan, Plan};
 use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
 use crate::timers::Timers;
 use crate::topology::{FilterKind, Hook, Topology, TopologyError};
+use netlink_packet_route::route::RouteMetric;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -77,6 +77,8 @@ pub struct Lab {
     pub mtus: BTreeMap<(String, String), u32>,
     /// The TCP timer settings the lab gave its nodes (see [`crate::timers`]).
     pub timers: Timers,
+    /// How long each step of [`Lab::build`] took (for benches).
+    pub phases: Vec<(&'static str, std::time::Duration)>,
     children: Mutex<Vec<Child>>,
     state: LabState,
     owned: bool,
@@ -103,6 +105,7 @@ impl Lab {
 
     /// Build a validated topology into a live lab with the given timers.
     pub fn build_with(topology: &Topology, timers: Timers) -> Result<Lab, LabError> {
+        let t0 = std::time::Instant::now();
         let plan = Plan::new(topology);
         let id = new_lab_id(&topology.name);
         let pid = std::process::id();
@@ -130,18 +133,32 @@ impl Lab {
             nodes: BTreeMap::new(),
             mtus: BTreeMap::new(),
             timers,
+            phases: Vec::new(),
             children: Mutex::new(Vec::new()),
             state,
             owned: true,
         };
+        lab.phases.push(("plan and register", t0.elapsed()));
         // On any error below, dropping `lab` removes what was made so far.
-        lab.create_nodes()?;
-        lab.create_links()?;
-        lab.configure_addresses_and_routes()?;
-        lab.install_filters()?;
-        lab.install_mss_clamps()?;
-        lab.read_back_mtus()?;
+        lab.phase("namespaces and sysctls", Lab::create_nodes)?;
+        lab.phase("links", Lab::create_links)?;
+        lab.phase("addresses and routes", Lab::configure_addresses_and_routes)?;
+        lab.phase("filters", Lab::install_filters)?;
+        lab.phase("mss clamps", Lab::install_mss_clamps)?;
+        lab.phase("read back MTUs", Lab::read_back_mtus)?;
         Ok(lab)
+    }
+
+    /// Run one build step and record how long it took.
+    fn phase(
+        &mut self,
+        name: &'static str,
+        step: fn(&mut Lab) -> Result<(), LabError>,
+    ) -> Result<(), LabError> {
+        let t = std::time::Instant::now();
+        let r = step(self);
+        self.phases.push((name, t.elapsed()));
+        r
     }
 
     fn create_nodes(&mut self) -> Result<(), LabError> {
@@ -156,9 +173,8 @@ impl Lab {
                 .map(|node| {
                     let ns_name = &self.state.namespaces[&node.name];
                     let timers = &self.timers;
-                    let h = s.spawn(move || {
-                        Netns::create_with(ns_name, || setup_node(node, timers))
-                    });
+                    let h =
+                        s.spawn(move || Netns::create_with(ns_name, || setup_node(node, timers)));
                     (node.name.clone(), h)
                 })
                 .collect();
@@ -510,6 +526,7 @@ impl Lab {
             nodes,
             mtus: BTreeMap::new(),
             timers: st.timers.unwrap_or(Timers::KERNEL_DEFAULTS),
+            phases: Vec::new(),
             children: Mutex::new(Vec::new()),
             state: st,
             owned: false,

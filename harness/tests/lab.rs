@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use harness::timers::Timers;
 use harness::{Family, Lab, Topology};
 use libtest_mimic::Failed;
 use serde_json::Value;
@@ -246,6 +247,116 @@ fn two_labs_do_not_collide() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Sixteen labs of the same file built at once (each thread builds, reads
+/// back its MTUs and drops its lab): every build succeeds, no two share a
+/// namespace, and nothing of any of them is left.
+fn sixteen_labs_build_at_once() -> Result<(), Failed> {
+    const LABS: usize = 16;
+    let topo = load("hidden_smaller");
+    let built: Vec<Result<(String, Vec<String>), String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..LABS)
+            .map(|_| {
+                s.spawn(|| {
+                    let lab = Lab::build(&topo).map_err(|e| format!("build: {e}"))?;
+                    if lab.mtus.len() != 6 {
+                        return Err(format!(
+                            "lab {}: {} interfaces read back",
+                            lab.id,
+                            lab.mtus.len()
+                        ));
+                    }
+                    let names = lab.namespaces().values().cloned().collect();
+                    Ok((lab.id.clone(), names))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("builder panicked".into())))
+            .collect()
+    });
+    let mut seen = BTreeSet::new();
+    let mut ids = Vec::new();
+    for r in built {
+        let (id, names) = r?;
+        for n in names {
+            if !seen.insert(n.clone()) {
+                return Err(format!("namespace {n} used by two labs").into());
+            }
+        }
+        ids.push(id);
+    }
+    if seen.len() != LABS * 4 {
+        return Err(format!("{} namespaces, expected {}", seen.len(), LABS * 4).into());
+    }
+    for id in &ids {
+        assert_gone(id)?;
+    }
+    Ok(())
+}
+
+/// With fast timers every route the lab installs, connected ones included,
+/// carries a locked `rto_min` and `quickack`; with kernel defaults none
+/// does and the connected routes are the kernel's own (the control).
+fn routes_carry_the_lab_timers() -> Result<(), Failed> {
+    let topo = load("hidden_smaller");
+    for timers in [Timers::FAST, Timers::KERNEL_DEFAULTS] {
+        let lab = Lab::build_with(&topo, timers)?;
+        for node in &lab.plan.nodes {
+            for v6 in [false, true] {
+                let args: &[&str] = if v6 {
+                    &["-6", "route", "show"]
+                } else {
+                    &["route", "show"]
+                };
+                let routes = ip_json(&lab, &node.name, args)?;
+                let ours: Vec<&Value> = routes
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    // The kernel's link-local and multicast routes are not
+                    // the lab's.
+                    .filter(|r| {
+                        let dst = r["dst"].as_str().unwrap_or("");
+                        !dst.starts_with("fe80:") && !dst.starts_with("ff00:")
+                    })
+                    .collect();
+                if ours.is_empty() {
+                    return Err(format!("{}: no routes (v6: {v6})", node.name).into());
+                }
+                let connected = ours.iter().filter(|r| r["protocol"] == "kernel").count();
+                let family = if v6 { Family::V6 } else { Family::V4 };
+                let ifaces = node
+                    .interfaces
+                    .iter()
+                    .filter(|i| i.addr(family).is_some())
+                    .count();
+                if connected != ifaces {
+                    return Err(format!(
+                        "{}: {connected} connected routes (v6: {v6}), expected {ifaces}",
+                        node.name
+                    )
+                    .into());
+                }
+                for r in ours {
+                    let metrics = r["metrics"].to_string();
+                    let has = metrics.contains("rto_min") && metrics.contains("quickack");
+                    if has != timers.is_fast() {
+                        return Err(format!(
+                            "{}: route {} has metrics {metrics} with timers {}",
+                            node.name,
+                            r["dst"],
+                            timers.describe()
+                        )
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A router with 300 links: its netlink batch is far larger than one
 /// socket buffer, so it goes out in chunks (one `sendmsg` of it failed with
 /// ENOBUFS). Every link is there with its MTU, and the last host reaches
@@ -386,6 +497,14 @@ fn main() {
         live(
             "lab::big_router_builds_in_chunks",
             big_router_builds_in_chunks,
+        ),
+        live(
+            "lab::sixteen_labs_build_at_once",
+            sixteen_labs_build_at_once,
+        ),
+        live(
+            "lab::timers::routes_carry_the_lab_timers",
+            routes_carry_the_lab_timers,
         ),
     ];
     common::run(&args, trials)
