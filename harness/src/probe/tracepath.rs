@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Protocol, Socket};
 
+use super::barrier;
 use super::error::ProbeError;
 use super::sock::{self, family_opts, PmtuDisc, QueuedError};
 use crate::netns::Netns;
@@ -105,8 +106,24 @@ enum Answer {
     Silence,
 }
 
-/// Trace the path from `ns` to `dst`.
+/// Trace the path from `ns` to `dst`. Without a lab to vouch for
+/// single-path routes this never uses markers; [`tracepath_hosts`] does
+/// where it can.
 pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, ProbeError> {
+    tracepath_with(ns, dst, opts, false)
+}
+
+/// [`tracepath`]; with `barrier` (the caller knows the route is
+/// single-path), each probe is followed by a minimal marker probe of the
+/// same TTL from a second socket (see [`super::barrier`]): once the
+/// marker's answer is back, the probe's is too or never will be, so a
+/// silent probe costs a round trip instead of `probe_timeout`.
+fn tracepath_with(
+    ns: &Netns,
+    dst: IpAddr,
+    opts: &TraceOpts,
+    barrier: bool,
+) -> Result<Trace, ProbeError> {
     let node = ns.name();
     let started = Instant::now();
     let io = |what: &'static str| {
@@ -122,6 +139,17 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
         &format!("tracepath {dst}"),
     )?;
 
+    let marker = if barrier && ns.run(barrier::sound)? {
+        Some(sock::probe_socket(
+            ns,
+            dst,
+            Protocol::UDP,
+            PmtuDisc::Probe,
+            &format!("tracepath {dst} (marker)"),
+        )?)
+    } else {
+        None
+    };
     let overhead = fo.ip_header + 8;
     let mut mtu = opts.initial_mtu.max(overhead);
     let mut port = opts.base_port;
@@ -132,6 +160,9 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
 
     'ttls: for ttl in 1..=opts.max_hops {
         sock::set_int(&socket, fo.level, fo.ttl, ttl as i32).map_err(io("set TTL"))?;
+        if let Some(m) = &marker {
+            sock::set_int(m, fo.level, fo.ttl, ttl as i32).map_err(io("set TTL"))?;
+        }
         let mut hop = HopResult {
             ttl,
             addr: None,
@@ -151,6 +182,7 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
                 SocketAddr::new(dst, port),
                 &payload[..(mtu - overhead) as usize],
                 opts.probe_timeout,
+                marker.as_ref(),
             )
             .map_err(io("send probe"))?;
             let rtt = sent_at.elapsed().as_secs_f64() * 1000.0;
@@ -220,18 +252,35 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
     })
 }
 
-/// Send one probe to `to` and wait for its answer.
+/// Send one probe to `to` and wait for its answer; with a `marker` socket,
+/// an empty probe of the same TTL right behind it, whose answer ends the
+/// wait.
 fn probe_once(
     socket: &Socket,
     to: SocketAddr,
     payload: &[u8],
     timeout: Duration,
+    marker: Option<&Socket>,
 ) -> io::Result<Answer> {
     // Forget answers to earlier probes still queued.
     while sock::recv_err(socket)?.is_some() {}
     let _ = socket.take_error();
+    if let Some(m) = marker {
+        while sock::recv_err(m)?.is_some() {}
+        let _ = m.take_error();
+    }
     socket.connect(&to.into())?;
-    match socket.send(payload) {
+    let marker_to = SocketAddr::new(to.ip(), to.port() ^ MARKER_PORT_BIT);
+    let pin = barrier::SameCpu::new();
+    let sent = socket.send(payload);
+    let marker = match marker {
+        Some(m) if pin.pinned() && sent.is_ok() => {
+            m.send_to(&[], &marker_to.into()).is_ok().then_some(m)
+        }
+        _ => None,
+    };
+    drop(pin);
+    match sent {
         Ok(_) => {}
         Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
             // The local error is queued too, with the interface MTU.
@@ -247,9 +296,43 @@ fn probe_once(
         Err(e) => return Err(e),
     }
     let deadline = Instant::now() + timeout;
+    let mut settled = false;
     loop {
-        if sock::wait(socket.as_raw_fd(), 0, deadline)? == 0 {
+        if settled {
+            // Read whatever the probe got before the marker's answer.
+            while let Some(q) = sock::recv_err(socket)? {
+                if q.dest.map(|d| d.port()) != Some(to.port()) {
+                    continue;
+                }
+                if let Some(a) = classify(&q) {
+                    let _ = socket.take_error();
+                    return Ok(a);
+                }
+            }
             return Ok(Answer::Silence);
+        }
+        match marker {
+            None => {
+                if sock::wait(socket.as_raw_fd(), 0, deadline)? == 0 {
+                    return Ok(Answer::Silence);
+                }
+            }
+            Some(m) => {
+                let r = barrier::wait_any(&[socket.as_raw_fd(), m.as_raw_fd()], deadline)?;
+                if r.iter().all(|&e| e == 0) {
+                    return Ok(Answer::Silence);
+                }
+                if r[1] != 0 {
+                    while let Some(q) = sock::recv_err(m)? {
+                        if q.dest.map(|d| d.port()) == Some(marker_to.port())
+                            && classify(&q).is_some()
+                        {
+                            settled = true;
+                        }
+                    }
+                    let _ = m.take_error();
+                }
+            }
         }
         while let Some(q) = sock::recv_err(socket)? {
             if q.dest.map(|d| d.port()) != Some(to.port()) {
@@ -263,6 +346,10 @@ fn probe_once(
         let _ = socket.take_error();
     }
 }
+
+/// A marker goes to the probe's port with this bit flipped, so its answer
+/// is never taken for a probe's.
+const MARKER_PORT_BIT: u16 = 0x8000;
 
 fn classify(q: &QueuedError) -> Option<Answer> {
     if q.is_local() {
@@ -299,5 +386,5 @@ pub fn tracepath_hosts(
     opts: &TraceOpts,
 ) -> Result<Trace, ProbeError> {
     let (node, dst) = sock::ready(lab, from, to, family)?;
-    tracepath(&node.ns, dst, opts)
+    tracepath_with(&node.ns, dst, opts, barrier::lab_allows(lab))
 }
