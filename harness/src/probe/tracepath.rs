@@ -114,10 +114,11 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
 }
 
 /// [`tracepath`]; with `barrier` (the caller knows the route is
-/// single-path), each probe is followed by a minimal marker probe of the
-/// same TTL from a second socket (see [`super::barrier`]): once the
-/// marker's answer is back, the probe's is too or never will be, so a
-/// silent probe costs a round trip instead of `probe_timeout`.
+/// single-path), each probe is followed by a minimal echo request to `dst`
+/// from a ping socket, the marker (see [`super::barrier`]): the probe's
+/// answer, if any, comes from a hop no further than `dst`, so once the
+/// marker's reply is back the probe's answer is too or never will be, and
+/// a silent probe costs a round trip instead of `probe_timeout`.
 fn tracepath_with(
     ns: &Netns,
     dst: IpAddr,
@@ -140,13 +141,16 @@ fn tracepath_with(
     )?;
 
     let marker = if barrier && ns.run(barrier::sound)? {
-        Some(sock::probe_socket(
-            ns,
-            dst,
-            Protocol::UDP,
-            PmtuDisc::Probe,
-            &format!("tracepath {dst} (marker)"),
-        )?)
+        let proto = if dst.is_ipv4() {
+            Protocol::ICMPV4
+        } else {
+            Protocol::ICMPV6
+        };
+        let what = format!("tracepath {dst} (marker)");
+        let m = sock::probe_socket(ns, dst, proto, PmtuDisc::Do, &what)?;
+        m.connect(&SocketAddr::new(dst, 0).into())
+            .map_err(io("connect marker"))?;
+        Some(m)
     } else {
         None
     };
@@ -160,9 +164,6 @@ fn tracepath_with(
 
     'ttls: for ttl in 1..=opts.max_hops {
         sock::set_int(&socket, fo.level, fo.ttl, ttl as i32).map_err(io("set TTL"))?;
-        if let Some(m) = &marker {
-            sock::set_int(m, fo.level, fo.ttl, ttl as i32).map_err(io("set TTL"))?;
-        }
         let mut hop = HopResult {
             ttl,
             addr: None,
@@ -252,9 +253,9 @@ fn tracepath_with(
     })
 }
 
-/// Send one probe to `to` and wait for its answer; with a `marker` socket,
-/// an empty probe of the same TTL right behind it, whose answer ends the
-/// wait.
+/// Send one probe to `to` and wait for its answer; with a `marker` (a ping
+/// socket connected to `to`'s address), an echo request right behind it,
+/// whose reply ends the wait.
 fn probe_once(
     socket: &Socket,
     to: SocketAddr,
@@ -270,13 +271,15 @@ fn probe_once(
         let _ = m.take_error();
     }
     socket.connect(&to.into())?;
-    let marker_to = SocketAddr::new(to.ip(), to.port() ^ MARKER_PORT_BIT);
+    // The probe's port, as the echo's sequence number: a reply to an
+    // earlier marker is never taken for this one's.
+    let (request, reply) = if to.is_ipv4() { (8, 0) } else { (128, 129) };
+    let mut echo = [request, 0, 0, 0, 0, 0, 0, 0];
+    echo[6..8].copy_from_slice(&to.port().to_be_bytes());
     let pin = barrier::SameCpu::new();
     let sent = socket.send(payload);
     let marker = match marker {
-        Some(m) if pin.pinned() && sent.is_ok() => {
-            m.send_to(&[], &marker_to.into()).is_ok().then_some(m)
-        }
+        Some(m) if pin.pinned() && sent.is_ok() => m.send(&echo).is_ok().then_some(m),
         _ => None,
     };
     drop(pin);
@@ -323,14 +326,7 @@ fn probe_once(
                     return Ok(Answer::Silence);
                 }
                 if r[1] != 0 {
-                    while let Some(q) = sock::recv_err(m)? {
-                        if q.dest.map(|d| d.port()) == Some(marker_to.port())
-                            && classify(&q).is_some()
-                        {
-                            settled = true;
-                        }
-                    }
-                    let _ = m.take_error();
+                    settled = marker_replied(m, reply, to.port());
                 }
             }
         }
@@ -347,9 +343,33 @@ fn probe_once(
     }
 }
 
-/// A marker goes to the probe's port with this bit flipped, so its answer
-/// is never taken for a probe's.
-const MARKER_PORT_BIT: u16 = 0x8000;
+/// Read the marker socket: did the echo reply with sequence `seq` come?
+/// (Errors it queues, e.g. an unreachable, are dropped: the probe's own
+/// answer says what happened.)
+fn marker_replied(m: &Socket, reply: u8, seq: u16) -> bool {
+    while let Ok(Some(_)) = sock::recv_err(m) {}
+    let _ = m.take_error();
+    let mut buf = [0u8; 64];
+    let mut got_it = false;
+    loop {
+        // SAFETY: buf is writable for its length.
+        let n = unsafe {
+            libc::recv(
+                m.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return got_it;
+        }
+        let got = &buf[..n as usize];
+        if got.len() >= 8 && got[0] == reply && got[6..8] == seq.to_be_bytes() {
+            got_it = true;
+        }
+    }
+}
 
 fn classify(q: &QueuedError) -> Option<Answer> {
     if q.is_local() {
