@@ -107,6 +107,7 @@ impl Lab {
     pub fn build_with(topology: &Topology, timers: Timers) -> Result<Lab, LabError> {
         let t0 = std::time::Instant::now();
         let plan = Plan::new(topology);
+        check_hop_limit(topology, &plan)?;
         let id = new_lab_id(&topology.name);
         let pid = std::process::id();
         let state = LabState {
@@ -589,6 +590,62 @@ impl Drop for Lab {
 /// Remove a kept lab by its registry entry (`mtulab down`).
 pub fn destroy_kept(st: &LabState) -> Vec<std::io::Error> {
     st.destroy()
+}
+
+/// Refuse, before anything is created, a topology with two hosts more than
+/// [`sysctl::MAX_HOPS`] routers apart: no packet could cross. (Only
+/// topologies of more nodes than that can: breadth-first from each host
+/// over the links.)
+fn check_hop_limit(topology: &Topology, plan: &Plan) -> Result<(), LabError> {
+    if plan.nodes.len() <= sysctl::MAX_HOPS + 1 {
+        return Ok(());
+    }
+    let index: BTreeMap<&str, usize> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.name.as_str(), k))
+        .collect();
+    let neighbours: Vec<Vec<usize>> = plan
+        .nodes
+        .iter()
+        .map(|n| {
+            n.interfaces
+                .iter()
+                .filter_map(|i| index.get(i.peer_node.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    for from in plan.hosts() {
+        let start = index[from];
+        let mut dist = vec![usize::MAX; plan.nodes.len()];
+        dist[start] = 0;
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(k) = queue.pop_front() {
+            for &m in &neighbours[k] {
+                if dist[m] == usize::MAX {
+                    dist[m] = dist[k] + 1;
+                    queue.push_back(m);
+                }
+            }
+        }
+        for to in plan.hosts() {
+            let d = dist[index[to]];
+            // d links: d - 1 routers between the two hosts.
+            if d != usize::MAX && d > sysctl::MAX_HOPS + 1 {
+                return Err(LabError::Topology(TopologyError {
+                    file: topology.source.clone().unwrap_or_default(),
+                    line: 0,
+                    message: format!(
+                        "hosts {from} and {to} are {} routers apart; the lab raises the TTL / hop limit from the kernel's 64 to 255, so a path may cross at most {} routers",
+                        d - 1,
+                        sysctl::MAX_HOPS
+                    ),
+                }));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_ruleset(path: &Path) -> Result<String, LabError> {

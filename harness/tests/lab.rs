@@ -357,6 +357,59 @@ fn routes_carry_the_lab_timers() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A chain of `n` nodes (hosts `a` and `b` at the ends, routers between).
+fn chain(n: usize) -> Topology {
+    let name = |i: usize| match i {
+        0 => "a".to_string(),
+        i if i == n - 1 => "b".to_string(),
+        i => format!("r{i}"),
+    };
+    let mut src = format!("name = \"chain{n}\"\n");
+    for i in 0..n {
+        let router = i != 0 && i != n - 1;
+        src.push_str(&format!("[nodes.{}]\nrouter = {router}\n", name(i)));
+    }
+    for i in 1..n {
+        src.push_str(&format!(
+            "[[links]]\nbetween = [\"{}\", \"{}\"]\nmtu = 1500\n",
+            name(i - 1),
+            name(i)
+        ));
+    }
+    Topology::from_str(&src, Path::new("chain.toml")).expect("chain topology")
+}
+
+/// 68 routers between two hosts (more than the kernel's TTL of 64 allows):
+/// the lab raises the hop limit, so the far host answers in both families.
+/// (Control for the refusal below.)
+fn long_chain_is_reachable() -> Result<(), Failed> {
+    let lab = Lab::build(&chain(70))?;
+    for family in [Family::V4, Family::V6] {
+        let dst = lab.plan.address_of("b", family).ok_or("no address")?;
+        if !iputils_ping(&lab, "a", dst)? {
+            return Err(format!("a cannot reach b ({dst}) across 68 routers").into());
+        }
+    }
+    Ok(())
+}
+
+/// 255 routers between two hosts: refused before anything is created, and
+/// the message says the lab raised the hop limit to 255.
+fn too_long_chain_is_refused() -> Result<(), Failed> {
+    let before = harness::netns::list_named("mtulab-chain257-");
+    let Err(e) = Lab::build(&chain(257)) else {
+        return Err("a path of 255 routers was built".into());
+    };
+    let msg = e.to_string();
+    if !msg.contains("255 routers apart") || !msg.contains("raises the TTL / hop limit") {
+        return Err(format!("unclear refusal: {msg}").into());
+    }
+    if harness::netns::list_named("mtulab-chain257-") != before {
+        return Err("namespaces were created".into());
+    }
+    Ok(())
+}
+
 /// A router with 300 links: its netlink batch is far larger than one
 /// socket buffer, so it goes out in chunks (one `sendmsg` of it failed with
 /// ENOBUFS). Every link is there with its MTU, and the last host reaches
@@ -497,6 +550,14 @@ fn main() {
         live(
             "lab::big_router_builds_in_chunks",
             big_router_builds_in_chunks,
+        ),
+        live(
+            "lab::hop_limit::long_chain_is_reachable",
+            long_chain_is_reachable,
+        ),
+        live(
+            "lab::hop_limit::too_long_chain_is_refused",
+            too_long_chain_is_refused,
         ),
         live(
             "lab::sixteen_labs_build_at_once",
