@@ -297,11 +297,25 @@ impl Rtnl {
     /// The kernel's route lookup from this namespace to `dst`
     /// (`ip route get DST`): device, gateway and any PMTU exception.
     pub fn route_get(&mut self, dst: IpAddr) -> Result<RouteLookup, NetlinkError> {
+        self.route_get_oif(dst, None)
+    }
+
+    /// [`Rtnl::route_get`] leaving through interface `oif` when given
+    /// (`ip route get DST oif DEV`): on a multipath route, the lookup of
+    /// one next hop and its own exception.
+    pub fn route_get_oif(
+        &mut self,
+        dst: IpAddr,
+        oif: Option<u32>,
+    ) -> Result<RouteLookup, NetlinkError> {
         let mut msg = RouteMessage::default();
         msg.header.address_family = family_of(dst);
         msg.header.destination_prefix_length = if dst.is_ipv4() { 32 } else { 128 };
         msg.attributes
             .push(RouteAttribute::Destination(RouteAddress::from(dst)));
+        if let Some(oif) = oif {
+            msg.attributes.push(RouteAttribute::Oif(oif));
+        }
         let replies = self.query(
             &format!("route lookup to {dst}"),
             RouteNetlinkMessage::GetRoute(msg),
