@@ -165,7 +165,10 @@ fn expect_can_fail() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    args.test_threads = args
+        .test_threads
+        .or(Some(harness::env::live_test_threads()));
     let trials = vec![
         live("report::json_contract", json_contract),
         live("report::junit_parses", junit_parses),
