@@ -979,7 +979,7 @@ fn compare_path(
                 |mtu: u32, locked: bool| format!("{mtu}{}", if locked { " locked" } else { "" });
             let learn = |opts: &TraceOpts| -> Result<_, String> {
                 fresh()?;
-                let trace = tracepath::tracepath(&sender.ns, p.dst, opts).map_err(probe)?;
+                let trace = tracepath::tracepath_in(lab, &sender.ns, p.dst, opts).map_err(probe)?;
                 let got = exceptions::route_get(sender, p.dst).map_err(probe)?;
                 Ok((show(got.mtu.unwrap_or(own), got.locked), trace))
             };
@@ -1022,11 +1022,11 @@ fn compare_path(
         };
         let want = model_ping(pred);
         fresh()?;
-        let mut got = ping::df_ping(&sender.ns, p.dst, size, PING_SHORT).map_err(probe)?;
+        let mut got = ping::df_ping_in(lab, &sender.ns, p.dst, size, PING_SHORT).map_err(probe)?;
         if got.outcome == PingOutcome::Silence && *pred != model::Ping::Silence {
             tally.reprobed.fetch_add(1, Ordering::Relaxed);
             fresh()?;
-            got = ping::df_ping(&sender.ns, p.dst, size, PING_LONG).map_err(probe)?;
+            got = ping::df_ping_in(lab, &sender.ns, p.dst, size, PING_LONG).map_err(probe)?;
         }
         if differ(
             &format!("{what} ({size} bytes)"),

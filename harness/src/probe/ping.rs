@@ -106,6 +106,19 @@ pub fn df_ping(
     df_ping_with(ns, dst, size, timeout, false)
 }
 
+/// [`df_ping`] from `ns`, a node of `lab`: with the ordering barrier
+/// where the lab allows it (no multipath routes), so a silence costs a few
+/// round trips instead of `timeout`.
+pub fn df_ping_in(
+    lab: &crate::lab::Lab,
+    ns: &Netns,
+    dst: IpAddr,
+    size: u32,
+    timeout: Duration,
+) -> Result<PingResult, ProbeError> {
+    df_ping_with(ns, dst, size, timeout, barrier::lab_allows(lab))
+}
+
 /// [`df_ping`], with the marker when `barrier` (the caller knows the route
 /// is single-path) and the namespace allows it.
 fn df_ping_with(

@@ -113,6 +113,17 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
     tracepath_with(ns, dst, opts, false)
 }
 
+/// [`tracepath`] from `ns`, a node of `lab`: with markers where the lab
+/// allows them (no multipath routes).
+pub fn tracepath_in(
+    lab: &crate::lab::Lab,
+    ns: &Netns,
+    dst: IpAddr,
+    opts: &TraceOpts,
+) -> Result<Trace, ProbeError> {
+    tracepath_with(ns, dst, opts, barrier::lab_allows(lab))
+}
+
 /// [`tracepath`]; with `barrier` (the caller knows the route is
 /// single-path), each probe is followed by a minimal echo request to `dst`
 /// from a ping socket, the marker (see [`super::barrier`]): the probe's

@@ -32,7 +32,7 @@
 use std::io;
 use std::mem::offset_of;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -253,6 +253,64 @@ struct Receiver {
     eof: AtomicBool,
     stop: AtomicBool,
     error: Mutex<Option<String>>,
+    /// An eventfd the receiver signals when it is done (end of data or an
+    /// error), so the sender's loop wakes at once instead of at its next
+    /// sample.
+    done: OwnedFd,
+}
+
+impl Receiver {
+    fn new() -> io::Result<Receiver> {
+        // SAFETY: eventfd returns a new descriptor we own, or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Receiver {
+            received: AtomicU64::new(0),
+            eof: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            error: Mutex::new(None),
+            // SAFETY: fd is valid and owned by nobody else.
+            done: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    fn signal_done(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
+        unsafe {
+            libc::write(self.done.as_raw_fd(), (&one as *const u64).cast(), 8);
+        }
+    }
+}
+
+/// Wait until `s` is ready for `events`, `done` is signalled, or
+/// `deadline` passes.
+fn wait_or_done(s: &Socket, events: i16, done: &OwnedFd, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    let mut pfds = [
+        libc::pollfd {
+            fd: s.as_raw_fd(),
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: done.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfds.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 fn receive(s: &Socket, state: &Receiver) {
@@ -261,6 +319,7 @@ fn receive(s: &Socket, state: &Receiver) {
     let mut offset: u64 = 0;
     let fail = |msg: String| {
         *state.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
+        state.signal_done();
     };
     while !state.stop.load(Ordering::Relaxed) {
         let deadline = Instant::now() + Duration::from_millis(20);
@@ -281,6 +340,7 @@ fn receive(s: &Socket, state: &Receiver) {
             };
             if n == 0 {
                 state.eof.store(true, Ordering::Release);
+                state.signal_done();
                 return;
             }
             if n < 0 {
@@ -459,11 +519,13 @@ pub(crate) fn run_connected(
         dst: dst.to_string(),
         detail,
     };
-    let state = Receiver {
-        received: AtomicU64::new(0),
-        eof: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-        error: Mutex::new(None),
+    let state = match Receiver::new() {
+        Ok(r) => r,
+        Err(e) => {
+            close_now(sender);
+            close_now(receiver);
+            return Err(err_in(names.0, "eventfd")(e));
+        }
     };
     let outcome = std::thread::scope(|scope| {
         scope.spawn(|| receive(&receiver, &state));
@@ -603,11 +665,7 @@ fn drive(
             return Ok((Driven::TimedOut { rtos: n_rtos }, rto_ms));
         }
         let events = if sent < total { libc::POLLOUT } else { 0 };
-        sock::wait(
-            s.as_raw_fd(),
-            events,
-            (now + opts.sample_every).min(deadline),
-        )?;
+        wait_or_done(s, events, &rx.done, (now + opts.sample_every).min(deadline))?;
     }
 }
 
