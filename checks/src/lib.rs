@@ -1,7 +1,6 @@
-//! mtulab checks: the model (what a topology should do), the live checks
-//! (what the kernel does), and the reports.
+//! mtulab checks: the live checks (what the kernel does, judged against
+//! the model of `mtulab_core`) and the reports.
 
-pub mod anycast;
 pub mod check;
-pub mod model;
+pub mod diff;
 pub mod report;

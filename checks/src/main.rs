@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use harness::{Lab, LabError, Topology};
+use harness::{Lab, LabError};
 
+mod rollout;
 mod signals;
 
 #[derive(Parser)]
@@ -114,6 +115,41 @@ enum Cmd {
     },
     /// List kept labs.
     List,
+    /// Capture this namespace's network state as JSON (read-only).
+    Snapshot {
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        /// The node name import gives this machine (default: the file name).
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// Build one topology file from several machines' snapshots.
+    Import {
+        #[arg(required = true)]
+        snapshots: Vec<PathBuf>,
+        /// Write to FILE (rulesets beside it) instead of standard output.
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        /// Leave this interface out on every machine (repeatable).
+        #[arg(long)]
+        ignore: Vec<String>,
+        /// The topology's name (default: from the output file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Check two topologies; report what AFTER introduces and fixes.
+    Diff {
+        before: PathBuf,
+        after: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Only IPv4 / only IPv6.
+        #[arg(short = '4', conflicts_with = "only6")]
+        only4: bool,
+        #[arg(short = '6')]
+        only6: bool,
+    },
     /// Run a command inside a node of a kept lab.
     Exec {
         #[arg(long)]
@@ -151,7 +187,7 @@ fn no_node(lab: &Lab, node: &str) -> Failure {
         2,
         format!(
             "lab {} has no node {node:?} (nodes: {})",
-            lab.id,
+            lab.id(),
             nodes.join(", ")
         ),
     )
@@ -196,14 +232,14 @@ fn check(
     format: Format,
     expect: bool,
     jobs: usize,
-    families: Vec<harness::Family>,
+    families: Vec<mtulab_core::Family>,
 ) -> Result<u8, Failure> {
     use mtulab::check::{self, CheckOptions};
     use std::io::IsTerminal;
     // Every file is validated before any lab is built: bad input changes nothing.
     let topologies = collect_files(paths)?
         .iter()
-        .map(|f| Topology::from_file(f))
+        .map(|f| harness::load::load_file(f))
         .collect::<Result<Vec<_>, _>>()
         .map_err(LabError::from)?;
     require_live()?;
@@ -224,7 +260,7 @@ fn check(
                 let Some(t) = topologies.get(i) else { break };
                 let r = check::run(t, &opts).map(|mut r| {
                     if expect {
-                        r.expect_mismatches = Some(check::compare_expect(t, &r, &opts));
+                        r.expect_mismatches = Some(check::compare_expect(&t.topology, &r, &opts));
                     }
                     r
                 });
@@ -237,13 +273,13 @@ fn check(
                     };
                     eprintln!(
                         "[{n}/{total}] {}: {verdict} ({:.1} s elapsed)",
-                        t.name,
+                        t.topology.name,
                         started.elapsed().as_secs_f64()
                     );
                 }
                 results.lock().unwrap().push((
                     i,
-                    r.map_err(|e| match &t.source {
+                    r.map_err(|e| match &t.topology.source {
                         Some(f) => format!("{}: {e}", f.display()),
                         None => e.to_string(),
                     }),
@@ -288,7 +324,7 @@ fn probe(
     p: &ProbeArgs,
     what: impl FnOnce(
         &Lab,
-        harness::Family,
+        mtulab_core::Family,
     ) -> Result<(serde_json::Value, String), harness::probe::error::ProbeError>,
 ) -> Result<u8, Failure> {
     require_live()?;
@@ -302,9 +338,9 @@ fn probe(
         harness::probe::exceptions::flush(&lab).map_err(|e| fail(2, e.to_string()))?;
     }
     let family = if p.ipv6 {
-        harness::Family::V6
+        mtulab_core::Family::V6
     } else {
-        harness::Family::V4
+        mtulab_core::Family::V4
     };
     let (json, text) = what(&lab, family).map_err(|e| fail(2, e.to_string()))?;
     if p.json {
@@ -326,9 +362,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             only6,
         } => {
             let families = match (only4, only6) {
-                (true, _) => vec![harness::Family::V4],
-                (_, true) => vec![harness::Family::V6],
-                _ => vec![harness::Family::V4, harness::Family::V6],
+                (true, _) => vec![mtulab_core::Family::V4],
+                (_, true) => vec![mtulab_core::Family::V6],
+                _ => vec![mtulab_core::Family::V4, mtulab_core::Family::V6],
             };
             check(&paths, format, expect, jobs, families)
         }
@@ -406,12 +442,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok((v, text))
         }),
         Cmd::Up { file, wait } => {
-            let topology = Topology::from_file(&file).map_err(LabError::from)?;
+            let loaded = harness::load::load_file(&file).map_err(LabError::from)?;
             require_live()?;
-            let lab = Lab::build(&topology)?;
+            let lab = Lab::build_loaded(&loaded)?;
             println!(
                 "lab {} is up; remove it with `mtulab down --lab {}`",
-                lab.id, lab.id
+                lab.id(),
+                lab.id()
             );
             let width = lab.namespaces().keys().map(|n| n.len()).max().unwrap_or(0);
             for (node, ns) in lab.namespaces() {
@@ -461,6 +498,37 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
+        Cmd::Snapshot { output, node } => {
+            rollout::snapshot(output.as_deref(), node).map_err(|m| fail(2, m))
+        }
+        Cmd::Import {
+            snapshots,
+            output,
+            ignore,
+            name,
+        } => rollout::import(&snapshots, output.as_deref(), ignore, name).map_err(|m| fail(2, m)),
+        Cmd::Diff {
+            before,
+            after,
+            format,
+            only4,
+            only6,
+        } => {
+            let families = match (only4, only6) {
+                (true, _) => vec![mtulab_core::Family::V4],
+                (_, true) => vec![mtulab_core::Family::V6],
+                _ => vec![mtulab_core::Family::V4, mtulab_core::Family::V6],
+            };
+            let format = match format {
+                Format::Human => rollout::DiffFormat::Human,
+                Format::Json => rollout::DiffFormat::Json,
+                Format::Junit => rollout::DiffFormat::Junit,
+            };
+            rollout::diff(&before, &after, format, families, || {
+                require_live().map_err(|f| f.message)
+            })
+            .map_err(|m| fail(2, m))
+        }
         Cmd::Exec { lab, node, command } => {
             require_live()?;
             let lab = Lab::attach(lab.as_deref())?;
@@ -482,8 +550,10 @@ fn main() -> ExitCode {
     if cli.kernel_defaults {
         harness::timers::use_kernel_defaults();
     }
-    // Every run reaps what killed runs left (never a live run's labs).
-    if harness::env::live_unavailable().is_none() {
+    // Every run reaps what killed runs left (never a live run's labs);
+    // snapshot and import build nothing and change nothing.
+    let builds = !matches!(cli.command, Cmd::Snapshot { .. } | Cmd::Import { .. });
+    if builds && harness::env::live_unavailable().is_none() {
         let reaped = harness::state::reap();
         for id in &reaped.labs {
             eprintln!("mtulab: removed lab {id} left by a killed run");

@@ -14,7 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::timers::Timers;
-use harness::{Lab, Plan, Topology};
+use harness::Lab;
+use mtulab_core::{Plan, Topology};
 
 mod common;
 use common::median;

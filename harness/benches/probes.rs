@@ -31,7 +31,8 @@ use harness::probe::tracepath::{tracepath, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::probe::{exceptions, ping};
 use harness::timers::Timers;
-use harness::{Family, Lab};
+use harness::Lab;
+use mtulab_core::Family;
 
 /// The verdict cannot come before two RTOs at `TCP_RTO_MIN` (200 ms, doubled).
 const RTO_FLOOR: Duration = Duration::from_millis(200 + 400);
@@ -121,9 +122,9 @@ fn silent_ping(rounds: usize, family: Family) {
         assert_eq!(r.outcome, ping::PingOutcome::Silence, "with the barrier");
         exceptions::flush(&lab).expect("flush");
         let server = lab.node("server").expect("server");
-        let dst = lab.plan.address_of("client", family).expect("address");
+        let dst = lab.plan().address_of("client", family).expect("address");
         let t = Instant::now();
-        let r = ping::df_ping(&server.ns, dst, narrow + 1, timeout).expect("ping");
+        let r = ping::df_ping(server.ns(), dst, narrow + 1, timeout).expect("ping");
         without.push(t.elapsed());
         assert_eq!(r.outcome, ping::PingOutcome::Silence, "without the barrier");
     }
@@ -141,7 +142,7 @@ fn tracepath_vs_iputils(rounds: usize, family: Family) {
     let (ok, _, narrow) = scenarios(family);
     let lab = Lab::build(&common::topology(ok)).expect("build the lab");
     let client = lab.node("client").expect("client");
-    let dst = lab.plan.address_of("server", family).expect("address");
+    let dst = lab.plan().address_of("server", family).expect("address");
     // Resolve neighbours once, so neither side pays for it.
     let warm = ping::df_ping_hosts(
         &lab,
@@ -157,7 +158,7 @@ fn tracepath_vs_iputils(rounds: usize, family: Family) {
     for _ in 0..rounds {
         exceptions::flush(&lab).expect("flush");
         let t = Instant::now();
-        let trace = tracepath(&client.ns, dst, &TraceOpts::default()).expect("tracepath");
+        let trace = tracepath(client.ns(), dst, &TraceOpts::default()).expect("tracepath");
         ours.push(t.elapsed());
         assert_eq!((trace.pmtu, trace.reached), (narrow, true), "our tracepath");
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use crate::netns::Netns;
-use crate::topology::Hook;
+use mtulab_core::topology::Hook;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
@@ -108,8 +108,8 @@ pub const MSS_TABLE: &str = "mtulab_mss";
 ///
 /// The kernel never raises an MSS this way (nft_exthdr skips the write when
 /// the new value is not smaller), so a small advertised MSS stays.
-pub fn mss_clamp_script(clamp: &crate::topology::MssClamp) -> String {
-    use crate::topology::ClampTo;
+pub fn mss_clamp_script(clamp: &mtulab_core::topology::MssClamp) -> String {
+    use mtulab_core::topology::ClampTo;
     let oif = clamp
         .oif
         .as_ref()
@@ -137,7 +137,7 @@ fn nft_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::{ClampTo, MssClamp};
+    use mtulab_core::topology::{ClampTo, MssClamp};
 
     /// The clamp rules name the oif when given, and a fixed value only
     /// lowers bigger MSS options.

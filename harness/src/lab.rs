@@ -12,12 +12,14 @@ use std::sync::{Mutex, MutexGuard};
 use crate::firewall::{self, FirewallError};
 use crate::netlink::{self, NetlinkError, Request, Rtnl, VethEnd};
 use crate::netns::{Netns, NetnsError};
-use crate::plan::{NodePlan, Plan};
 use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
-use crate::timers::Timers;
-use crate::topology::{FilterKind, Hook, Topology, TopologyError};
+use mtulab_core::load::{load_str, Loaded, UncheckedSysctlNames};
+use mtulab_core::plan::{NodePlan, Plan};
+use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError};
 use netlink_packet_route::route::RouteMetric;
+
+use crate::timers::Timers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -56,12 +58,22 @@ const FIRST_IFINDEX: u32 = 10;
 
 /// A node of a running lab.
 pub struct LabNode {
-    pub name: String,
-    pub ns: Netns,
+    name: String,
+    ns: Netns,
     rtnl: Mutex<Rtnl>,
 }
 
 impl LabNode {
+    /// The node's name in the topology.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The node's namespace.
+    pub fn ns(&self) -> &Netns {
+        &self.ns
+    }
+
     /// This node's rtnetlink socket (it lives in the node's namespace).
     pub fn rtnl(&self) -> MutexGuard<'_, Rtnl> {
         self.rtnl.lock().unwrap_or_else(|e| e.into_inner())
@@ -69,12 +81,12 @@ impl LabNode {
 }
 
 pub struct Lab {
-    pub id: String,
-    pub topology: Topology,
-    pub plan: Plan,
+    id: String,
+    topology: Topology,
+    plan: Plan,
     nodes: BTreeMap<String, LabNode>,
     /// (node, interface) -> MTU as read back from the kernel after building.
-    pub mtus: BTreeMap<(String, String), u32>,
+    mtus: BTreeMap<(String, String), u32>,
     /// The TCP timer settings the lab gave its nodes (see [`crate::timers`]).
     pub timers: Timers,
     /// How long each step of [`Lab::build`] took (for benches).
@@ -97,16 +109,26 @@ pub fn ns_name(id: &str, node: &str) -> String {
 }
 
 impl Lab {
-    /// Build a validated topology into a live lab, with this process's
-    /// timers ([`Timers::current`]: fast unless told otherwise).
+    /// Build a validated topology into a live lab (planning it here: use
+    /// [`Lab::build_loaded`] for a topology loaded with its plan).
+    /// With this process's timers ([`Timers::current`]: fast unless told
+    /// otherwise).
     pub fn build(topology: &Topology) -> Result<Lab, LabError> {
-        Lab::build_with(topology, Timers::current())
+        Lab::build_planned(topology, Plan::new(topology), Timers::current())
     }
 
-    /// Build a validated topology into a live lab with the given timers.
+    /// [`Lab::build`] with the given timers.
     pub fn build_with(topology: &Topology, timers: Timers) -> Result<Lab, LabError> {
+        Lab::build_planned(topology, Plan::new(topology), timers)
+    }
+
+    /// Build a loaded topology from the plan it was validated with.
+    pub fn build_loaded(loaded: &Loaded) -> Result<Lab, LabError> {
+        Lab::build_planned(&loaded.topology, loaded.plan.clone(), Timers::current())
+    }
+
+    fn build_planned(topology: &Topology, plan: Plan, timers: Timers) -> Result<Lab, LabError> {
         let t0 = std::time::Instant::now();
-        let plan = Plan::new(topology);
         check_hop_limit(topology, &plan)?;
         let id = new_lab_id(&topology.name);
         let pid = std::process::id();
@@ -418,6 +440,29 @@ impl Lab {
         self.read_back_mtus()
     }
 
+    /// The lab's id: namespaces are `mtulab-ID-NODE`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The topology it was built from.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The plan it was built from (interfaces, addresses, routes per node).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The MTU of `node`'s interface `iface` as read back from the kernel
+    /// after building (or the last [`Lab::refresh_mtus`]).
+    pub fn mtu(&self, node: &str, iface: &str) -> Option<u32> {
+        self.mtus
+            .get(&(node.to_string(), iface.to_string()))
+            .copied()
+    }
+
     pub fn node(&self, name: &str) -> Option<&LabNode> {
         self.nodes.get(name)
     }
@@ -502,8 +547,8 @@ impl Lab {
             .source
             .clone()
             .unwrap_or_else(|| Path::new(&format!("{}.toml", st.topology)).to_path_buf());
-        let topology = Topology::from_str(&st.toml, &path)?;
-        let plan = Plan::new(&topology);
+        // Validated when it was built; names are not looked up again.
+        let Loaded { topology, plan } = load_str(&st.toml, &path, &UncheckedSysctlNames)?;
         let mut nodes = BTreeMap::new();
         for (node, ns_name) in &st.namespaces {
             let ns = Netns::open(ns_name)?;

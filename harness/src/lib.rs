@@ -1,5 +1,5 @@
-//! mtulab harness: everything that touches the kernel, plus the pure
-//! topology/plan code it builds from.
+//! mtulab harness: everything that touches the kernel. The pure code it
+//! builds from (topology, validation, plan) is in `mtulab_core`.
 //!
 //! One module per kernel subsystem: [`netns`] (every setns/unshare),
 //! [`netlink`] (links, addresses, routes, lookups), [`sysctl`], [`firewall`]
@@ -10,16 +10,19 @@
 pub mod env;
 pub mod firewall;
 pub mod lab;
+pub mod load;
 pub mod netlink;
 pub mod netns;
-pub mod plan;
 pub mod probe;
+pub mod snapshot;
 pub mod state;
 pub mod sysctl;
 pub mod timers;
-pub mod topology;
-pub mod tunnel;
 
-pub use lab::{Lab, LabError};
-pub use plan::Plan;
-pub use topology::{Family, Topology, TopologyError};
+pub use firewall::FirewallError;
+pub use lab::{Lab, LabError, LabNode};
+pub use load::{load_file, load_str};
+pub use netlink::NetlinkError;
+pub use netns::NetnsError;
+pub use probe::error::ProbeError;
+pub use sysctl::SysctlError;

@@ -29,7 +29,7 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use crate::plan::IfAddr;
+use mtulab_core::plan::IfAddr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
@@ -294,6 +294,62 @@ impl Rtnl {
         Ok(out)
     }
 
+    /// Every link, with all its attributes (`RTM_GETLINK` dump): what
+    /// [`crate::snapshot`] decodes.
+    pub fn dump_links(&mut self) -> Result<Vec<LinkMessage>, NetlinkError> {
+        let replies = self.query(
+            "dump links",
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            true,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every address of both families (`RTM_GETADDR` dump).
+    pub fn dump_addresses(&mut self) -> Result<Vec<AddressMessage>, NetlinkError> {
+        let replies = self.query(
+            "dump addresses",
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            true,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewAddress(a) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every route of one family in every table (`RTM_GETROUTE` dump, no
+    /// table filter; cached exceptions are not included).
+    pub fn dump_routes(&mut self, v6: bool) -> Result<Vec<RouteMessage>, NetlinkError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        let replies = self.query("dump routes", RouteNetlinkMessage::GetRoute(msg), true)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewRoute(r)
+                    if !r.header.flags.contains(RouteFlags::Cloned) =>
+                {
+                    Some(r)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// The kernel's route lookup from this namespace to `dst`
     /// (`ip route get DST`): device, gateway and any PMTU exception.
     pub fn route_get(&mut self, dst: IpAddr) -> Result<RouteLookup, NetlinkError> {
@@ -507,7 +563,7 @@ pub fn new_vxlan(v: &VxlanEnd) -> RouteNetlinkMessage {
             }
         }
     }
-    data.push(InfoVxlan::Port(crate::tunnel::VXLAN_PORT));
+    data.push(InfoVxlan::Port(mtulab_core::plan::tunnel::VXLAN_PORT));
     data.push(InfoVxlan::Learning(false));
     data.push(InfoVxlan::Df(VxlanDf::Unset));
     let vxlan = InfoData::Vxlan(data);

@@ -26,11 +26,13 @@ use harness::probe::anycast::{anycast_flows, AnycastOpts, AnycastRun};
 use harness::probe::exceptions;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::TransferVerdict;
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 
 mod common;
-use common::{fam, ip_json, live, load, source};
+use common::{ip_json, live, load, source};
 
 fn build(topo: &Topology) -> Result<Lab, Failed> {
     Lab::build(topo).map_err(|e| format!("build lab: {e}").into())
@@ -127,7 +129,7 @@ fn anycast_l4_stalls(family: Family) -> Result<(), Failed> {
     }
     eprintln!(
         "anycast_hash_l4 {}: {} of {} flows stalled",
-        fam(family),
+        family.as_str(),
         stalled.len(),
         run.flows.len()
     );
@@ -199,11 +201,11 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
     let topo = parse(GIVEN);
     let lab = build(&topo)?;
     let client = lab
-        .plan
+        .plan()
         .address_of("client", family)
         .ok_or("no client address")?;
     let server = lab
-        .plan
+        .plan()
         .address_of("server", family)
         .ok_or("no server address")?;
     let want: (IpAddr, IpAddr) = match family {
@@ -226,7 +228,7 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
             return Err(format!("{node} lacks {addr} in the kernel: {j}").into());
         }
     }
-    let mid = &lab.plan.links[1].ipv4;
+    let mid = &lab.plan().links[1].ipv4;
     if mid.addr == "198.18.1.0".parse::<IpAddr>()? {
         return Err("link 1 kept the /24 that link 2's given addresses use".into());
     }
@@ -302,7 +304,7 @@ fn main() {
     let args = common::args();
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         trials.extend([
             live(format!("anycast::hash_l3::{f}::all_flows_ok"), move || {
                 anycast_l3_all_ok(family)

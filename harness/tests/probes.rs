@@ -32,11 +32,13 @@ use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
 use harness::probe::tracepath::{tracepath_hosts, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, Transfer, TransferOpts, TransferVerdict};
 use harness::timers::Timers;
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 
 mod common;
-use common::{fam, live, source};
+use common::{live, source};
 
 const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -105,9 +107,9 @@ fn expect_rto(t: &Transfer, timers: Timers) -> Result<(), Failed> {
 }
 
 fn addr(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, Failed> {
-    lab.plan
+    lab.plan()
         .address_of(host, family)
-        .ok_or_else(|| format!("{host} has no {} address", fam(family)).into())
+        .ok_or_else(|| format!("{host} has no {} address", family.as_str()).into())
 }
 
 /// Where the path `from` -> `to` is narrowest, per the plan: the TTL at
@@ -122,9 +124,9 @@ struct Bottleneck {
 
 fn bottleneck(lab: &Lab, from: &str, to: &str, family: Family) -> Result<Bottleneck, Failed> {
     let path = lab
-        .plan
+        .plan()
         .path(from, to, family)
-        .ok_or_else(|| format!("no {} path {from} -> {to}", fam(family)))?;
+        .ok_or_else(|| format!("no {} path {from} -> {to}", family.as_str()))?;
     let (i, hop) = path
         .iter()
         .enumerate()
@@ -135,7 +137,7 @@ fn bottleneck(lab: &Lab, from: &str, to: &str, family: Family) -> Result<Bottlen
     }
     let toward_sender = &path[i - 1].in_iface;
     let addr = lab
-        .plan
+        .plan()
         .node(&hop.node)
         .and_then(|n| n.iface(toward_sender))
         .and_then(|i| i.addr(family))
@@ -431,7 +433,7 @@ fn flush_removes_all(family: Family) -> Result<(), Failed> {
         r.outcome,
         PingOutcome::TooBig,
     )?;
-    let server = &lab.node("server").ok_or("node")?.ns;
+    let server = &lab.node("server").ok_or("node")?.ns();
     let r = df_ping(server, addr(&lab, "client", family)?, n + 1, PING_TIMEOUT)?;
     expect(
         "ping server -> client one over",
@@ -477,7 +479,7 @@ fn delivery(family: Family, filter: Option<(&str, &str)>, arrives: bool) -> Resu
     if arrives {
         // router-a answers the server from its interface towards router-b.
         let expected = lab
-            .plan
+            .plan()
             .node("router-a")
             .and_then(|n| n.iface("router-b"))
             .and_then(|i| i.addr(family))
@@ -498,7 +500,7 @@ fn main() {
     let args = common::args();
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         let hs = |t: &str| format!("probes::hidden_smaller::{f}::{t}");
         let bh = |t: &str| format!("probes::hidden_smaller_blackhole::{f}::{t}");
         let de = |t: &str| format!("probes::icmp_delivery::{f}::{t}");

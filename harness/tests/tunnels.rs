@@ -13,16 +13,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::netlink::{self, Request};
-use harness::plan::LinkPlan;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
-use harness::tunnel::TunnelPlan;
-use harness::{Family, Lab, Topology};
+use harness::Lab;
 use libtest_mimic::Failed;
+use mtulab_core::plan::tunnel::TunnelPlan;
+use mtulab_core::plan::LinkPlan;
+use mtulab_core::Family;
+use mtulab_core::Topology;
 use serde_json::Value;
 
 mod common;
-use common::{fam, ip_json, live, load, varied};
+use common::{ip_json, live, load, varied};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -75,7 +77,7 @@ fn ip_counter(lab: &Lab, node: &str, name: &str) -> Result<u64, Failed> {
 /// The lab's first tunnel: its link and its tunnel plan.
 fn tunnel_link(lab: &Lab) -> Result<(&LinkPlan, &TunnelPlan), Failed> {
     let found = lab
-        .plan
+        .plan()
         .links
         .iter()
         .find_map(|l| Some((l, l.tunnel.as_ref()?)));
@@ -96,7 +98,7 @@ fn device_as_planned(topo: Topology, mtu: u32) -> Result<(), Failed> {
     }
     for end in 0..2 {
         let (node, dev) = (&link.between[end], &link.names[end]);
-        let read = lab.mtus.get(&(node.clone(), dev.clone())).copied();
+        let read = lab.mtu(node, dev);
         if read != Some(mtu) {
             return Err(
                 format!("{node}:{dev} has MTU {read:?} after building, expected {mtu}").into(),
@@ -147,7 +149,7 @@ fn carries_traffic(topo: Topology, family: Family, mtu: u32) -> Result<(), Faile
     }
     let over = df_ping_hosts(&lab, "client", "server", family, mtu + 1, TIMEOUT)?;
     let gw_a = lab
-        .plan
+        .plan()
         .node("gw-a")
         .and_then(|n| n.iface("client"))
         .and_then(|i| i.addr(family))
@@ -193,7 +195,7 @@ fn underlay_routes_are_physical() -> Result<(), Failed> {
     let (link, t) = tunnel_link(&lab)?;
     let tunnel_devs: Vec<&str> = link.names.iter().map(String::as_str).collect();
     let mut pinned = 0;
-    for node in &lab.plan.nodes {
+    for node in &lab.plan().nodes {
         for dst in t.local {
             if node
                 .interfaces
@@ -356,7 +358,7 @@ fn main() {
         live("tunnels::leaves_nothing_behind", leaves_nothing_behind),
     ];
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         trials.push(live(
             format!("tunnels::vxlan_1450::{f}::carries_traffic_at_its_mtu"),
             move || carries_traffic(load("vxlan_1450"), family, 1450),

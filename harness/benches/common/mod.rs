@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use harness::Topology;
+use mtulab_core::Topology;
 
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

@@ -41,7 +41,7 @@ pub(crate) fn sound() -> bool {
 /// with a multipath route may hash the two (or an ICMP error and the
 /// marker) onto paths of different lengths, so none are used there.
 pub(crate) fn lab_allows(lab: &Lab) -> bool {
-    lab.plan.nodes.iter().all(|n| n.multipath.is_empty())
+    lab.plan().nodes.iter().all(|n| n.multipath.is_empty())
 }
 
 /// Wait until one of `fds` has an error queued or data to read, or until

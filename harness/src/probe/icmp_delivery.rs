@@ -30,10 +30,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::barrier;
 use super::error::ProbeError;
 use super::exceptions;
-use super::sock::family_name;
 use super::sock::{self, family_opts};
 use crate::lab::Lab;
-use crate::topology::Family;
+use mtulab_core::topology::Family;
 
 /// How long S waits for the error by default: delivery over veth takes
 /// well under a millisecond.
@@ -86,9 +85,9 @@ pub fn icmp_delivery_within(
     let node = |n: &str| lab.node(n).ok_or_else(|| ProbeError::NoNode(n.to_string()));
     let (r_node, s_node) = (node(router)?, node(sender)?);
     node(dst)?;
-    let d_addr = sock::resolve(lab, dst, family)?;
+    let d_addr = super::ping::resolve(lab, dst, family)?;
     // The error travels R -> S; S -> D and back covers those links too.
-    sock::warm_up(lab, sender, dst, family)?;
+    super::ping::warm_up(lab, sender, dst, family)?;
     let fo = family_opts(d_addr);
     let floor = match family {
         Family::V4 => 552,
@@ -96,9 +95,9 @@ pub fn icmp_delivery_within(
     };
     // Below the path MTU (as planned), never below what the family allows.
     let pmtu = lab
-        .plan
+        .plan()
         .path(sender, dst, family)
-        .and_then(|hops| crate::plan::path_mtu(&hops))
+        .and_then(|hops| mtulab_core::plan::path_mtu(&hops))
         .unwrap_or(1500);
     let mtu = pmtu.saturating_sub(100).max(floor);
 
@@ -108,7 +107,7 @@ pub fn icmp_delivery_within(
         Family::V6 => Domain::IPV6,
     };
     let s_sock = s_node
-        .ns
+        .ns()
         .run(|| Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)))?
         .map_err(s_err("open UDP socket"))?;
     let pmtudisc_do = match family {
@@ -134,14 +133,14 @@ pub fn icmp_delivery_within(
         Family::V6 => (Domain::IPV6, Protocol::ICMPV6),
     };
     let r_sock = r_node
-        .ns
+        .ns()
         .run(|| Socket::new(r_domain, Type::RAW, Some(r_proto)))?
         .map_err(r_err("open raw ICMP socket"))?;
     let message = too_big(s_sa, d_sa, mtu);
 
     let started = Instant::now();
     let to_s = SocketAddr::new(s_sa.ip(), 0).into();
-    let use_barrier = barrier::lab_allows(lab) && r_node.ns.run(barrier::sound)?;
+    let use_barrier = barrier::lab_allows(lab) && r_node.ns().run(barrier::sound)?;
     let echo_id = (std::process::id() as u16) ^ s_sa.port();
     let pin = barrier::SameCpu::new();
     let send_error = match r_sock.send_to(&message, &to_s) {
@@ -191,7 +190,7 @@ pub fn icmp_delivery_within(
         router: router.to_string(),
         sender: sender.to_string(),
         dst: dst.to_string(),
-        family: family_name(family),
+        family: family.as_str(),
         from,
         mtu,
         flow: (s_sa, d_sa),

@@ -421,9 +421,9 @@ pub fn tracepath_hosts(
     lab: &crate::lab::Lab,
     from: &str,
     to: &str,
-    family: crate::topology::Family,
+    family: mtulab_core::topology::Family,
     opts: &TraceOpts,
 ) -> Result<Trace, ProbeError> {
-    let (node, dst) = sock::ready(lab, from, to, family)?;
-    tracepath_with(&node.ns, dst, opts, barrier::lab_allows(lab))
+    let (node, dst) = super::ping::ready(lab, from, to, family)?;
+    tracepath_with(node.ns(), dst, opts, barrier::lab_allows(lab))
 }

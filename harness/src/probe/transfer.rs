@@ -44,8 +44,9 @@ use super::sock;
 use crate::lab::Lab;
 use crate::netns::Netns;
 use crate::sysctl;
+use mtulab_core::topology::Family;
+
 use crate::timers;
-use crate::topology::{Family, Verdict};
 
 /// How a [`transfer`] runs.
 #[derive(Debug, Clone)]
@@ -77,24 +78,8 @@ impl Default for TransferOpts {
     }
 }
 
-/// How a transfer ended; serialises as design.md §5 (`"ok"`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TransferVerdict {
-    Ok,
-    Recovered,
-    Blackhole,
-}
-
-impl From<TransferVerdict> for Verdict {
-    fn from(v: TransferVerdict) -> Verdict {
-        match v {
-            TransferVerdict::Ok => Verdict::Ok,
-            TransferVerdict::Recovered => Verdict::Recovered,
-            TransferVerdict::Blackhole => Verdict::Blackhole,
-        }
-    }
-}
+/// A transfer's verdict: the core's `Verdict` (ok, recovered, blackhole).
+pub use mtulab_core::topology::Verdict as TransferVerdict;
 
 /// The result of [`transfer`]; JSON fields as in design.md §5.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -680,11 +665,11 @@ pub fn transfer_hosts(
     family: Family,
     opts: &TransferOpts,
 ) -> Result<Transfer, ProbeError> {
-    let (from_node, addr) = sock::ready(lab, from, to, family)?;
+    let (from_node, addr) = super::ping::ready(lab, from, to, family)?;
     let to_node = lab
         .node(to)
         .ok_or_else(|| ProbeError::NoNode(to.to_string()))?;
-    transfer(&from_node.ns, &to_node.ns, addr, opts)
+    transfer(from_node.ns(), to_node.ns(), addr, opts)
 }
 
 #[cfg(test)]

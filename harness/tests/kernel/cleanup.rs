@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 
 use crate::check::{expect, holds};
 use crate::exception::create;

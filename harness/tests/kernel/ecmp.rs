@@ -14,8 +14,8 @@
 //!   reflection (`anycast_flowlabel`) some stall.
 
 use harness::probe::anycast::{anycast_flows, AnycastOpts};
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 
 use crate::check::{expect, holds};
 use crate::kit;

@@ -10,8 +10,8 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::check::expect;

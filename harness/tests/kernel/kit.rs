@@ -15,8 +15,9 @@ use harness::netns::Netns;
 use harness::probe::exceptions;
 use harness::probe::ping::{df_ping, PingOutcome, PingResult};
 use harness::probe::transfer::{transfer, Transfer, TransferOpts};
-use harness::{sysctl, Family, Lab, Topology};
+use harness::{sysctl, Lab};
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::{Family, Topology};
 use serde_json::Value;
 
 use crate::common;
@@ -123,17 +124,17 @@ impl KLab {
     }
 
     fn ns(&self, node: &str) -> Result<&Netns, Failed> {
-        Ok(&self
+        Ok(self
             .lab
             .node(node)
             .ok_or_else(|| format!("no node {node}"))?
-            .ns)
+            .ns())
     }
 
     /// `node`'s address in `family` (as planned: its first interface's).
     pub fn addr(&self, node: &str, family: Family) -> Result<IpAddr, Failed> {
         self.lab
-            .plan
+            .plan()
             .address_of(node, family)
             .ok_or_else(|| format!("{node} has no {} address", family.as_str()).into())
     }
@@ -141,7 +142,7 @@ impl KLab {
     /// `node`'s address on its interface `iface` (as planned).
     pub fn iface_addr(&self, node: &str, iface: &str, family: Family) -> Result<IpAddr, Failed> {
         self.lab
-            .plan
+            .plan()
             .node(node)
             .and_then(|n| n.iface(iface))
             .and_then(|i| i.addr(family))

@@ -25,8 +25,8 @@
 
 use std::net::IpAddr;
 
-use harness::Family;
 use libtest_mimic::Failed;
+use mtulab_core::Family;
 
 use crate::kit::{self, KLab};
 

@@ -10,8 +10,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 
 use crate::check::expect;
 use crate::kit;

@@ -22,8 +22,8 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use harness::probe::transfer::{TransferOpts, TransferVerdict};
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 use socket2::{Domain, Socket, Type};
 
 use crate::check::{expect, holds};

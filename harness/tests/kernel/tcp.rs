@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use harness::probe::ping::PingOutcome;
 use harness::probe::transfer::{TransferOpts, TransferVerdict};
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 
 use crate::check::{expect, holds};
 use crate::kit;

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use harness::probe::ping::PingOutcome;
-use harness::Family;
 use libtest_mimic::{Failed, Trial};
+use mtulab_core::Family;
 
 use crate::check::expect;
 use crate::kit;

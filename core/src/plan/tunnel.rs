@@ -2,7 +2,7 @@
 //! that reach each other over the physical links (the underlay). Pure code:
 //! how a tunnel is addressed, which MTU it gets, and the routes that keep
 //! its encapsulated packets on the physical links. The interfaces
-//! themselves are made by [`crate::lab`] with [`crate::netlink::new_vxlan`].
+//! themselves are made by the harness (`harness::lab`, `harness::netlink::new_vxlan`).
 //!
 //! A tunnel is planned as one more link, numbered after the topology's
 //! links (tunnel `k` is link `links.len() + k`): its own /24 and, when both
@@ -22,7 +22,7 @@
 //! given MTU larger than that is rejected.
 //!
 //! Kernel behaviour this relies on (measured on 6.18, VXLAN over veth, see
-//! `checks::model` for the numbers): the outer header is sent without DF
+//! docs/kernel-behaviour.md, "VXLAN"): the outer header is sent without DF
 //! (`df unset`, the kernel default), so an underlay narrower than the tunnel
 //! fragments the outer packet instead of dropping it; a VXLAN device does
 //! not check its MTU on receive.
@@ -30,8 +30,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::plan::{path_mtu, IfAddr, Plan, RoutePlan};
-use crate::topology::{Family, Tunnel};
+use super::addressing::{end_address, host_len, v4_network, v6_network, MAX_V4_SUBNETS};
+use super::{path_mtu, IfAddr, LinkPlan, Plan, PlanError, RoutePlan, IPV6_MIN_MTU};
+use crate::topology::{Cidr, Family, Topology, Tunnel};
 
 /// Outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14.
 pub const VXLAN_OVERHEAD_V4: u32 = 50;
@@ -119,25 +120,6 @@ impl fmt::Display for UnderlayError {
     }
 }
 
-/// Default interface names for tunnels in file order: on X the tunnel to Y
-/// is `vx-Y`, a second one `vx-Y-2`, … (truncated to 15 characters).
-pub fn default_names<'a>(betweens: impl IntoIterator<Item = &'a [String; 2]>) -> Vec<[String; 2]> {
-    crate::topology::names_per_pair(betweens, name_for)
-}
-
-fn name_for(peer: &str, n: usize) -> String {
-    let suffix = if n == 1 {
-        String::new()
-    } else {
-        format!("-{n}")
-    };
-    let base: String = format!("vx-{peer}")
-        .chars()
-        .take(15 - suffix.len())
-        .collect();
-    base + &suffix
-}
-
 /// The underlay of `t` in `phys`, a plan of the physical links only.
 pub fn underlay(phys: &Plan, t: &Tunnel) -> Result<Underlay, UnderlayError> {
     let family = t.underlay;
@@ -205,33 +187,22 @@ pub fn resolved_mtu(t: &Tunnel, u: &Underlay) -> Result<[u32; 2], UnderlayError>
 }
 
 /// The plan of `topology`'s physical links alone.
-pub fn physical_plan(topology: &crate::topology::Topology) -> Plan {
-    Plan::new(&crate::topology::Topology {
+pub fn physical_plan(topology: &Topology) -> Result<Plan, PlanError> {
+    Plan::try_new(&Topology {
         tunnels: Vec::new(),
         ..topology.clone()
     })
 }
 
-/// Validation: every tunnel has an underlay and an MTU that fits it; the
-/// first problem as (tunnel index, error).
-pub fn check_underlays(topology: &crate::topology::Topology) -> Result<(), (usize, UnderlayError)> {
-    if topology.tunnels.is_empty() {
-        return Ok(());
-    }
-    let phys = physical_plan(topology);
-    for (k, t) in topology.tunnels.iter().enumerate() {
-        let u = underlay(&phys, t).map_err(|e| (k, e))?;
-        resolved_mtu(t, &u).map_err(|e| (k, e))?;
-    }
-    Ok(())
-}
-
-/// A planned tunnel: its MTU per end and how it is carried; None when the
-/// tunnel has no underlay (rejected by validation).
-pub fn plan_tunnel(phys: &Plan, t: &Tunnel, k: usize) -> Option<([u32; 2], TunnelPlan)> {
-    let u = underlay(phys, t).ok()?;
-    let mtu = resolved_mtu(t, &u).ok()?;
-    Some((
+/// A planned tunnel (tunnel `k`): its MTU per end and how it is carried.
+pub fn plan_tunnel(
+    phys: &Plan,
+    t: &Tunnel,
+    k: usize,
+) -> Result<([u32; 2], TunnelPlan), UnderlayError> {
+    let u = underlay(phys, t)?;
+    let mtu = resolved_mtu(t, &u)?;
+    Ok((
         mtu,
         TunnelPlan {
             vni: u32::try_from(k).expect("tunnel count fits u32") + 1,
@@ -241,6 +212,77 @@ pub fn plan_tunnel(phys: &Plan, t: &Tunnel, k: usize) -> Option<([u32; 2], Tunne
             mtu_given: t.mtu.is_some(),
         },
     ))
+}
+
+/// The tunnels of `topology` as links `first`, `first + 1`, … (see
+/// this module). Tunnel link `i` gets subnet `i` (/24, and /64 where
+/// both ends are >= 1280) unless that overlaps a link's subnet or an
+/// anycast address; then the next free one.
+pub(super) fn tunnel_links(
+    topology: &Topology,
+    phys: &Plan,
+    first: usize,
+) -> Result<Vec<LinkPlan>, (usize, UnderlayError)> {
+    let mut taken: Vec<Cidr> = phys
+        .links
+        .iter()
+        .flat_map(|l| [Some(&l.ipv4), l.ipv6.as_ref()])
+        .flatten()
+        .map(|a| Cidr {
+            addr: a.addr,
+            prefix_len: a.prefix_len,
+        })
+        .collect();
+    for a in &topology.anycast {
+        for family in [Family::V4, Family::V6] {
+            if let Some(addr) = a.addr(family) {
+                taken.push(Cidr {
+                    addr,
+                    prefix_len: host_len(family),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, t) in topology.tunnels.iter().enumerate() {
+        let (mtu, tunnel) = plan_tunnel(phys, t, k).map_err(|e| (k, e))?;
+        let mut free = |family: Family| {
+            let c = (first + k..MAX_V4_SUBNETS.max(first + k + 1))
+                .map(|j| match family {
+                    Family::V4 => Cidr {
+                        addr: IpAddr::V4(v4_network(j)),
+                        prefix_len: 24,
+                    },
+                    Family::V6 => Cidr {
+                        addr: IpAddr::V6(v6_network(j)),
+                        prefix_len: 64,
+                    },
+                })
+                .find(|c| !taken.iter().any(|t| t.overlaps(c)))?;
+            taken.push(c);
+            Some(IfAddr::from(&c))
+        };
+        let Some(ipv4) = free(Family::V4) else {
+            continue;
+        };
+        let ipv6 = if mtu.iter().all(|&m| m >= IPV6_MIN_MTU) {
+            free(Family::V6)
+        } else {
+            None
+        };
+        let ends = |net: &IfAddr| [end_address(net, 0), end_address(net, 1)];
+        out.push(LinkPlan {
+            between: t.between.clone(),
+            names: t.names.clone(),
+            mtu,
+            ends4: ends(&ipv4),
+            ends6: ipv6.as_ref().map(ends),
+            ipv4,
+            ipv6,
+            tunnel: Some(tunnel),
+        });
+    }
+    Ok(out)
 }
 
 /// Host routes that pin every node's way to each tunnel's underlay
@@ -317,7 +359,7 @@ mod tests {
     //
     //   client -- gw-a -- r1 -- r2 -- r3 -- gw-b -- server     (links 0-5)
     //               \\============ vx (link 6) ===========//
-    const LONG: &str = include_str!("../../topologies/fixtures/long_tunnel.toml");
+    const LONG: &str = include_str!("../../../topologies/fixtures/long_tunnel.toml");
 
     /// The tunnel is link 6 with its own subnets, the default MTU is the
     /// underlay path MTU (1400) minus 50, end addresses are the endpoints'
@@ -353,7 +395,7 @@ mod tests {
             assert_eq!(links, [0, 6, 5], "{family}");
         }
         // Control: without the tunnel the path is the physical chain.
-        let phys = physical_plan(&t);
+        let phys = physical_plan(&t).unwrap();
         assert_eq!(phys.links.len(), 6);
         assert_eq!(phys.path("client", "server", Family::V4).unwrap().len(), 6);
     }
@@ -481,7 +523,8 @@ mod tests {
     fn names_and_shape() {
         let b = |x: &str, y: &str| [x.to_owned(), y.to_owned()];
         let long = "r23456789012345";
-        let names = default_names(&[b("a", long), b(long, "a"), b("a", "c")]);
+        let names =
+            crate::topology::default_tunnel_names(&[b("a", long), b(long, "a"), b("a", "c")]);
         assert_eq!(names[0], b("vx-r23456789012", "vx-a"));
         assert_eq!(names[1], b("vx-a-2", "vx-r234567890-2"));
         assert_eq!(names[2], b("vx-c", "vx-a"));

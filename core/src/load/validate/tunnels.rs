@@ -1,0 +1,166 @@
+//! `[[tunnels]]`: endpoints, underlay family, MTU and interface names.
+
+use super::*;
+
+impl Validator<'_> {
+    /// `[[tunnels]]`: nodes, underlay family, MTU, interface names (unique on
+    /// each node together with the links' names in `ifaces`).
+    pub(super) fn tunnels(
+        &self,
+        raw: &[Spanned<RawTunnel>],
+        nodes: &BTreeMap<String, Node>,
+        ifaces: &mut Ifaces,
+        link_count: usize,
+    ) -> Result<Vec<Tunnel>, TopologyError> {
+        if link_count + raw.len() > MAX_LINKS {
+            return self.err(
+                raw[MAX_LINKS.saturating_sub(link_count).min(raw.len() - 1)].span(),
+                format!(
+                    "too many links and tunnels: {} (at most {MAX_LINKS}, one /24 of 198.18.0.0/15 each)",
+                    link_count + raw.len()
+                ),
+            );
+        }
+        let mut betweens = Vec::new();
+        for (k, rt) in raw.iter().enumerate() {
+            let what = format!("tunnel {}", k + 1);
+            let t = rt.get_ref();
+            let ends = t.between.get_ref();
+            if ends.len() != 2 {
+                return self.err(
+                    t.between.span(),
+                    format!(
+                        "{what}: between must name exactly two nodes, found {}",
+                        ends.len()
+                    ),
+                );
+            }
+            for end in ends {
+                if !nodes.contains_key(end.get_ref()) {
+                    return self.err(
+                        end.span(),
+                        format!(
+                            "{what}: unknown node {:?} (nodes: {})",
+                            end.get_ref(),
+                            nodes.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
+            }
+            if ends[0].get_ref() == ends[1].get_ref() {
+                return self.err(
+                    t.between.span(),
+                    format!("{what} connects {:?} to itself", ends[0].get_ref()),
+                );
+            }
+            betweens.push([ends[0].get_ref().clone(), ends[1].get_ref().clone()]);
+        }
+        let defaults = default_tunnel_names(&betweens);
+        let mut out = Vec::new();
+        for (k, ((rt, between), default)) in raw.iter().zip(betweens).zip(defaults).enumerate() {
+            let what = format!("tunnel {}", k + 1);
+            let t = rt.get_ref();
+            let underlay = match &t.underlay {
+                None => Family::V4,
+                Some(u) => match u.get_ref().as_str() {
+                    "ipv4" => Family::V4,
+                    "ipv6" => Family::V6,
+                    other => {
+                        return self.err(
+                            u.span(),
+                            format!("{what}: unknown underlay {other:?} (expected ipv4 or ipv6)"),
+                        );
+                    }
+                },
+            };
+            let mtu = match &t.mtu {
+                None => None,
+                Some(m) => {
+                    let values = match m.get_ref() {
+                        RawMtu::One(v) => vec![*v, *v],
+                        RawMtu::List(v) if v.len() == 2 => v.clone(),
+                        RawMtu::List(v) => {
+                            return self.err(
+                                m.span(),
+                                format!(
+                                    "{what}: mtu list has {} values; expected 2 (one per end, in `between` order)",
+                                    v.len()
+                                ),
+                            );
+                        }
+                    };
+                    let mut mtu = [0u32; 2];
+                    for (slot, v) in mtu.iter_mut().zip(&values) {
+                        match u32::try_from(*v) {
+                            Ok(x) if MTU_RANGE.contains(&x) => *slot = x,
+                            _ => {
+                                return self.err(
+                                    m.span(),
+                                    format!("{what}: mtu {v} is outside 68..=65535"),
+                                );
+                            }
+                        }
+                    }
+                    Some(mtu)
+                }
+            };
+            let mut names = default;
+            let explicit = match &t.names {
+                Some(n) if n.get_ref().len() != 2 => {
+                    return self.err(
+                        n.span(),
+                        format!(
+                            "{what}: names must list exactly two interface names, found {}",
+                            n.get_ref().len()
+                        ),
+                    );
+                }
+                Some(n) => Some(n.get_ref()),
+                None => None,
+            };
+            for end in 0..2 {
+                let span = match explicit {
+                    Some(e) => {
+                        names[end] = e[end].get_ref().clone();
+                        e[end].span()
+                    }
+                    None => t.between.span(),
+                };
+                let node = &between[end];
+                let iface = &names[end];
+                let hint = if explicit.is_some() {
+                    ""
+                } else {
+                    "; set names = [...] on the tunnel"
+                };
+                if let Some(problem) = iface_name_problem(iface) {
+                    return self.err(
+                        span,
+                        format!(
+                            "{what}: interface name {iface:?} on node {node:?} {problem}{hint}"
+                        ),
+                    );
+                }
+                // Tunnels are numbered after the links in `ifaces`.
+                if let Some(prev) = ifaces.insert((node.clone(), iface.clone()), link_count + k) {
+                    let by = if prev < link_count {
+                        format!("link {}", prev + 1)
+                    } else {
+                        format!("tunnel {}", prev - link_count + 1)
+                    };
+                    return self.err(
+                        span,
+                        format!("{what}: interface name {iface:?} on node {node:?} is already used by {by}{hint}"),
+                    );
+                }
+            }
+            out.push(Tunnel {
+                between,
+                underlay,
+                mtu,
+                names,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,336 @@
+//! Automatic addressing and routing: turns a validated [`Topology`] into the
+//! concrete plan the lab builds (interfaces, addresses, routes per node) and
+//! the forwarding paths the model reasons about. Pure code.
+//!
+//! Addressing: link `i` (file order) gets 198.18.0.0/15 split in /24s
+//! (`198.18.0.0 + i*256`, end 0 `.1`, end 1 `.2`) and, when both ends' MTU is
+//! at least 1280, `2001:db8:0:i::/64` (end 0 `::1`, end 1 `::2`).
+//!
+//! Routing, per family: every node gets a route to every link subnet it is
+//! not attached to and can reach, via the first hop of a shortest (hop count)
+//! path to the addresses on it, on which only routers forward; among
+//! equal-cost first hops the one on the lowest link index wins. The cost is
+//! to each *address* (its owner node), not to the subnet: otherwise a router
+//! next to a host could reach the host's address through the far end of the
+//! host's link, a hop longer and over a different MTU. When a subnet's two
+//! addresses have different first hops, the node gets one host route (/32,
+//! /128) per address instead of the subnet route.
+//!
+//! Given addresses (`addresses` / `addresses6` on a link) replace that
+//! link's automatic ones, and automatic subnets step around them and
+//! around anycast addresses ([`addressing::link_subnets`]). Given routes (`routes` on
+//! a node) replace all of that node's automatic routes of their family.
+//! Anycast addresses (`[[anycast]]`) go on each member's `lo`; every other
+//! node routes them to its nearest members, with one multipath route
+//! ([`MultipathPlan`]) where its shortest paths split.
+
+use std::net::IpAddr;
+
+use crate::topology::{Cidr, Family, Topology};
+
+pub mod addressing;
+mod paths;
+mod routing;
+pub mod tunnel;
+
+use addressing::{contains, family_of, host_len};
+pub use addressing::{link_end_addresses, link_subnets, v4_network, v6_network};
+pub use paths::{path_mtu, Hop};
+use routing::Routing;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IfAddr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IfacePlan {
+    pub name: String,
+    /// Index into `Plan::links`.
+    pub link: usize,
+    /// 0 or 1: which end of the link this is.
+    pub end: usize,
+    pub mtu: u32,
+    pub peer_node: String,
+    pub peer_iface: String,
+    pub ipv4: Option<IfAddr>,
+    /// Only where both ends of the link are >= 1280.
+    pub ipv6: Option<IfAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutePlan {
+    /// Destination network (address with host bits zero) and prefix length.
+    pub dst: IfAddr,
+    pub via: IpAddr,
+    pub dev: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePlan {
+    pub name: String,
+    pub router: bool,
+    pub sysctl: Vec<(String, String)>,
+    pub interfaces: Vec<IfacePlan>,
+    /// Non-connected routes only (connected ones come with the addresses).
+    pub routes: Vec<RoutePlan>,
+    /// Routes with several equal-cost next hops (`RTA_MULTIPATH`): towards
+    /// anycast addresses whose nearest members lie behind different neighbours.
+    pub multipath: Vec<MultipathPlan>,
+    /// Addresses on `lo` (/32, /128): the anycast addresses this node serves.
+    pub loopback: Vec<IfAddr>,
+}
+
+/// A route with several next hops, each (gateway, device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultipathPlan {
+    pub dst: IfAddr,
+    pub nexthops: Vec<(IpAddr, String)>,
+}
+
+/// One link with its subnets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkPlan {
+    pub between: [String; 2],
+    /// Interface names per end.
+    pub names: [String; 2],
+    pub mtu: [u32; 2],
+    /// The link's IPv4 network (host bits zero), /24.
+    pub ipv4: IfAddr,
+    /// The link's IPv6 network, /64; None when an end's MTU is below 1280.
+    pub ipv6: Option<IfAddr>,
+    /// Each end's IPv4 address (given, or `.1` / `.2` of `ipv4`).
+    pub ends4: [IfAddr; 2],
+    /// Each end's IPv6 address, where the link has IPv6.
+    pub ends6: Option<[IfAddr; 2]>,
+    /// Some for a `[[tunnels]]` entry (a VXLAN link, numbered after the links).
+    pub tunnel: Option<tunnel::TunnelPlan>,
+}
+
+impl LinkPlan {
+    pub fn subnet(&self, family: Family) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => Some(&self.ipv4),
+            Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+    /// The address of `end` (0 or 1) in `family`, if the link has that family.
+    pub fn end_addr(&self, family: Family, end: usize) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => Some(&self.ends4[end]),
+            Family::V6 => self.ends6.as_ref().map(|e| &e[end]),
+        }
+    }
+}
+
+impl IfacePlan {
+    pub fn addr(&self, family: Family) -> Option<&IfAddr> {
+        match family {
+            Family::V4 => self.ipv4.as_ref(),
+            Family::V6 => self.ipv6.as_ref(),
+        }
+    }
+}
+
+impl NodePlan {
+    /// This node's interface on link `link`, if it is attached to it.
+    pub fn iface_on(&self, link: usize) -> Option<&IfacePlan> {
+        self.interfaces.iter().find(|i| i.link == link)
+    }
+    pub fn iface(&self, name: &str) -> Option<&IfacePlan> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+    /// The routes of one family.
+    pub fn routes_in(&self, family: Family) -> impl Iterator<Item = &RoutePlan> {
+        self.routes
+            .iter()
+            .filter(move |r| family_of(r.dst.addr) == family)
+    }
+}
+
+/// Smallest MTU both ends of a link need for IPv6 to be configured on it.
+pub const IPV6_MIN_MTU: u32 = 1280;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    /// Sorted by node name.
+    pub nodes: Vec<NodePlan>,
+    /// In topology (file) order; `IfacePlan::link` indexes this.
+    pub links: Vec<LinkPlan>,
+}
+
+/// Why a topology cannot be planned (validation reports both with the
+/// file's line; a loaded topology always plans).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// No free /24 of 198.18.0.0/15 is left for link `link` (0-based).
+    NoSubnet { link: usize },
+    /// Tunnel `tunnel` (0-based) has no underlay, or an MTU that does not fit it.
+    Tunnel {
+        tunnel: usize,
+        error: tunnel::UnderlayError,
+    },
+}
+
+impl Plan {
+    /// The plan of a validated topology (see [`Plan::try_new`]).
+    ///
+    /// # Panics
+    /// When `topology` was not validated and cannot be planned.
+    pub fn new(topology: &Topology) -> Plan {
+        Plan::try_new(topology).expect("a validated topology plans")
+    }
+
+    /// The plan of `topology`: interfaces, addresses and routes per node.
+    pub fn try_new(topology: &Topology) -> Result<Plan, PlanError> {
+        let subnets = link_subnets(&topology.links, &topology.anycast)
+            .map_err(|link| PlanError::NoSubnet { link })?;
+        let links: Vec<LinkPlan> = topology
+            .links
+            .iter()
+            .zip(&subnets)
+            .map(|(l, sub)| {
+                let ends = |f| link_end_addresses(l, sub, f).map(|e| e.map(|c| IfAddr::from(&c)));
+                LinkPlan {
+                    between: l.between.clone(),
+                    names: l.names.clone(),
+                    mtu: l.mtu,
+                    ipv4: IfAddr::from(&sub.0),
+                    ipv6: sub.1.as_ref().map(IfAddr::from),
+                    ends4: ends(Family::V4).expect("every link has IPv4"),
+                    ends6: ends(Family::V6),
+                    tunnel: None,
+                }
+            })
+            .collect();
+        let phys = if topology.tunnels.is_empty() {
+            None
+        } else {
+            Some(tunnel::physical_plan(topology)?)
+        };
+        let mut links = links;
+        if let Some(phys) = &phys {
+            let first = links.len();
+            links.extend(
+                tunnel::tunnel_links(topology, phys, first)
+                    .map_err(|(tunnel, error)| PlanError::Tunnel { tunnel, error })?,
+            );
+        }
+        let mut nodes: Vec<NodePlan> = topology
+            .nodes
+            .iter()
+            .map(|(name, node)| NodePlan {
+                name: name.clone(),
+                router: node.router,
+                sysctl: node.sysctl.clone(),
+                interfaces: interfaces_of(name, &links),
+                routes: Vec::new(),
+                multipath: Vec::new(),
+                loopback: Vec::new(),
+            })
+            .collect();
+        for family in [Family::V4, Family::V6] {
+            let routing = Routing::new(&nodes, &links, family);
+            let routes = routing.routes();
+            let anycast = routing.anycast_routes(&topology.anycast);
+            for (k, (mut r, (mut single, mut multi))) in routes.into_iter().zip(anycast).enumerate()
+            {
+                let node = &mut nodes[k];
+                let given: Vec<RoutePlan> = topology.nodes[&node.name]
+                    .routes
+                    .iter()
+                    .filter(|g| g.to.family() == family)
+                    .map(|g| RoutePlan {
+                        dst: IfAddr::from(&g.to),
+                        via: g.via,
+                        dev: node
+                            .interfaces
+                            .iter()
+                            .find(|i| i.addr(family).is_some_and(|a| contains(a, g.via)))
+                            .map(|i| i.name.clone())
+                            .expect("validated: the gateway is on a connected subnet"),
+                    })
+                    .collect();
+                if given.is_empty() {
+                    node.routes.append(&mut r);
+                    node.routes.append(&mut single);
+                    node.multipath.append(&mut multi);
+                } else {
+                    // Given routes replace every automatic one of this family.
+                    node.routes.extend(given);
+                }
+            }
+            for a in &topology.anycast {
+                let Some(addr) = a.addr(family) else { continue };
+                for m in &a.nodes {
+                    if let Some(node) = nodes.iter_mut().find(|n| &n.name == m) {
+                        node.loopback.push(IfAddr {
+                            addr,
+                            prefix_len: host_len(family),
+                        });
+                    }
+                }
+            }
+        }
+        let mut plan = Plan {
+            name: topology.name.clone(),
+            nodes,
+            links,
+        };
+        if let Some(phys) = &phys {
+            tunnel::pin_underlay_routes(&mut plan, phys);
+        }
+        Ok(plan)
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodePlan> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Hosts (non-routers), sorted.
+    pub fn hosts(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| !n.router)
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+}
+
+impl From<&Cidr> for IfAddr {
+    fn from(c: &Cidr) -> IfAddr {
+        IfAddr {
+            addr: c.addr,
+            prefix_len: c.prefix_len,
+        }
+    }
+}
+
+/// `node`'s interfaces, in link order.
+fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
+    let mut out = Vec::new();
+    for (i, l) in links.iter().enumerate() {
+        for end in 0..2 {
+            if l.between[end] != node {
+                continue;
+            }
+            let peer = 1 - end;
+            out.push(IfacePlan {
+                name: l.names[end].clone(),
+                link: i,
+                end,
+                mtu: l.mtu[end],
+                peer_node: l.between[peer].clone(),
+                peer_iface: l.names[peer].clone(),
+                ipv4: Some(l.ends4[end].clone()),
+                ipv6: l.ends6.as_ref().map(|e| e[end].clone()),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
