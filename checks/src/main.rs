@@ -71,9 +71,14 @@ enum Cmd {
         /// scenarios broken on purpose), 1 when it does not.
         #[arg(long)]
         expect: bool,
-        /// Topologies checked at once.
-        #[arg(long, default_value_t = 2)]
-        jobs: usize,
+        /// Topologies checked at once (default: four per core; a check
+        /// mostly waits on the kernel). Reports keep the files' order.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Say how many paths each topology will probe and report each path
+        /// as it is done, on stderr (default: when stderr is a terminal).
+        #[arg(long)]
+        progress: bool,
         /// Only IPv4 / only IPv6.
         #[arg(short = '4', conflicts_with = "only6")]
         only4: bool,
@@ -233,6 +238,7 @@ fn check(
     expect: bool,
     jobs: usize,
     families: Vec<mtulab_core::Family>,
+    progress: bool,
 ) -> Result<u8, Failure> {
     use mtulab::check::{self, CheckOptions};
     use std::io::IsTerminal;
@@ -245,6 +251,7 @@ fn check(
     require_live()?;
     let opts = CheckOptions {
         families,
+        progress: progress || std::io::stderr().is_terminal(),
         ..CheckOptions::default()
     };
     let started = std::time::Instant::now();
@@ -358,6 +365,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             format,
             expect,
             jobs,
+            progress,
             only4,
             only6,
         } => {
@@ -366,7 +374,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 (_, true) => vec![mtulab_core::Family::V6],
                 _ => vec![mtulab_core::Family::V4, mtulab_core::Family::V6],
             };
-            check(&paths, format, expect, jobs, families)
+            let jobs = jobs
+                .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()));
+            check(&paths, format, expect, jobs, families, progress)
         }
         Cmd::Ping { probe: p, size } => probe(&p, |lab, fam| {
             let r = harness::probe::ping::df_ping_hosts(

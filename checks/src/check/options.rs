@@ -8,6 +8,9 @@ pub struct CheckOptions {
     /// Which checks to run (from [`CheckId::LIVE`]).
     pub checks: Vec<CheckId>,
     pub transfer_bytes: u64,
+    /// Say on stderr how many paths a topology will probe, and each path
+    /// as it is probed (`mtulab check` on a terminal, or `--progress`).
+    pub progress: bool,
 }
 
 impl Default for CheckOptions {
@@ -16,6 +19,7 @@ impl Default for CheckOptions {
             families: vec![Family::V4, Family::V6],
             checks: CheckId::LIVE.to_vec(),
             transfer_bytes: 1 << 20,
+            progress: false,
         }
     }
 }
