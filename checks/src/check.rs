@@ -83,6 +83,25 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
     let mut tally = Tally::default();
     if want_paths {
         let hosts: Vec<String> = lab.plan().hosts().into_iter().map(String::from).collect();
+        let planned = if opts.progress {
+            let n = opts
+                .families
+                .iter()
+                .flat_map(|f| hosts.iter().map(move |a| (f, a)))
+                .flat_map(|(f, a)| hosts.iter().map(move |b| (f, a, b)))
+                .filter(|(f, a, b)| a != b && lab.plan().path(a, b, **f).is_some())
+                .count();
+            eprintln!(
+                "{}: {n} paths to probe ({} hosts, {} families)",
+                topology.name,
+                hosts.len(),
+                opts.families.len()
+            );
+            n
+        } else {
+            0
+        };
+        let mut probed = 0;
         for family in &opts.families {
             for from in &hosts {
                 for to in &hosts {
@@ -110,6 +129,15 @@ pub fn run(loaded: &Loaded, opts: &CheckOptions) -> Result<Report, CheckError> {
                         subject: format!("{from} -> {to} {family}"),
                     };
                     let seen = check_path(&ctx, &mut report).map_err(probe_err(topology))?;
+                    probed += 1;
+                    if opts.progress {
+                        eprintln!(
+                            "{}: path {probed}/{planned} {} ({:.1} s)",
+                            topology.name,
+                            ctx.subject,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
                     if let Some(pred) = ctx.pred {
                         model_mismatch::compare(pred, &seen, &mut tally, &mut report.violations);
                     }

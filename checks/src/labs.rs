@@ -72,6 +72,7 @@ mod tests {
             kept: true,
             namespaces: Default::default(),
             owner,
+            timers: None,
         }
     }
 

@@ -30,6 +30,12 @@ Reference: docs/cli.md and docs/format.md."
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// Build labs with the kernel's stock TCP timers (RTO at least 200 ms,
+    /// delayed ACKs, tcp_retries1 3) instead of the lab's fast ones: slower
+    /// verdicts, same meaning (README "Lab timers"). Also
+    /// MTULAB_KERNEL_DEFAULTS=1.
+    #[arg(long, global = true)]
+    kernel_defaults: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,9 +98,14 @@ enum Cmd {
         /// scenarios broken on purpose), 1 when it does not.
         #[arg(long)]
         expect: bool,
-        /// Topologies checked at once (at least 1).
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
-        jobs: u16,
+        /// Topologies checked at once (at least 1; default: four per core,
+        /// a check mostly waits on the kernel). Reports keep the files' order.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+        /// Say how many paths each topology will probe and report each path
+        /// as it is done, on stderr (default: when stderr is a terminal).
+        #[arg(long)]
+        progress: bool,
         /// Only IPv4.
         #[arg(short = '4', conflicts_with = "only6")]
         only4: bool,
@@ -357,6 +368,7 @@ fn check(
     jobs: usize,
     families: Vec<mtulab_core::Family>,
     path: Option<Vec<String>>,
+    progress: bool,
 ) -> Result<u8, Failure> {
     let format = out.format;
     use mtulab::check::{self, CheckOptions};
@@ -376,6 +388,7 @@ fn check(
     let mut opts = CheckOptions {
         families,
         pcap: out.pcap.clone(),
+        progress: progress || std::io::stderr().is_terminal(),
         ..CheckOptions::default()
     };
     if let Some(p) = only {
@@ -600,8 +613,9 @@ fn up(file: &std::path::Path, wait: bool) -> Result<u8, Failure> {
         .collect();
     if wait {
         text.push_str(&format!(
-            "lab {} is up until this command ends\n{nodes}",
-            lab.id()
+            "lab {} is up until this command ends\n{nodes}timers: {}\n",
+            lab.id(),
+            lab.timers.describe()
         ));
         text.push_str("ready; Ctrl-C or end of input removes it\n");
         // A closed stdout is no reason to end early; a full one is (the
@@ -614,9 +628,10 @@ fn up(file: &std::path::Path, wait: bool) -> Result<u8, Failure> {
         return Ok(0);
     }
     let id = lab.id().to_string();
+    let timers = format!("timers: {}\n", lab.timers.describe());
     lab.keep()?;
     text.push_str(&format!(
-        "lab {id} is up; remove it with `mtulab down --lab {id}`\n{nodes}"
+        "lab {id} is up; remove it with `mtulab down --lab {id}`\n{nodes}{timers}"
     ));
     out::emit(&text).map_err(|e| {
         fail(
@@ -634,6 +649,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             format,
             expect,
             jobs,
+            progress,
             only4,
             only6,
             path,
@@ -649,9 +665,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 &paths,
                 Outputs { format, html, pcap },
                 expect,
-                usize::from(jobs),
+                jobs.map_or_else(
+                    || 4 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    usize::from,
+                ),
                 families,
                 path,
+                progress,
             )
         }
         Cmd::Draw {
@@ -832,6 +852,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 fn main() -> ExitCode {
     signals::install();
     let cli = Cli::parse();
+    if cli.kernel_defaults {
+        harness::timers::use_kernel_defaults();
+    }
     // Every run reaps what killed runs left (never a live run's labs);
     // snapshot and import build nothing and change nothing.
     let builds = !matches!(cli.command, Cmd::Snapshot { .. } | Cmd::Import { .. });

@@ -164,12 +164,36 @@ fn expect_can_fail() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `--progress` says up front how many paths a topology will probe (2
+/// hosts, 2 families, but no IPv6 across the 1200 link: 2) and reports
+/// each; without it (stderr not a terminal here) neither line appears.
+fn progress_counts_paths() -> Result<(), Failed> {
+    let file = scenario("hidden_smaller");
+    let with = check(&["check", "--progress", &file])?;
+    let err = text(&with.stderr);
+    if !err.contains("hidden_smaller: 2 paths to probe (2 hosts, 2 families)")
+        || !err.contains("hidden_smaller: path 2/2 ")
+    {
+        return Err(format!("--progress said:\n{err}").into());
+    }
+    let without = check(&["check", &file])?;
+    let err = text(&without.stderr);
+    if err.contains("paths to probe") {
+        return Err(format!("progress without --progress on a pipe:\n{err}").into());
+    }
+    Ok(())
+}
+
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    args.test_threads = args
+        .test_threads
+        .or(Some(harness::env::live_test_threads()));
     let trials = vec![
         live("report::json_contract", json_contract),
         live("report::junit_parses", junit_parses),
         live("report::expect_can_fail", expect_can_fail),
+        live("report::progress_counts_paths", progress_counts_paths),
     ];
     libtest_mimic::run(&args, trials).exit();
 }

@@ -54,7 +54,10 @@ fn nothing_to_check(plan: &Plan, family: Family, check_id: CheckId) -> Option<St
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    args.test_threads = args
+        .test_threads
+        .or(Some(harness::env::live_test_threads()));
     let mut trials = Vec::new();
     let dir = topologies_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir)

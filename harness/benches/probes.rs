@@ -12,6 +12,13 @@
 //!     against iputils `tracepath -n` run in the same namespace (process
 //!     start included: what a user pays), each from a flushed lab.
 //!
+//! (c) The lab's fast timers against kernel defaults (harness::timers), in
+//!     the same run, interleaved: the blackhole verdict of (a), and the
+//!     PLPMTUD recovery of mtu_probing (server -> client, `recovered`).
+//! (d) A silent DF ping (one byte over the path MTU on icmp_blackhole):
+//!     with the ordering barrier (`df_ping_hosts`) against the same ping
+//!     waiting out its 1 s deadline (`df_ping`, no barrier).
+//!
 //! `cargo bench -p mtulab-harness --bench probes` (as root).
 //! MTULAB_BENCH_ROUNDS sets the rounds (default 10).
 
@@ -23,6 +30,7 @@ use common::median;
 use harness::probe::tracepath::{tracepath, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::probe::{exceptions, ping};
+use harness::timers::Timers;
 use harness::Lab;
 use mtulab_core::Family;
 
@@ -66,12 +74,67 @@ fn blackhole_verdict(rounds: usize, family: Family) {
     println!(
         "blackhole verdict ({bh}, 1 MiB server->client): {:.0} ms; \
          control transfer on {ok} completes in {:.1} ms (verdict/control {:.0}x); \
-         floor of two min RTOs {:.0} ms (verdict/floor {:.2}x)",
+         kernel-default floor of two min RTOs {:.0} ms (verdict/floor {:.2}x)",
         ms(v),
         ms(c),
         v.as_secs_f64() / c.as_secs_f64(),
         ms(RTO_FLOOR),
         v.as_secs_f64() / RTO_FLOOR.as_secs_f64(),
+    );
+}
+
+/// (c): `scenario`'s server -> client transfer with fast and with stock
+/// timers, `rounds` times each, interleaved; both must give `want`.
+fn timers_vs_kernel(rounds: usize, family: Family, scenario: &str, want: TransferVerdict) {
+    let topo = common::topology(scenario);
+    let fast = Lab::build_with(&topo, Timers::FAST).expect("build (fast timers)");
+    let stock = Lab::build_with(&topo, Timers::KERNEL_DEFAULTS).expect("build (kernel defaults)");
+    let (mut f, mut k) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (d, v) = timed_transfer(&fast, family);
+        assert_eq!(v, want, "{scenario}, fast timers");
+        f.push(d);
+        let (d, v) = timed_transfer(&stock, family);
+        assert_eq!(v, want, "{scenario}, kernel defaults");
+        k.push(d);
+    }
+    let (f, k) = (median(f), median(k));
+    println!(
+        "{want:?} verdict ({scenario}, {}, 1 MiB server->client): fast timers {:.0} ms, kernel defaults {:.0} ms (same run), ratio {:.1}x",
+        family.as_str(),
+        ms(f),
+        ms(k),
+        k.as_secs_f64() / f.as_secs_f64()
+    );
+}
+
+/// (d): a DF ping the path cannot carry and whose too-big is dropped.
+fn silent_ping(rounds: usize, family: Family) {
+    let (_, bh, narrow) = scenarios(family);
+    let lab = Lab::build(&common::topology(bh)).expect("build");
+    let timeout = Duration::from_secs(1);
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let r = ping::df_ping_hosts(&lab, "server", "client", family, narrow + 1, timeout)
+            .expect("ping");
+        with.push(t.elapsed());
+        assert_eq!(r.outcome, ping::PingOutcome::Silence, "with the barrier");
+        exceptions::flush(&lab).expect("flush");
+        let server = lab.node("server").expect("server");
+        let dst = lab.plan().address_of("client", family).expect("address");
+        let t = Instant::now();
+        let r = ping::df_ping(server.ns(), dst, narrow + 1, timeout).expect("ping");
+        without.push(t.elapsed());
+        assert_eq!(r.outcome, ping::PingOutcome::Silence, "without the barrier");
+    }
+    let (w, o) = (median(with), median(without));
+    println!(
+        "silent DF ping ({bh}, {} bytes): with the ordering barrier {:.2} ms, waiting out the 1 s deadline {:.0} ms (same run), ratio {:.0}x",
+        narrow + 1,
+        ms(w),
+        ms(o),
+        o.as_secs_f64() / w.as_secs_f64()
     );
 }
 
@@ -138,6 +201,22 @@ fn main() {
     }
     for family in [Family::V4, Family::V6] {
         blackhole_verdict(rounds, family);
+    }
+    for family in [Family::V4, Family::V6] {
+        let (_, bh, _) = scenarios(family);
+        timers_vs_kernel(rounds, family, bh, TransferVerdict::Blackhole);
+    }
+    // A stock recovery takes ~6.6 s: at most 3 rounds.
+    for family in [Family::V4, Family::V6] {
+        timers_vs_kernel(
+            rounds.min(3),
+            family,
+            "mtu_probing",
+            TransferVerdict::Recovered,
+        );
+    }
+    for family in [Family::V4, Family::V6] {
+        silent_ping(rounds.min(5), family);
     }
     println!("kernel's own give-up (tcp_retries2=15, computed): about 924 s after the last ack");
 }

@@ -17,6 +17,9 @@ use crate::sysctl::{self, SysctlError};
 use mtulab_core::load::{load_str, Loaded, UncheckedSysctlNames};
 use mtulab_core::plan::{NodePlan, Plan};
 use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError, TunnelKind};
+use netlink_packet_route::route::RouteMetric;
+
+use crate::timers::Timers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -95,6 +98,10 @@ pub struct Lab {
     nodes: BTreeMap<String, LabNode>,
     /// (node, interface) -> MTU as read back from the kernel after building.
     mtus: BTreeMap<(String, String), u32>,
+    /// The TCP timer settings the lab gave its nodes (see [`crate::timers`]).
+    pub timers: Timers,
+    /// How long each step of [`Lab::build`] took (for benches).
+    pub phases: Vec<(&'static str, std::time::Duration)>,
     children: Mutex<Vec<Child>>,
     state: LabState,
     owned: bool,
@@ -115,16 +122,25 @@ pub fn ns_name(id: &str, node: &str) -> String {
 impl Lab {
     /// Build a validated topology into a live lab (planning it here: use
     /// [`Lab::build_loaded`] for a topology loaded with its plan).
+    /// With this process's timers ([`Timers::current`]: fast unless told
+    /// otherwise).
     pub fn build(topology: &Topology) -> Result<Lab, LabError> {
-        Lab::build_planned(topology, Plan::new(topology))
+        Lab::build_planned(topology, Plan::new(topology), Timers::current())
+    }
+
+    /// [`Lab::build`] with the given timers.
+    pub fn build_with(topology: &Topology, timers: Timers) -> Result<Lab, LabError> {
+        Lab::build_planned(topology, Plan::new(topology), timers)
     }
 
     /// Build a loaded topology from the plan it was validated with.
     pub fn build_loaded(loaded: &Loaded) -> Result<Lab, LabError> {
-        Lab::build_planned(&loaded.topology, loaded.plan.clone())
+        Lab::build_planned(&loaded.topology, loaded.plan.clone(), Timers::current())
     }
 
-    fn build_planned(topology: &Topology, plan: Plan) -> Result<Lab, LabError> {
+    fn build_planned(topology: &Topology, plan: Plan, timers: Timers) -> Result<Lab, LabError> {
+        let t0 = std::time::Instant::now();
+        check_hop_limit(topology, &plan)?;
         // A tunnel kind the kernel lacks: say so before anything is made.
         if let Some((kind, reason)) =
             crate::tunnels::first_unsupported(topology.tunnels.iter().map(|t| (t.kind, t.underlay)))
@@ -142,6 +158,7 @@ impl Lab {
             start_time: state::process_start_time(pid).unwrap_or(0),
             kept: false,
             owner: Some(state::caller_uid()),
+            timers: Some(timers),
             namespaces: plan
                 .nodes
                 .iter()
@@ -156,19 +173,34 @@ impl Lab {
             plan,
             nodes: BTreeMap::new(),
             mtus: BTreeMap::new(),
+            timers,
+            phases: Vec::new(),
             children: Mutex::new(Vec::new()),
             state,
             owned: true,
         };
+        lab.phases.push(("plan and register", t0.elapsed()));
         // On any error below, dropping `lab` removes what was made so far.
-        lab.create_nodes()?;
-        lab.create_links()?;
-        lab.configure_wireguard()?;
-        lab.configure_addresses_and_routes()?;
-        lab.install_filters()?;
-        lab.install_mss_clamps()?;
-        lab.read_back_mtus()?;
+        lab.phase("namespaces and sysctls", Lab::create_nodes)?;
+        lab.phase("links", Lab::create_links)?;
+        lab.phase("wireguard", Lab::configure_wireguard)?;
+        lab.phase("addresses and routes", Lab::configure_addresses_and_routes)?;
+        lab.phase("filters", Lab::install_filters)?;
+        lab.phase("mss clamps", Lab::install_mss_clamps)?;
+        lab.phase("read back MTUs", Lab::read_back_mtus)?;
         Ok(lab)
+    }
+
+    /// Run one build step and record how long it took.
+    fn phase(
+        &mut self,
+        name: &'static str,
+        step: fn(&mut Lab) -> Result<(), LabError>,
+    ) -> Result<(), LabError> {
+        let t = std::time::Instant::now();
+        let r = step(self);
+        self.phases.push((name, t.elapsed()));
+        r
     }
 
     fn create_nodes(&mut self) -> Result<(), LabError> {
@@ -182,7 +214,9 @@ impl Lab {
                 .iter()
                 .map(|node| {
                     let ns_name = &self.state.namespaces[&node.name];
-                    let h = s.spawn(move || Netns::create_with(ns_name, || setup_node(node)));
+                    let timers = &self.timers;
+                    let h =
+                        s.spawn(move || Netns::create_with(ns_name, || setup_node(node, timers)));
                     (node.name.clone(), h)
                 })
                 .collect();
@@ -379,8 +413,9 @@ impl Lab {
     }
 
     fn configure_addresses_and_routes(&mut self) -> Result<(), LabError> {
+        let metrics = self.timers.route_metrics();
         for node in &self.plan.nodes {
-            self.execute(&node.name, node_requests(node))?;
+            self.execute(&node.name, node_requests(node, &metrics))?;
         }
         Ok(())
     }
@@ -630,6 +665,8 @@ impl Lab {
             plan,
             nodes,
             mtus: BTreeMap::new(),
+            timers: st.timers.unwrap_or(Timers::KERNEL_DEFAULTS),
+            phases: Vec::new(),
             children: Mutex::new(Vec::new()),
             state: st,
             owned: false,
@@ -694,6 +731,62 @@ pub fn destroy_kept(st: &LabState) -> Vec<std::io::Error> {
     st.destroy()
 }
 
+/// Refuse, before anything is created, a topology with two hosts more than
+/// [`sysctl::MAX_HOPS`] routers apart: no packet could cross. (Only
+/// topologies of more nodes than that can: breadth-first from each host
+/// over the links.)
+fn check_hop_limit(topology: &Topology, plan: &Plan) -> Result<(), LabError> {
+    if plan.nodes.len() <= sysctl::MAX_HOPS + 1 {
+        return Ok(());
+    }
+    let index: BTreeMap<&str, usize> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (n.name.as_str(), k))
+        .collect();
+    let neighbours: Vec<Vec<usize>> = plan
+        .nodes
+        .iter()
+        .map(|n| {
+            n.interfaces
+                .iter()
+                .filter_map(|i| index.get(i.peer_node.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    for from in plan.hosts() {
+        let start = index[from];
+        let mut dist = vec![usize::MAX; plan.nodes.len()];
+        dist[start] = 0;
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(k) = queue.pop_front() {
+            for &m in &neighbours[k] {
+                if dist[m] == usize::MAX {
+                    dist[m] = dist[k] + 1;
+                    queue.push_back(m);
+                }
+            }
+        }
+        for to in plan.hosts() {
+            let d = dist[index[to]];
+            // d links: d - 1 routers between the two hosts.
+            if d != usize::MAX && d > sysctl::MAX_HOPS + 1 {
+                return Err(LabError::Topology(TopologyError {
+                    file: topology.source.clone().unwrap_or_default(),
+                    line: 0,
+                    message: format!(
+                        "hosts {from} and {to} are {} routers apart; the lab raises the TTL / hop limit from the kernel's 64 to 255, so a path may cross at most {} routers",
+                        d - 1,
+                        sysctl::MAX_HOPS
+                    ),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read_ruleset(path: &Path) -> Result<String, LabError> {
     std::fs::read_to_string(path).map_err(|e| {
         LabError::Firewall(FirewallError::Load {
@@ -706,16 +799,22 @@ fn read_ruleset(path: &Path) -> Result<String, LabError> {
 }
 
 /// Runs on the thread that created `node`'s namespace, inside it: sysctls
-/// (before any interface exists, so `default` values apply to all), then
-/// the node's rtnetlink socket.
-fn setup_node(node: &NodePlan) -> Result<Rtnl, LabError> {
+/// (before any interface exists, so `default` values apply to all; the
+/// lab's timers before the topology's own, which win), then the node's
+/// rtnetlink socket.
+fn setup_node(node: &NodePlan, timers: &Timers) -> Result<Rtnl, LabError> {
     let sysctl_err = |source| LabError::Sysctl {
         node: node.name.clone(),
         source,
     };
-    for (k, v) in sysctl::base(node.router) {
-        match sysctl::write(k, v) {
-            // Older kernels lack some knobs; none is essential.
+    let ours = sysctl::base(node.router)
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .chain(timers.sysctls());
+    for (k, v) in ours {
+        match sysctl::write(k, &v) {
+            // Older kernels lack some knobs (tcp_rto_min_us is 6.11+); the
+            // route metrics cover the RTO there, and no other is essential.
             Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {}
             r => r.map_err(sysctl_err)?,
         }
@@ -756,8 +855,11 @@ fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
         .collect()
 }
 
-/// Addresses, then routes, for one node: one pipelined batch.
-fn node_requests(node: &NodePlan) -> Vec<Request> {
+/// Addresses, then routes, for one node: one pipelined batch. With
+/// `metrics` (the lab's timers), every route carries them: addresses are
+/// added without their kernel-made prefix route, which is added here
+/// instead, as the kernel would, plus the metrics.
+fn node_requests(node: &NodePlan, metrics: &[RouteMetric]) -> Vec<Request> {
     let mut out = Vec::new();
     // Anycast addresses on lo (index 1), which is already up.
     for a in &node.loopback {
@@ -766,15 +868,31 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
             netlink::new_address(1, a),
         ));
     }
+    let mut prefix_routes = Vec::new();
     for (k, iface) in node.interfaces.iter().enumerate() {
         let index = FIRST_IFINDEX + k as u32;
         for a in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
+            let what = format!("add address {}/{} to {}", a.addr, a.prefix_len, iface.name);
+            if metrics.is_empty() {
+                out.push(Request::create(what, netlink::new_address(index, a)));
+                continue;
+            }
             out.push(Request::create(
-                format!("add address {}/{} to {}", a.addr, a.prefix_len, iface.name),
-                netlink::new_address(index, a),
+                what,
+                netlink::new_address_noprefixroute(index, a),
+            ));
+            prefix_routes.push(Request::create(
+                format!(
+                    "add connected route for {}/{} dev {}",
+                    a.addr, a.prefix_len, iface.name
+                ),
+                netlink::with_metrics(netlink::new_prefix_route(index, a), metrics),
             ));
         }
     }
+    // Connected routes first: a gateway must be reachable when a route
+    // through it is added.
+    out.extend(prefix_routes);
     for r in &node.routes {
         let Some(k) = node.interfaces.iter().position(|i| i.name == r.dev) else {
             continue;
@@ -784,7 +902,10 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
                 "add route {}/{} via {} dev {}",
                 r.dst.addr, r.dst.prefix_len, r.via, r.dev
             ),
-            netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+            netlink::with_metrics(
+                netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+                metrics,
+            ),
         ));
     }
     for r in &node.multipath {
@@ -808,7 +929,7 @@ fn node_requests(node: &NodePlan) -> Vec<Request> {
                 r.dst.prefix_len,
                 shown.join(" ")
             ),
-            netlink::new_multipath_route(&r.dst, &hops),
+            netlink::with_metrics(netlink::new_multipath_route(&r.dst, &hops), metrics),
         ));
     }
     out

@@ -4,7 +4,8 @@
 //! One module per kernel subsystem: [`netns`] (every setns/unshare),
 //! [`netlink`] (links, addresses, routes, lookups), [`sysctl`], [`firewall`]
 //! (nftables / iptables inside a node), [`lab`] (owns and tears down a lab),
-//! [`state`] (the registry of labs and the reaper).
+//! [`state`] (the registry of labs and the reaper), [`timers`] (the TCP
+//! timer settings a lab gives its nodes).
 
 pub mod capture;
 pub mod env;
@@ -18,6 +19,7 @@ pub mod probe;
 pub mod snapshot;
 pub mod state;
 pub mod sysctl;
+pub mod timers;
 pub mod tunnels;
 pub mod wireguard;
 

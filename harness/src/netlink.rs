@@ -15,7 +15,9 @@ use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REQUEST,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
     VxlanDf,
@@ -598,6 +600,80 @@ pub fn new_address(index: u32, a: &IfAddr) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewAddress(msg)
 }
 
+/// [`new_address`] without the prefix route the kernel would add for it
+/// (`IFA_F_NOPREFIXROUTE`, `ip addr add ... noprefixroute`): the caller
+/// installs that route itself with [`new_prefix_route`], e.g. to give it
+/// metrics.
+pub fn new_address_noprefixroute(index: u32, a: &IfAddr) -> RouteNetlinkMessage {
+    let RouteNetlinkMessage::NewAddress(mut msg) = new_address(index, a) else {
+        unreachable!("new_address builds a NewAddress");
+    };
+    // IFA_F_NOPREFIXROUTE does not fit the header's 8 flag bits: IFA_FLAGS
+    // carries them all.
+    msg.attributes.push(AddressAttribute::Flags(
+        AddressFlags::Nodad | AddressFlags::Permanent | AddressFlags::Noprefixroute,
+    ));
+    RouteNetlinkMessage::NewAddress(msg)
+}
+
+/// The connected (prefix) route the kernel adds for address `a` on `oif`,
+/// as it adds it: IPv4 `NET/LEN dev X proto kernel scope link src ADDR`,
+/// IPv6 `NET/LEN dev X proto kernel metric 256`.
+pub fn new_prefix_route(oif: u32, a: &IfAddr) -> RouteNetlinkMessage {
+    let net = network_of(a.addr, a.prefix_len);
+    let mut msg = RouteMessage::default();
+    msg.header = RouteHeader {
+        address_family: family_of(a.addr),
+        destination_prefix_length: a.prefix_len,
+        table: RouteHeader::RT_TABLE_MAIN,
+        protocol: RouteProtocol::Kernel,
+        scope: if a.addr.is_ipv4() {
+            RouteScope::Link
+        } else {
+            RouteScope::Universe
+        },
+        kind: RouteType::Unicast,
+        ..RouteHeader::default()
+    };
+    msg.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(net)));
+    msg.attributes.push(RouteAttribute::Oif(oif));
+    match a.addr {
+        IpAddr::V4(_) => msg
+            .attributes
+            .push(RouteAttribute::PrefSource(RouteAddress::from(a.addr))),
+        // IP6_RT_PRIO_ADDRCONF
+        IpAddr::V6(_) => msg.attributes.push(RouteAttribute::Priority(256)),
+    }
+    RouteNetlinkMessage::NewRoute(msg)
+}
+
+/// `addr` with the bits past `prefix_len` cleared.
+fn network_of(addr: IpAddr, prefix_len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - prefix_len as u32).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - prefix_len as u32).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
+}
+
+/// Add `metrics` (`RTA_METRICS`: e.g. `rto_min`, `quickack`) to a route
+/// request; nothing when empty.
+pub fn with_metrics(msg: RouteNetlinkMessage, metrics: &[RouteMetric]) -> RouteNetlinkMessage {
+    match msg {
+        RouteNetlinkMessage::NewRoute(mut r) if !metrics.is_empty() => {
+            r.attributes.push(RouteAttribute::Metrics(metrics.to_vec()));
+            RouteNetlinkMessage::NewRoute(r)
+        }
+        other => other,
+    }
+}
+
 /// A static unicast route in the main table to `dst`, next hops not yet
 /// given: what [`new_route`] and [`new_multipath_route`] share.
 fn static_route_to(dst: &IfAddr) -> RouteMessage {
@@ -661,4 +737,19 @@ pub fn del_exception(e: &RouteLookup) -> RouteNetlinkMessage {
             .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
     }
     RouteNetlinkMessage::DelRoute(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_clears_host_bits() {
+        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(network_of(v4("198.18.0.5"), 31), v4("198.18.0.4"));
+        assert_eq!(network_of(v4("198.18.0.5"), 32), v4("198.18.0.5"));
+        assert_eq!(network_of(v4("198.18.0.5"), 0), v4("0.0.0.0"));
+        assert_eq!(network_of(v4("2001:db8:0:1::2"), 64), v4("2001:db8:0:1::"));
+        assert_eq!(network_of(v4("2001:db8::1"), 128), v4("2001:db8::1"));
+    }
 }

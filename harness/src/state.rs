@@ -32,6 +32,9 @@ pub struct LabState {
     /// The owner's start time (clock ticks since boot), against pid reuse.
     pub start_time: u64,
     pub kept: bool,
+    /// The lab's timers (absent in the files of older versions).
+    #[serde(default)]
+    pub timers: Option<crate::timers::Timers>,
     /// node name -> namespace name.
     pub namespaces: BTreeMap<String, String>,
     /// Who built it ([`caller_uid`]); None in files written before owners

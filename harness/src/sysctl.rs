@@ -53,6 +53,11 @@ pub fn read(key: &str) -> io::Result<String> {
 ///   strict reverse-path filter would drop asymmetric lab traffic.
 /// - `ip_forward` is set explicitly (1 on routers, 0 on hosts) for the same
 ///   inheritance reason: a host must never forward.
+/// - TTL / hop limit 255 (`ip_default_ttl`, `ipv6 … hop_limit`; the
+///   kernel's default is 64): a chain of more than 63 routers would
+///   otherwise fail every probe with a misleading "unreachable" (time
+///   exceeded). The lab then carries paths of up to [`MAX_HOPS`] routers,
+///   and refuses longer ones before building.
 pub fn base(router: bool) -> Vec<(&'static str, &'static str)> {
     let fwd = if router { "1" } else { "0" };
     vec![
@@ -68,8 +73,16 @@ pub fn base(router: bool) -> Vec<(&'static str, &'static str)> {
         ("net.ipv4.conf.default.rp_filter", "0"),
         ("net.ipv4.ip_forward", fwd),
         ("net.ipv6.conf.all.forwarding", fwd),
+        ("net.ipv4.ip_default_ttl", "255"),
+        ("net.ipv6.conf.all.hop_limit", "255"),
+        ("net.ipv6.conf.default.hop_limit", "255"),
     ]
 }
+
+/// The most routers a lab path may cross: a packet leaves its host with
+/// TTL / hop limit 255 ([`base`]) and each router takes one, and the last
+/// router must still forward it (its TTL must be above 1 on arrival).
+pub const MAX_HOPS: usize = 254;
 
 /// [`SysctlNames`] as a node will see them: the `net.*` names under
 /// `/proc/sys` of a fresh scratch namespace (only read; where no namespace

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use harness::timers::Timers;
 use harness::Lab;
 use libtest_mimic::Failed;
 use mtulab_core::Family;
@@ -72,7 +73,13 @@ fn lab_matches_file() -> Result<(), Failed> {
                         format!("{}: address {ip} outside the lab ranges", node.name).into(),
                     );
                 }
-                if a["tentative"].as_bool() == Some(true) {
+                // The lab's own addresses are added with IFA_F_NODAD and are
+                // never tentative. The kernel's link-local ones stay
+                // tentative until its addrconf work runs (accept_dad=0 only
+                // skips the DAD itself): under load, e.g. sixteen labs
+                // building beside this trial, that is after the build.
+                let link_local = matches!(ip, IpAddr::V6(v6) if v6.segments()[0] == 0xfe80);
+                if !link_local && a["tentative"].as_bool() == Some(true) {
                     return Err(format!("{}: address {ip} is tentative (DAD)", node.name).into());
                 }
             }
@@ -251,6 +258,175 @@ fn two_labs_do_not_collide() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Sixteen labs of the same file built at once (each thread builds, reads
+/// back its MTUs and drops its lab): every build succeeds, no two share a
+/// namespace, and nothing of any of them is left.
+fn sixteen_labs_build_at_once() -> Result<(), Failed> {
+    const LABS: usize = 16;
+    let topo = load("hidden_smaller");
+    let built: Vec<Result<(String, Vec<String>), String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..LABS)
+            .map(|_| {
+                s.spawn(|| {
+                    let lab = Lab::build(&topo).map_err(|e| format!("build: {e}"))?;
+                    let read_back = lab
+                        .plan()
+                        .nodes
+                        .iter()
+                        .flat_map(|n| n.interfaces.iter().map(move |i| (&n.name, &i.name)))
+                        .filter(|(n, i)| lab.mtu(n, i).is_some())
+                        .count();
+                    if read_back != 6 {
+                        return Err(format!(
+                            "lab {}: {read_back} interfaces read back",
+                            lab.id()
+                        ));
+                    }
+                    let names = lab.namespaces().values().cloned().collect();
+                    Ok((lab.id().to_string(), names))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("builder panicked".into())))
+            .collect()
+    });
+    let mut seen = BTreeSet::new();
+    let mut ids = Vec::new();
+    for r in built {
+        let (id, names) = r?;
+        for n in names {
+            if !seen.insert(n.clone()) {
+                return Err(format!("namespace {n} used by two labs").into());
+            }
+        }
+        ids.push(id);
+    }
+    if seen.len() != LABS * 4 {
+        return Err(format!("{} namespaces, expected {}", seen.len(), LABS * 4).into());
+    }
+    for id in &ids {
+        assert_gone(id)?;
+    }
+    Ok(())
+}
+
+/// With fast timers every route the lab installs, connected ones included,
+/// carries a locked `rto_min` and `quickack`; with kernel defaults none
+/// does and the connected routes are the kernel's own (the control).
+fn routes_carry_the_lab_timers() -> Result<(), Failed> {
+    let topo = load("hidden_smaller");
+    for timers in [Timers::FAST, Timers::KERNEL_DEFAULTS] {
+        let lab = Lab::build_with(&topo, timers)?;
+        for node in &lab.plan().nodes {
+            for v6 in [false, true] {
+                let args: &[&str] = if v6 {
+                    &["-6", "route", "show"]
+                } else {
+                    &["route", "show"]
+                };
+                let routes = ip_json(&lab, &node.name, args)?;
+                let ours: Vec<&Value> = routes
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    // The kernel's link-local and multicast routes are not
+                    // the lab's.
+                    .filter(|r| {
+                        let dst = r["dst"].as_str().unwrap_or("");
+                        !dst.starts_with("fe80:") && !dst.starts_with("ff00:")
+                    })
+                    .collect();
+                if ours.is_empty() {
+                    return Err(format!("{}: no routes (v6: {v6})", node.name).into());
+                }
+                let connected = ours.iter().filter(|r| r["protocol"] == "kernel").count();
+                let family = if v6 { Family::V6 } else { Family::V4 };
+                let ifaces = node
+                    .interfaces
+                    .iter()
+                    .filter(|i| i.addr(family).is_some())
+                    .count();
+                if connected != ifaces {
+                    return Err(format!(
+                        "{}: {connected} connected routes (v6: {v6}), expected {ifaces}",
+                        node.name
+                    )
+                    .into());
+                }
+                for r in ours {
+                    let metrics = r["metrics"].to_string();
+                    let has = metrics.contains("rto_min") && metrics.contains("quickack");
+                    if has != timers.is_fast() {
+                        return Err(format!(
+                            "{}: route {} has metrics {metrics} with timers {}",
+                            node.name,
+                            r["dst"],
+                            timers.describe()
+                        )
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A chain of `n` nodes (hosts `a` and `b` at the ends, routers between).
+fn chain(n: usize) -> Topology {
+    let name = |i: usize| match i {
+        0 => "a".to_string(),
+        i if i == n - 1 => "b".to_string(),
+        i => format!("r{i}"),
+    };
+    let mut src = format!("name = \"chain{n}\"\n");
+    for i in 0..n {
+        let router = i != 0 && i != n - 1;
+        src.push_str(&format!("[nodes.{}]\nrouter = {router}\n", name(i)));
+    }
+    for i in 1..n {
+        src.push_str(&format!(
+            "[[links]]\nbetween = [\"{}\", \"{}\"]\nmtu = 1500\n",
+            name(i - 1),
+            name(i)
+        ));
+    }
+    Topology::from_str(&src, Path::new("chain.toml")).expect("chain topology")
+}
+
+/// 68 routers between two hosts (more than the kernel's TTL of 64 allows):
+/// the lab raises the hop limit, so the far host answers in both families.
+/// (Control for the refusal below.)
+fn long_chain_is_reachable() -> Result<(), Failed> {
+    let lab = Lab::build(&chain(70))?;
+    for family in [Family::V4, Family::V6] {
+        let dst = lab.plan().address_of("b", family).ok_or("no address")?;
+        if !iputils_ping(&lab, "a", dst)? {
+            return Err(format!("a cannot reach b ({dst}) across 68 routers").into());
+        }
+    }
+    Ok(())
+}
+
+/// 255 routers between two hosts: refused before anything is created, and
+/// the message says the lab raised the hop limit to 255.
+fn too_long_chain_is_refused() -> Result<(), Failed> {
+    let before = harness::netns::list_named("mtulab-chain257-");
+    let Err(e) = Lab::build(&chain(257)) else {
+        return Err("a path of 255 routers was built".into());
+    };
+    let msg = e.to_string();
+    if !msg.contains("255 routers apart") || !msg.contains("raises the TTL / hop limit") {
+        return Err(format!("unclear refusal: {msg}").into());
+    }
+    if harness::netns::list_named("mtulab-chain257-") != before {
+        return Err("namespaces were created".into());
+    }
+    Ok(())
+}
+
 /// A router with 300 links: its netlink batch is far larger than one
 /// socket buffer, so it goes out in chunks (one `sendmsg` of it failed with
 /// ENOBUFS). Every link is there with its MTU, and the last host reaches
@@ -393,6 +569,22 @@ fn main() {
         live(
             "lab::big_router_builds_in_chunks",
             big_router_builds_in_chunks,
+        ),
+        live(
+            "lab::hop_limit::long_chain_is_reachable",
+            long_chain_is_reachable,
+        ),
+        live(
+            "lab::hop_limit::too_long_chain_is_refused",
+            too_long_chain_is_refused,
+        ),
+        live(
+            "lab::sixteen_labs_build_at_once",
+            sixteen_labs_build_at_once,
+        ),
+        live(
+            "lab::timers::routes_carry_the_lab_timers",
+            routes_carry_the_lab_timers,
         ),
     ];
     common::run(&args, trials)

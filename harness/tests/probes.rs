@@ -30,7 +30,8 @@ use harness::probe::exceptions;
 use harness::probe::icmp_delivery::icmp_delivery;
 use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
 use harness::probe::tracepath::{tracepath_hosts, TraceOpts};
-use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
+use harness::probe::transfer::{transfer_hosts, Transfer, TransferOpts, TransferVerdict};
+use harness::timers::Timers;
 use harness::Lab;
 use libtest_mimic::Failed;
 use mtulab_core::Family;
@@ -80,6 +81,29 @@ fn hidden_smaller(
 /// (seen now and then under parallel builds) cannot pass for silence.
 fn build(topo: &Topology) -> Result<Lab, Failed> {
     Lab::build(topo).map_err(|e| format!("build lab: {e}").into())
+}
+
+fn build_with(topo: &Topology, timers: Timers) -> Result<Lab, Failed> {
+    Lab::build_with(topo, timers).map_err(|e| format!("build lab: {e}").into())
+}
+
+/// The sender's RTO must be the lab's: well under the kernel's 200 ms floor
+/// with fast timers, at least that floor with kernel defaults.
+fn expect_rto(t: &Transfer, timers: Timers) -> Result<(), Failed> {
+    let ok = if timers.is_fast() {
+        t.rto_ms < 100.0
+    } else {
+        t.rto_ms >= 200.0
+    };
+    if !ok {
+        return Err(format!(
+            "sender's RTO {:.1} ms does not follow the lab's timers ({})",
+            t.rto_ms,
+            timers.describe()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn addr(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, Failed> {
@@ -326,9 +350,13 @@ fn transfer_ok(family: Family, from: &str, to: &str) -> Result<(), Failed> {
 }
 
 /// PMTU ICMP dropped where router-b generates it: server -> client stalls,
-/// and the verdict comes fast. (Control: `transfer_server_to_client`.)
-fn transfer_blackhole(family: Family) -> Result<(), Failed> {
-    let lab = build(&hidden_smaller(family, &[("router-b", "output")], &[]))?;
+/// and the verdict comes fast, with the lab's timers or the kernel's.
+/// (Control: `transfer_server_to_client`.)
+fn transfer_blackhole(family: Family, timers: Timers) -> Result<(), Failed> {
+    let lab = build_with(
+        &hidden_smaller(family, &[("router-b", "output")], &[]),
+        timers,
+    )?;
     let t = transfer_hosts(&lab, "server", "client", family, &TransferOpts::default())?;
     expect(
         &format!("server -> client verdict ({t:?})"),
@@ -342,7 +370,7 @@ fn transfer_blackhole(family: Family) -> Result<(), Failed> {
         )
         .into());
     }
-    Ok(())
+    expect_rto(&t, timers)
 }
 
 /// The twin of `transfer_blackhole` in the filtered lab: client -> server
@@ -363,14 +391,16 @@ fn transfer_blackhole_other_way_ok(family: Family) -> Result<(), Failed> {
 }
 
 /// With tcp_mtu_probing=1 on the sender, the blackholed transfer completes
-/// after RTOs: recovered.
-fn transfer_recovered(family: Family) -> Result<(), Failed> {
+/// after RTOs: recovered, with the lab's timers (in well under a second)
+/// or the kernel's (seconds: the grace is derived from the sender's
+/// settings, not assumed).
+fn transfer_recovered(family: Family, timers: Timers) -> Result<(), Failed> {
     let topo = hidden_smaller(
         family,
         &[("router-b", "output")],
         &[("net.ipv4.tcp_mtu_probing", "1")],
     );
-    let lab = build(&topo)?;
+    let lab = build_with(&topo, timers)?;
     let opts = TransferOpts {
         bytes: 200 * 1024,
         ..TransferOpts::default()
@@ -382,7 +412,10 @@ fn transfer_recovered(family: Family) -> Result<(), Failed> {
         TransferVerdict::Recovered,
     )?;
     expect("bytes verified", t.bytes, opts.bytes)?;
-    Ok(())
+    if timers.is_fast() && t.seconds > 1.0 {
+        return Err(format!("recovery took {:.2} s with fast timers", t.seconds).into());
+    }
+    expect_rto(&t, timers)
 }
 
 // ---------------------------------------------------------- exceptions
@@ -490,13 +523,15 @@ fn main() {
             live(bh("df_ping_silence"), move || {
                 df_ping_blackhole_silence(family)
             }),
-            live(bh("transfer_blackhole"), move || transfer_blackhole(family)),
+            live(bh("transfer_blackhole"), move || {
+                transfer_blackhole(family, Timers::FAST)
+            }),
             live(bh("transfer_other_way_ok"), move || {
                 transfer_blackhole_other_way_ok(family)
             }),
             live(
                 format!("probes::hidden_smaller_probing::{f}::transfer_recovered"),
-                move || transfer_recovered(family),
+                move || transfer_recovered(family, Timers::FAST),
             ),
             live(
                 format!("probes::exceptions::{f}::flush_removes_all"),
@@ -517,6 +552,18 @@ fn main() {
             }),
         ]);
     }
+    // The same verdicts with stock kernel timers (IPv4: the timers are
+    // per-namespace and per-route, not per-family). The recovery costs ~7 s.
+    trials.extend([
+        live(
+            "probes::kernel_defaults::ipv4::transfer_blackhole",
+            move || transfer_blackhole(Family::V4, Timers::KERNEL_DEFAULTS),
+        ),
+        live(
+            "probes::kernel_defaults::ipv4::transfer_recovered",
+            move || transfer_recovered(Family::V4, Timers::KERNEL_DEFAULTS),
+        ),
+    ]);
     // Every lab this run built must be gone: anything left is a cleanup bug.
     common::run(&args, trials)
 }

@@ -12,6 +12,9 @@ pub struct CheckOptions {
     pub pcap: Option<std::path::PathBuf>,
     /// `--path FROM TO`: only this ordered host pair (no anycast downloads).
     pub path: Option<(String, String)>,
+    /// Say on stderr how many paths a topology will probe, and each path
+    /// as it is probed (`mtulab check` on a terminal, or `--progress`).
+    pub progress: bool,
 }
 
 impl Default for CheckOptions {
@@ -22,6 +25,7 @@ impl Default for CheckOptions {
             transfer_bytes: 1 << 20,
             pcap: None,
             path: None,
+            progress: false,
         }
     }
 }

@@ -173,7 +173,8 @@ pub(crate) fn compare_path(
                 .unwrap_or(p.hops[0].out_mtu);
             let learn = |opts: &TraceOpts| -> Result<_, String> {
                 fresh()?;
-                let trace = tracepath::tracepath(sender.ns(), p.dst, opts).map_err(probe)?;
+                let trace =
+                    tracepath::tracepath_in(lab, sender.ns(), p.dst, opts).map_err(probe)?;
                 let got = exceptions::route_get(sender, p.dst).map_err(probe)?;
                 Ok(((got.mtu.unwrap_or(own), got.locked), trace))
             };
@@ -212,11 +213,11 @@ pub(crate) fn compare_path(
             continue;
         };
         fresh()?;
-        let mut got = ping::df_ping(sender.ns(), p.dst, size, PING_SHORT).map_err(probe)?;
+        let mut got = ping::df_ping_in(lab, sender.ns(), p.dst, size, PING_SHORT).map_err(probe)?;
         if got.outcome == PingOutcome::Silence && *pred != model::Ping::Silence {
             tally.reprobed.fetch_add(1, Ordering::Relaxed);
             fresh()?;
-            got = ping::df_ping(sender.ns(), p.dst, size, PING_LONG).map_err(probe)?;
+            got = ping::df_ping_in(lab, sender.ns(), p.dst, size, PING_LONG).map_err(probe)?;
         }
         if differ(
             comparator.ping(p, probe_kind, &kernel_ping(lab.plan(), &got)),

@@ -12,6 +12,7 @@ pub(crate) fn two_rules_case(t: &Topology) -> Result<(), TestCaseError> {
         families: vec![Family::V4, Family::V6],
         checks: vec![CheckId::Pmtud, CheckId::TcpTransfer],
         transfer_bytes: 64 << 10,
+        progress: false,
         ..CheckOptions::default()
     };
     let report = check::run(&Loaded::from_topology(t.clone()), &opts)

@@ -26,7 +26,6 @@ use super::error::ProbeError;
 use super::exceptions;
 use super::transfer::{self, TransferOpts, TransferVerdict};
 use crate::lab::Lab;
-use crate::sysctl;
 use mtulab_core::topology::{Anycast, Family};
 
 /// How [`anycast_flows`] runs.
@@ -186,12 +185,9 @@ pub fn anycast_flows(
     };
     let mut probing = Vec::new();
     for m in &members {
-        let v: u32 = lab
-            .run_in(m, || sysctl::read("net.ipv4.tcp_mtu_probing"))?
-            .map_err(|e| ProbeError::io(m, "read net.ipv4.tcp_mtu_probing", e))?
-            .trim()
-            .parse()
-            .unwrap_or(0);
+        let v = lab
+            .run_in(m, transfer::SenderTcp::read)?
+            .map_err(|e| ProbeError::io(m, "read net.ipv4.tcp_mtu_probing", e))?;
         probing.push(v);
     }
 

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::barrier;
 use super::error::ProbeError;
 use super::exceptions;
 use super::sock::{self, family_opts};
@@ -138,15 +139,33 @@ pub fn icmp_delivery_within(
     let message = too_big(s_sa, d_sa, mtu);
 
     let started = Instant::now();
-    let send_error = match r_sock.send_to(&message, &SocketAddr::new(s_sa.ip(), 0).into()) {
+    let to_s = SocketAddr::new(s_sa.ip(), 0).into();
+    let use_barrier = barrier::lab_allows(lab) && r_node.ns().run(barrier::sound)?;
+    let echo_id = (std::process::id() as u16) ^ s_sa.port();
+    let pin = barrier::SameCpu::new();
+    let send_error = match r_sock.send_to(&message, &to_s) {
         Ok(_) => None,
         Err(e) => Some(e.to_string()),
     };
-    drop(r_sock);
+    // The marker: an echo request from R to S right behind the error.
+    let marker_out = use_barrier
+        && pin.pinned()
+        && send_error.is_none()
+        && r_sock
+            .send_to(&echo_request(family, echo_id), &to_s)
+            .is_ok();
+    drop(pin);
 
     let mut from = None;
     if send_error.is_none() {
         let deadline = started + timeout;
+        // Once S has answered the marker, S has handled the error before
+        // it (see `barrier`): its error queue holds it or never will, so
+        // the wait below ends at once instead of at the deadline.
+        let settled = marker_out
+            && echo_reply_within(&r_sock, family, echo_id, deadline)
+                .map_err(r_err("wait for the marker's reply"))?;
+        let deadline = if settled { Instant::now() } else { deadline };
         'wait: loop {
             let revents =
                 sock::wait(s_sock.as_raw_fd(), 0, deadline).map_err(s_err("poll error queue"))?;
@@ -163,6 +182,7 @@ pub fn icmp_delivery_within(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    drop(r_sock);
     drop(s_sock);
     exceptions::flush(lab)?;
     Ok(Delivery {
@@ -177,6 +197,67 @@ pub fn icmp_delivery_within(
         send_error,
         seconds,
     })
+}
+
+/// An ICMP / ICMPv6 echo request (no IP header) with `id`, sequence 1.
+fn echo_request(family: Family, id: u16) -> Vec<u8> {
+    let mut m = vec![0u8; 8];
+    m[0] = match family {
+        Family::V4 => 8,
+        Family::V6 => 128,
+    };
+    m[4..6].copy_from_slice(&id.to_be_bytes());
+    m[6..8].copy_from_slice(&1u16.to_be_bytes());
+    if family == Family::V4 {
+        // The kernel computes ICMPv6 checksums on raw sockets, not ICMPv4's.
+        let c = sock::inet_checksum(&m);
+        m[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    m
+}
+
+/// Wait on the raw socket `r` for the echo reply to [`echo_request`] with
+/// `id`; false at the deadline.
+fn echo_reply_within(r: &Socket, family: Family, id: u16, deadline: Instant) -> io::Result<bool> {
+    let mut buf = [0u8; 2048];
+    loop {
+        if sock::wait(r.as_raw_fd(), libc::POLLIN, deadline)? == 0 {
+            return Ok(false);
+        }
+        loop {
+            // SAFETY: buf is writable for its length.
+            let n = unsafe {
+                libc::recv(
+                    r.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n < 0 {
+                break;
+            }
+            let got = &buf[..n as usize];
+            // Raw ICMPv4 sockets receive the IP header too.
+            let icmp = match family {
+                Family::V4 if !got.is_empty() => {
+                    &got[((got[0] & 0x0f) as usize * 4).min(got.len())..]
+                }
+                _ => got,
+            };
+            let reply = match family {
+                Family::V4 => 0,
+                Family::V6 => 129,
+            };
+            if icmp.len() >= 8
+                && icmp[0] == reply
+                && icmp[4..6] == id.to_be_bytes()
+                && icmp[6..8] == 1u16.to_be_bytes()
+            {
+                return Ok(true);
+            }
+        }
+    }
 }
 
 /// The ICMP message (no outer IP header: the raw socket adds it) a router

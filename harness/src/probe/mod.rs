@@ -13,11 +13,14 @@
 //!   which member accepted it, which received its ICMP, the verdict.
 //!
 //! Every probe has a deadline and waits on socket readiness (poll(2)), never
-//! on fixed sleeps; every socket a probe opens is closed before it returns.
+//! on fixed sleeps; a probe that expects silence ends it early with an
+//! ordering barrier ([`barrier`]: a marker behind the probe along the same
+//! route) instead of waiting out its deadline; every socket a probe opens is closed before it returns.
 //! Sockets are created on a thread inside the node's namespace
 //! ([`crate::netns::Netns::run`]) and then used from ordinary threads.
 
 pub mod anycast;
+mod barrier;
 pub mod error;
 pub mod exceptions;
 pub mod icmp_delivery;

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Protocol, Socket};
 
+use super::barrier;
 use super::error::ProbeError;
 use super::sock::{self, family_opts, PmtuDisc, QueuedError};
 use crate::netns::Netns;
@@ -105,8 +106,36 @@ enum Answer {
     Silence,
 }
 
-/// Trace the path from `ns` to `dst`.
+/// Trace the path from `ns` to `dst`. Without a lab to vouch for
+/// single-path routes this never uses markers; [`tracepath_hosts`] does
+/// where it can.
 pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, ProbeError> {
+    tracepath_with(ns, dst, opts, false)
+}
+
+/// [`tracepath`] from `ns`, a node of `lab`: with markers where the lab
+/// allows them (no multipath routes).
+pub fn tracepath_in(
+    lab: &crate::lab::Lab,
+    ns: &Netns,
+    dst: IpAddr,
+    opts: &TraceOpts,
+) -> Result<Trace, ProbeError> {
+    tracepath_with(ns, dst, opts, barrier::lab_allows(lab))
+}
+
+/// [`tracepath`]; with `barrier` (the caller knows the route is
+/// single-path), each probe is followed by a minimal echo request to `dst`
+/// from a ping socket, the marker (see [`super::barrier`]): the probe's
+/// answer, if any, comes from a hop no further than `dst`, so once the
+/// marker's reply is back the probe's answer is too or never will be, and
+/// a silent probe costs a round trip instead of `probe_timeout`.
+fn tracepath_with(
+    ns: &Netns,
+    dst: IpAddr,
+    opts: &TraceOpts,
+    barrier: bool,
+) -> Result<Trace, ProbeError> {
     let node = ns.name();
     let started = Instant::now();
     let io = |what: &'static str| {
@@ -122,6 +151,20 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
         &format!("tracepath {dst}"),
     )?;
 
+    let marker = if barrier && ns.run(barrier::sound)? {
+        let proto = if dst.is_ipv4() {
+            Protocol::ICMPV4
+        } else {
+            Protocol::ICMPV6
+        };
+        let what = format!("tracepath {dst} (marker)");
+        let m = sock::probe_socket(ns, dst, proto, PmtuDisc::Do, &what)?;
+        m.connect(&SocketAddr::new(dst, 0).into())
+            .map_err(io("connect marker"))?;
+        Some(m)
+    } else {
+        None
+    };
     let overhead = fo.ip_header + 8;
     let mut mtu = opts.initial_mtu.max(overhead);
     let mut port = opts.base_port;
@@ -151,6 +194,7 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
                 SocketAddr::new(dst, port),
                 &payload[..(mtu - overhead) as usize],
                 opts.probe_timeout,
+                marker.as_ref(),
             )
             .map_err(io("send probe"))?;
             let rtt = sent_at.elapsed().as_secs_f64() * 1000.0;
@@ -220,18 +264,41 @@ pub fn tracepath(ns: &Netns, dst: IpAddr, opts: &TraceOpts) -> Result<Trace, Pro
     })
 }
 
-/// Send one probe to `to` and wait for its answer.
+/// Send one probe to `to` and wait for its answer; with a `marker` (a ping
+/// socket connected to `to`'s address), an echo request right behind it,
+/// whose reply ends the wait.
 fn probe_once(
     socket: &Socket,
     to: SocketAddr,
     payload: &[u8],
     timeout: Duration,
+    marker: Option<&Socket>,
 ) -> io::Result<Answer> {
     // Forget answers to earlier probes still queued.
     while sock::recv_err(socket)?.is_some() {}
     let _ = socket.take_error();
+    if let Some(m) = marker {
+        while sock::recv_err(m)?.is_some() {}
+        let _ = m.take_error();
+    }
     socket.connect(&to.into())?;
-    match socket.send(payload) {
+    // The probe's port, as the echo's sequence number: a reply to an
+    // earlier marker is never taken for this one's.
+    let (request, reply) = if to.is_ipv4() { (8, 0) } else { (128, 129) };
+    let mut echo = [request, 0, 0, 0, 0, 0, 0, 0];
+    echo[6..8].copy_from_slice(&to.port().to_be_bytes());
+    let pin = barrier::SameCpu::new();
+    let sent = socket.send(payload);
+    let marker = match marker {
+        // Not after a local EMSGSIZE (nothing went out, the answer is
+        // already here). After other errors the marker is harmless, and
+        // needed: a veth that drops an oversize packet on transmit makes
+        // the send fail with ENOBUFS (IP_RECVERR), and nothing will come.
+        Some(m) if pin.pinned() && !is_emsgsize(&sent) => m.send(&echo).is_ok().then_some(m),
+        _ => None,
+    };
+    drop(pin);
+    match sent {
         Ok(_) => {}
         Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
             // The local error is queued too, with the interface MTU.
@@ -247,9 +314,36 @@ fn probe_once(
         Err(e) => return Err(e),
     }
     let deadline = Instant::now() + timeout;
+    let mut settled = false;
     loop {
-        if sock::wait(socket.as_raw_fd(), 0, deadline)? == 0 {
+        if settled {
+            // Read whatever the probe got before the marker's answer.
+            while let Some(q) = sock::recv_err(socket)? {
+                if q.dest.map(|d| d.port()) != Some(to.port()) {
+                    continue;
+                }
+                if let Some(a) = classify(&q) {
+                    let _ = socket.take_error();
+                    return Ok(a);
+                }
+            }
             return Ok(Answer::Silence);
+        }
+        match marker {
+            None => {
+                if sock::wait(socket.as_raw_fd(), 0, deadline)? == 0 {
+                    return Ok(Answer::Silence);
+                }
+            }
+            Some(m) => {
+                let r = barrier::wait_any(&[socket.as_raw_fd(), m.as_raw_fd()], deadline)?;
+                if r.iter().all(|&e| e == 0) {
+                    return Ok(Answer::Silence);
+                }
+                if r[1] != 0 {
+                    settled = marker_replied(m, reply, to.port());
+                }
+            }
         }
         while let Some(q) = sock::recv_err(socket)? {
             if q.dest.map(|d| d.port()) != Some(to.port()) {
@@ -261,6 +355,38 @@ fn probe_once(
             }
         }
         let _ = socket.take_error();
+    }
+}
+
+fn is_emsgsize<T>(r: &io::Result<T>) -> bool {
+    matches!(r, Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE))
+}
+
+/// Read the marker socket: did the echo reply with sequence `seq` come?
+/// (Errors it queues, e.g. an unreachable, are dropped: the probe's own
+/// answer says what happened.)
+fn marker_replied(m: &Socket, reply: u8, seq: u16) -> bool {
+    while let Ok(Some(_)) = sock::recv_err(m) {}
+    let _ = m.take_error();
+    let mut buf = [0u8; 64];
+    let mut got_it = false;
+    loop {
+        // SAFETY: buf is writable for its length.
+        let n = unsafe {
+            libc::recv(
+                m.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return got_it;
+        }
+        let got = &buf[..n as usize];
+        if got.len() >= 8 && got[0] == reply && got[6..8] == seq.to_be_bytes() {
+            got_it = true;
+        }
     }
 }
 
@@ -299,5 +425,5 @@ pub fn tracepath_hosts(
     opts: &TraceOpts,
 ) -> Result<Trace, ProbeError> {
     let (node, dst) = super::ping::ready(lab, from, to, family)?;
-    tracepath(node.ns(), dst, opts)
+    tracepath_with(node.ns(), dst, opts, barrier::lab_allows(lab))
 }

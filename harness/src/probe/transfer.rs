@@ -18,9 +18,12 @@
 //! - `blackhole`: acks stopped while the sender retransmitted on RTO.
 //!   Without `net.ipv4.tcp_mtu_probing` on the sender nothing can repair
 //!   that, so [`TransferOpts::stall_rtos`] RTOs without progress decide it
-//!   (≈ 0.6 s: min RTO 200 ms, then 400 ms). With probing on, the kernel
-//!   starts probing after `tcp_retries1` (3) RTOs and needs seconds, so the
-//!   stall may last up to [`TransferOpts::probing_grace`].
+//!   (the RTO is the lab's: ≈ 30 ms with its fast timers, ≈ 0.6 s with
+//!   stock ones, see [`crate::timers`]). With probing on, the kernel starts
+//!   probing only when a retransmission times out `tcp_retries1` worth of
+//!   backoff after the stall began, so the stall may last up to
+//!   [`TransferOpts::probing_grace`], by default derived from the sender's
+//!   own `tcp_retries1` and its socket's RTO ([`timers::plpmtud_grace`]).
 //!
 //! Every path out (verdict, error, timeout) closes both sockets with
 //! `SO_LINGER` 0, so no connection lingers (no TIME_WAIT, no orphan
@@ -29,7 +32,7 @@
 use std::io;
 use std::mem::offset_of;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -43,6 +46,8 @@ use crate::netns::Netns;
 use crate::sysctl;
 use mtulab_core::topology::Family;
 
+use crate::timers;
+
 /// How a [`transfer`] runs.
 #[derive(Debug, Clone)]
 pub struct TransferOpts {
@@ -54,8 +59,9 @@ pub struct TransferOpts {
     /// row without ack progress is a blackhole.
     pub stall_rtos: u32,
     /// With `tcp_mtu_probing` on the sender: this long without ack progress
-    /// is a blackhole.
-    pub probing_grace: Duration,
+    /// is a blackhole. None: [`timers::plpmtud_grace`] of the sender's
+    /// `tcp_retries1` and its socket's RTO when the data starts.
+    pub probing_grace: Option<Duration>,
     /// How often `TCP_INFO` is sampled.
     pub sample_every: Duration,
 }
@@ -66,7 +72,7 @@ impl Default for TransferOpts {
             bytes: 1 << 20,
             deadline: Duration::from_secs(30),
             stall_rtos: 2,
-            probing_grace: Duration::from_secs(20),
+            probing_grace: None,
             sample_every: Duration::from_millis(5),
         }
     }
@@ -99,6 +105,9 @@ pub struct Transfer {
     /// `net.ipv4.tcp_mtu_probing` in the sender's namespace (it covers
     /// IPv6 too).
     pub mtu_probing: u32,
+    /// The sender's RTO when the data started (`tcpi_rto`), milliseconds:
+    /// shows the lab's timers at work.
+    pub rto_ms: f64,
     /// For a blackhole: seconds from the last ack progress to the verdict.
     pub stalled_for: Option<f64>,
 }
@@ -229,6 +238,64 @@ struct Receiver {
     eof: AtomicBool,
     stop: AtomicBool,
     error: Mutex<Option<String>>,
+    /// An eventfd the receiver signals when it is done (end of data or an
+    /// error), so the sender's loop wakes at once instead of at its next
+    /// sample.
+    done: OwnedFd,
+}
+
+impl Receiver {
+    fn new() -> io::Result<Receiver> {
+        // SAFETY: eventfd returns a new descriptor we own, or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Receiver {
+            received: AtomicU64::new(0),
+            eof: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            error: Mutex::new(None),
+            // SAFETY: fd is valid and owned by nobody else.
+            done: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    fn signal_done(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
+        unsafe {
+            libc::write(self.done.as_raw_fd(), (&one as *const u64).cast(), 8);
+        }
+    }
+}
+
+/// Wait until `s` is ready for `events`, `done` is signalled, or
+/// `deadline` passes.
+fn wait_or_done(s: &Socket, events: i16, done: &OwnedFd, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    let mut pfds = [
+        libc::pollfd {
+            fd: s.as_raw_fd(),
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: done.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfds.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 fn receive(s: &Socket, state: &Receiver) {
@@ -237,6 +304,7 @@ fn receive(s: &Socket, state: &Receiver) {
     let mut offset: u64 = 0;
     let fail = |msg: String| {
         *state.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
+        state.signal_done();
     };
     while !state.stop.load(Ordering::Relaxed) {
         let deadline = Instant::now() + Duration::from_millis(20);
@@ -257,6 +325,7 @@ fn receive(s: &Socket, state: &Receiver) {
             };
             if n == 0 {
                 state.eof.store(true, Ordering::Release);
+                state.signal_done();
                 return;
             }
             if n < 0 {
@@ -306,11 +375,9 @@ pub fn transfer(
         let (node, what) = (node.to_string(), format!("{what} (transfer to {to_addr})"));
         move |e: io::Error| ProbeError::io(&node, what, e)
     };
-    let mtu_probing: u32 = from
-        .run(|| sysctl::read("net.ipv4.tcp_mtu_probing"))?
-        .map_err(err_in(from.name(), "read net.ipv4.tcp_mtu_probing"))?
-        .parse()
-        .unwrap_or(0);
+    let tcp = from
+        .run(SenderTcp::read)?
+        .map_err(err_in(from.name(), "read net.ipv4.tcp_mtu_probing"))?;
 
     let listener = to
         .run(|| -> io::Result<Socket> {
@@ -383,8 +450,34 @@ pub fn transfer(
         dst,
         opts,
         (started, deadline),
-        mtu_probing,
+        tcp,
     )
+}
+
+/// The sender namespace's sysctls a transfer's verdict depends on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SenderTcp {
+    /// `net.ipv4.tcp_mtu_probing` (covers IPv6 too).
+    pub mtu_probing: u32,
+    /// `net.ipv4.tcp_retries1` (3 when unreadable: the kernel default).
+    pub retries1: u32,
+}
+
+impl SenderTcp {
+    /// Read in the calling thread's namespace.
+    pub(crate) fn read() -> io::Result<SenderTcp> {
+        let mtu_probing = sysctl::read("net.ipv4.tcp_mtu_probing")?
+            .parse()
+            .unwrap_or(0);
+        let retries1 = sysctl::read("net.ipv4.tcp_retries1")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3);
+        Ok(SenderTcp {
+            mtu_probing,
+            retries1,
+        })
+    }
 }
 
 /// The data phase of a transfer over an established connection: `sender`
@@ -399,7 +492,7 @@ pub(crate) fn run_connected(
     dst: SocketAddr,
     opts: &TransferOpts,
     (started, deadline): (Instant, Instant),
-    mtu_probing: u32,
+    tcp: SenderTcp,
 ) -> Result<Transfer, ProbeError> {
     let to_addr = dst.ip();
     let err_in = |node: &str, what: &str| {
@@ -411,15 +504,17 @@ pub(crate) fn run_connected(
         dst: dst.to_string(),
         detail,
     };
-    let state = Receiver {
-        received: AtomicU64::new(0),
-        eof: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-        error: Mutex::new(None),
+    let state = match Receiver::new() {
+        Ok(r) => r,
+        Err(e) => {
+            close_now(sender);
+            close_now(receiver);
+            return Err(err_in(names.0, "eventfd")(e));
+        }
     };
     let outcome = std::thread::scope(|scope| {
         scope.spawn(|| receive(&receiver, &state));
-        let r = drive(&sender, &state, opts, deadline, mtu_probing != 0);
+        let r = drive(&sender, &state, opts, deadline, tcp);
         state.stop.store(true, Ordering::Relaxed);
         r
     });
@@ -435,7 +530,8 @@ pub(crate) fn run_connected(
             format!("receiver in {}: {msg}", names.1),
         ));
     }
-    let (verdict, rtos, stalled_for) = match driven {
+    let rto_ms = driven.1;
+    let (verdict, rtos, stalled_for) = match driven.0 {
         Driven::Done { rtos } if bytes != opts.bytes => {
             return Err(timeout(
                 "verify data",
@@ -471,7 +567,8 @@ pub(crate) fn run_connected(
         advmss: last.advmss,
         rtos,
         total_retrans: last.total_retrans,
-        mtu_probing,
+        mtu_probing: tcp.mtu_probing,
+        rto_ms,
         stalled_for,
     })
 }
@@ -483,19 +580,27 @@ enum Driven {
     TimedOut { rtos: u32 },
 }
 
-/// Write the pattern, watch `TCP_INFO`, and decide.
+/// Write the pattern, watch `TCP_INFO`, and decide. Also returns the
+/// socket's RTO (ms) at the start.
 fn drive(
     s: &Socket,
     rx: &Receiver,
     opts: &TransferOpts,
     deadline: Instant,
-    probing: bool,
-) -> io::Result<Driven> {
+    tcp: SenderTcp,
+) -> io::Result<(Driven, f64)> {
     let pat = pattern();
     let total = opts.bytes;
     let mut sent: u64 = 0;
     let mut shut = false;
     let (first, filled) = tcp_info(s)?;
+    let rto = Duration::from_micros(first.rto as u64);
+    let rto_ms = rto.as_secs_f64() * 1e3;
+    // The lab's timers decide how long PLPMTUD may take (None: no probing).
+    let grace = (tcp.mtu_probing != 0).then(|| {
+        opts.probing_grace
+            .unwrap_or_else(|| timers::plpmtud_grace(tcp.retries1, rto))
+    });
     let mut rtos = RtoCounter::new(&first, filled);
     let mut acked = first.bytes_acked;
     let mut last_progress = Instant::now();
@@ -503,9 +608,10 @@ fn drive(
     loop {
         if rx.eof.load(Ordering::Acquire) || rx.error.lock().map(|e| e.is_some()).unwrap_or(true) {
             let (info, _) = tcp_info(s)?;
-            return Ok(Driven::Done {
+            let done = Driven::Done {
                 rtos: rtos.update(&info),
-            });
+            };
+            return Ok((done, rto_ms));
         }
         while sent < total {
             let start = (sent % PERIOD as u64) as usize;
@@ -529,26 +635,22 @@ fn drive(
             last_progress = now;
             rtos_at_progress = n_rtos;
         }
-        let stalled = if probing {
-            now.duration_since(last_progress) >= opts.probing_grace
-        } else {
-            n_rtos - rtos_at_progress >= opts.stall_rtos
+        let stalled = match grace {
+            Some(grace) => now.duration_since(last_progress) >= grace,
+            None => n_rtos - rtos_at_progress >= opts.stall_rtos,
         };
         if stalled {
-            return Ok(Driven::Stalled {
+            let stall = Driven::Stalled {
                 rtos: n_rtos,
                 stalled_for: now.duration_since(last_progress).as_secs_f64(),
-            });
+            };
+            return Ok((stall, rto_ms));
         }
         if now >= deadline {
-            return Ok(Driven::TimedOut { rtos: n_rtos });
+            return Ok((Driven::TimedOut { rtos: n_rtos }, rto_ms));
         }
         let events = if sent < total { libc::POLLOUT } else { 0 };
-        sock::wait(
-            s.as_raw_fd(),
-            events,
-            (now + opts.sample_every).min(deadline),
-        )?;
+        wait_or_done(s, events, &rx.done, (now + opts.sample_every).min(deadline))?;
     }
 }
 

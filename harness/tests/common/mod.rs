@@ -64,7 +64,10 @@ pub fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<Value, Failed> {
 /// The command line, after reaping the labs of earlier killed runs (never
 /// a live run's) where labs can be built.
 pub fn args() -> Arguments {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    args.test_threads = args
+        .test_threads
+        .or(Some(harness::env::live_test_threads()));
     if harness::env::live_unavailable().is_none() {
         harness::state::reap();
     }
