@@ -18,7 +18,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::plan::{Hop, Plan};
+use crate::plan::{link_label, Hop, Plan};
 use crate::topology::{ClampTo, Family, FilterKind, Hook, Topology, Verdict};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};

@@ -13,7 +13,7 @@ use super::raw::*;
 use super::sysctl::{key_problem, SysctlNames};
 use super::{base_dir, line_of, Loaded};
 use crate::plan::tunnel::UnderlayError;
-use crate::plan::{link_subnets, Plan, PlanError};
+use crate::plan::{subnets, Plan, PlanError};
 use crate::topology::*;
 
 mod addresses;
@@ -22,6 +22,7 @@ mod expect;
 mod nodes;
 mod reachability;
 mod routes;
+mod segments;
 mod tunnels;
 
 use reachability::unreachable_hosts;
@@ -69,6 +70,7 @@ impl Validator<'_> {
             }
             let raw_node = raw_node.into_inner();
             let mss_clamp = self.mss_clamp(&name, &raw_node)?;
+            let pmtu_icmp = self.pmtu_icmp(&name, &raw_node)?;
             if let Some(c) = &raw_node.mss_clamp {
                 clamp_spans.insert(name.clone(), c.span());
             }
@@ -116,6 +118,7 @@ impl Validator<'_> {
                     sysctl,
                     mss_clamp,
                     routes: Vec::new(),
+                    pmtu_icmp,
                 },
             );
         }
@@ -216,8 +219,8 @@ impl Validator<'_> {
         }
         let defaults = default_iface_names(&betweens);
         let mut links = Vec::new();
-        // (node, iface) → link index (0-based) that claimed it.
-        let mut ifaces: HashMap<(String, String), usize> = HashMap::new();
+        // (node, iface) → the link, segment or tunnel that claimed it.
+        let mut ifaces: HashMap<(String, String), String> = HashMap::new();
         for (i, ((between, mtu), (explicit, default))) in betweens
             .into_iter()
             .zip(mtus)
@@ -250,12 +253,11 @@ impl Validator<'_> {
                         ),
                     );
                 }
-                if let Some(prev) = ifaces.insert((node.clone(), iface.clone()), i) {
+                if let Some(by) = ifaces.insert((node.clone(), iface.clone()), what.clone()) {
                     return self.err(
                         span,
                         format!(
-                            "{what}: interface name {iface:?} on node {node:?} is already used by link {}",
-                            prev + 1
+                            "{what}: interface name {iface:?} on node {node:?} is already used by {by}"
                         ),
                     );
                 }
@@ -268,8 +270,6 @@ impl Validator<'_> {
                 addresses6: None,
             });
         }
-
-        self.check_clamp_oifs(&nodes, &links, &clamp_spans)?;
 
         // Filters.
         let base = base_dir(self.path);
@@ -368,26 +368,32 @@ impl Validator<'_> {
             });
         }
 
-        let tunnels = self.tunnels(&raw.tunnels, &nodes, &mut ifaces, links.len())?;
+        let mut segments = self.segments(&raw.segments, &nodes, &mut ifaces, links.len())?;
+        let tunnels = self.tunnels(
+            &raw.tunnels,
+            &nodes,
+            &mut ifaces,
+            links.len() + segments.len(),
+        )?;
+        self.check_clamp_oifs(&nodes, &ifaces, &clamp_spans)?;
         // User-given addresses, anycast groups, then routes (which need every
         // link's final addressing, automatic included).
-        self.given_addresses(&raw.links, &mut links)?;
-        let anycast = self.anycast(&raw.anycast, &nodes, &links)?;
-        let subnets = match link_subnets(&links, &anycast) {
+        let seen = self.given_addresses(&raw.links, &mut links)?;
+        self.segment_addresses(&raw.segments, &mut segments, seen)?;
+        let anycast = self.anycast(&raw.anycast, &nodes, &links, &segments)?;
+        let subnets = match subnets(&links, &segments, &anycast) {
             Ok(s) => s,
-            Err(i) => {
-                return self.err(raw.links[i].get_ref().between.span(), no_subnet_message(i));
-            }
+            Err(i) => return self.no_subnet(&raw.links, &raw.segments, i),
         };
         for (name, routes) in raw_routes {
-            let given = self.routes(&name, routes, &links, &subnets)?;
+            let given = self.routes(&name, routes, &links, &segments, &subnets)?;
             if let Some(n) = nodes.get_mut(&name) {
                 n.routes = given;
             }
         }
 
         // Every pair of hosts must reach each other with only routers forwarding.
-        if let Some((a, b)) = unreachable_hosts(&nodes, &links) {
+        if let Some((a, b)) = unreachable_hosts(&nodes, &links, &segments) {
             return self.err(
                 node_lines[&b].clone(),
                 format!(
@@ -412,6 +418,7 @@ impl Validator<'_> {
             expect,
             anycast,
             tunnels,
+            segments,
         };
         // The plan, once: tunnel endpoints must reach each other over the
         // physical links, and a given MTU must fit the underlay (needs the
@@ -426,10 +433,30 @@ impl Validator<'_> {
                 };
                 self.err(span, format!("tunnel {}: {error}", k + 1))
             }
-            Err(PlanError::NoSubnet { link }) => self.err(
-                raw.links[link].get_ref().between.span(),
-                no_subnet_message(link),
-            ),
+            Err(PlanError::NoSubnet { link }) => self.no_subnet(&raw.links, &raw.segments, link),
+        }
+    }
+
+    /// The error for link or segment `i` (0-based, segments after the
+    /// links) when automatic addressing runs out.
+    fn no_subnet<T>(
+        &self,
+        links: &[Spanned<RawLink>],
+        segments: &[Spanned<RawSegment>],
+        i: usize,
+    ) -> Result<T, TopologyError> {
+        match links.get(i) {
+            Some(l) => self.err(l.get_ref().between.span(), no_subnet_message(i)),
+            None => {
+                let s = segments[i - links.len()].get_ref();
+                self.err(
+                    s.name.span(),
+                    format!(
+                        "segment {}: no free /24 of 198.18.0.0/15 is left for automatic addressing",
+                        s.name.get_ref()
+                    ),
+                )
+            }
         }
     }
 }

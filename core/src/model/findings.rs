@@ -11,37 +11,14 @@ impl Model {
             .link_mismatches
             .iter()
             .map(|m| {
-                let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
-                let limit = m.mtu[small] + VETH_SLACK;
-                let seen = if m.tunnel {
-                    // Measured: the VXLAN receive path has no MTU check.
-                    format!(
-                        "the tunnel's ends differ; {} accepts up to {} bytes from {} (VXLAN does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
-                        m.nodes[small],
-                        m.mtu[big],
-                        m.nodes[big],
-                        m.nodes[big],
-                        m.mtu[big],
-                        m.mtu[small]
-                    )
-                } else if m.mtu[big] <= limit {
-                    format!(
-                        "the ends differ by {} bytes, within veth's {VETH_SLACK}-byte slack: nothing is dropped, but nothing reports {}'s smaller MTU either",
-                        m.mtu[big] - m.mtu[small],
-                        m.nodes[small]
-                    )
+                let seen = if m.segment.is_some() {
+                    segment_seen(m)
                 } else {
-                    format!(
-                        "packets from {} to {} of up to {limit} bytes cross, {}..={} bytes vanish without ICMP",
-                        m.nodes[big],
-                        m.nodes[small],
-                        limit + 1,
-                        m.mtu[big]
-                    )
+                    link_seen(m)
                 };
                 Finding {
                     check: "link-mtu-match",
-                    subject: format!("link {}", m.link + 1),
+                    subject: m.label(),
                     seen,
                     fix: format!("equalise MTU on {m}"),
                 }
@@ -52,6 +29,68 @@ impl Model {
         }
         out
     }
+}
+
+/// What a user sees of a two-ended mismatch (a link or a tunnel).
+fn link_seen(m: &LinkMismatch) -> String {
+    let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
+    let limit = m.mtu[small] + VETH_SLACK;
+    if m.tunnel {
+        // Measured: the VXLAN receive path has no MTU check.
+        format!(
+            "the tunnel's ends differ; {} accepts up to {} bytes from {} (VXLAN does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
+            m.nodes[small],
+            m.mtu[big],
+            m.nodes[big],
+            m.nodes[big],
+            m.mtu[big],
+            m.mtu[small]
+        )
+    } else if m.mtu[big] <= limit {
+        format!(
+            "the ends differ by {} bytes, within veth's {VETH_SLACK}-byte slack: nothing is dropped, but nothing reports {}'s smaller MTU either",
+            m.mtu[big] - m.mtu[small],
+            m.nodes[small]
+        )
+    } else {
+        format!(
+            "packets from {} to {} of up to {limit} bytes cross, {}..={} bytes vanish without ICMP",
+            m.nodes[big],
+            m.nodes[small],
+            limit + 1,
+            m.mtu[big]
+        )
+    }
+}
+
+/// What a user sees of a segment whose members differ: per odd member,
+/// which frames between it and the others vanish (the bridge forwards
+/// any size; a member's veth drops what exceeds its MTU + 4 silently).
+fn segment_seen(m: &LinkMismatch) -> String {
+    let (common, odd) = m.odd_members();
+    let parts: Vec<String> = odd
+        .iter()
+        .map(|&i| {
+            let (node, mtu) = (&m.nodes[i], m.mtu[i]);
+            let (big, small, dir) = if mtu > common {
+                (mtu, common, format!("from {node} to the members at {common}"))
+            } else {
+                (common, mtu, format!("from the members at {common} to {node}"))
+            };
+            if big <= small + VETH_SLACK {
+                format!(
+                    "{node} is at {mtu}, within veth's {VETH_SLACK}-byte slack of the others' {common}: nothing is dropped, but nothing reports the smaller MTU either"
+                )
+            } else {
+                format!(
+                    "{node} is at {mtu}, the others at {common}: frames {dir} of up to {} bytes cross, {}..={big} bytes vanish without ICMP",
+                    small + VETH_SLACK,
+                    small + VETH_SLACK + 1
+                )
+            }
+        })
+        .collect();
+    parts.join("; ")
 }
 
 impl PathPrediction {
@@ -130,6 +169,7 @@ impl PathPrediction {
                         router,
                         next,
                         link,
+                        segment,
                         mtu,
                         size,
                         culprit,
@@ -138,8 +178,8 @@ impl PathPrediction {
                 ) => {
                     let mss = mtu - MSS_OVERHEAD[self.fi()];
                     let cause = format!(
-                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} (link {}) and {}",
-                        link + 1,
+                        "{size}-byte packets do not fit {router}'s {mtu} towards {next} ({}) and {}",
+                        link_label(segment.as_deref(), *link),
                         culprit_words(culprit, router, self.family)
                     );
                     // The MSS that limits this flow's segments is the one
@@ -184,6 +224,7 @@ impl PathPrediction {
                 (
                     Stall::IngressDrop {
                         link,
+                        segment,
                         node,
                         iface,
                         mtu,
@@ -202,12 +243,15 @@ impl PathPrediction {
                     out.push(finding(
                         "tcp-transfer",
                         format!(
-                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {}), no ICMP",
+                            "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, {}), no ICMP",
                             self.from,
                             self.to,
-                            link + 1
+                            link_label(segment.as_deref(), *link)
                         ),
-                        format!("equalise MTU on link {}, or {probing}", link + 1),
+                        format!(
+                            "equalise MTU on {}, or {probing}",
+                            link_label(segment.as_deref(), *link)
+                        ),
                     ));
                 }
                 (Stall::IcmpDropped { .. }, None) => {}
@@ -230,8 +274,8 @@ impl PathPrediction {
                             l.mtu
                         ),
                         format!(
-                            "raise link {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
-                            b.link + 1,
+                            "raise {}'s MTU to at least {IPV4_MIN_PMTU}, or lower net.ipv4.route.min_pmtu on {}",
+                            link_label(b.segment.as_deref(), b.link),
                             self.from
                         ),
                     )
@@ -239,18 +283,21 @@ impl PathPrediction {
                     match &self.pmtud_stall {
                         Some(Stall::IngressDrop {
                             link,
+                            segment,
                             node,
                             iface,
                             mtu,
                             size,
                             ..
-                        }) => (
-                            format!(
-                                "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, link {})",
-                                link + 1
-                            ),
-                            format!("equalise MTU on link {}", link + 1),
-                        ),
+                        }) => {
+                            let on = link_label(segment.as_deref(), *link);
+                            (
+                                format!(
+                                    "{size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, {on})"
+                                ),
+                                format!("equalise MTU on {on}"),
+                            )
+                        }
                         Some(Stall::IcmpDropped {
                             router, culprit, ..
                         }) => (
@@ -280,13 +327,16 @@ impl PathPrediction {
                             };
                             (
                                 format!(
-                                    "{}:{} receives at {} ({kind}link {}) but {why}",
+                                    "{}:{} receives at {} ({kind}{}) but {why}",
                                     b.node,
                                     b.iface,
                                     b.mtu,
-                                    b.link + 1
+                                    link_label(b.segment.as_deref(), b.link)
                                 ),
-                                format!("equalise MTU on link {}", b.link + 1),
+                                format!(
+                                    "equalise MTU on {}",
+                                    link_label(b.segment.as_deref(), b.link)
+                                ),
                             )
                         }
                     }

@@ -33,13 +33,14 @@ pub(super) fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> 
         Culprit::NoRoute { router, dst } => format!("{router} has no route back to {dst}"),
         Culprit::IngressMtu {
             link,
+            segment,
             node,
             iface,
             mtu,
             size,
         } => format!(
-            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, link {})",
-            link + 1
+            "{router}'s {size}-byte {what} is dropped entering {node}:{iface} ({mtu}, {})",
+            link_label(segment.as_deref(), *link)
         ),
     }
 }
@@ -57,7 +58,9 @@ pub(super) fn culprit_fix(culprit: &Culprit, family: Family) -> String {
         }
         Culprit::Ruleset { node, path, .. } => format!("let {what} pass {path} on {node}"),
         Culprit::NoRoute { router, dst } => format!("give {router} a route back to {dst}"),
-        Culprit::IngressMtu { link, .. } => format!("equalise MTU on link {}", link + 1),
+        Culprit::IngressMtu { link, segment, .. } => {
+            format!("equalise MTU on {}", link_label(segment.as_deref(), *link))
+        }
     }
 }
 
@@ -161,6 +164,7 @@ impl Ctx<'_> {
                     (j + 1, 0),
                     Culprit::IngressMtu {
                         link: h.link,
+                        segment: self.segment_of(h.link),
                         node: h.next.clone(),
                         iface: h.in_iface.clone(),
                         mtu: h.in_mtu,
@@ -173,6 +177,7 @@ impl Ctx<'_> {
                 (j, 1),
                 Culprit::IngressMtu {
                     link: way[j].link,
+                    segment: self.segment_of(way[j].link),
                     node: way[j].node.clone(),
                     iface: way[j].out_iface.clone(),
                     mtu,

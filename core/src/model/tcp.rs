@@ -202,6 +202,7 @@ impl Ctx<'_> {
                         hit,
                         stop: Some(Stall::IngressDrop {
                             link: h.link,
+                            segment: self.segment_of(h.link),
                             node: h.next.clone(),
                             iface: h.in_iface.clone(),
                             mtu: h.in_mtu,
@@ -228,6 +229,7 @@ impl Ctx<'_> {
                                 router: h.node.clone(),
                                 next: h.next.clone(),
                                 link: h.link,
+                                segment: self.segment_of(h.link),
                                 mtu,
                                 size: cur,
                                 culprit,
