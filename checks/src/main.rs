@@ -411,6 +411,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             for (node, ns) in lab.namespaces() {
                 println!("  {node:width$}  {ns}");
             }
+            for (seg, ns) in lab.segment_namespaces() {
+                println!("  segment {seg}: bridge {} in {ns}", harness::lab::SEGMENT_BRIDGE);
+            }
             if wait {
                 println!("ready; Ctrl-C or end of input removes it");
                 use std::io::Read;

@@ -72,6 +72,8 @@ pub struct Lab {
     pub topology: Topology,
     pub plan: Plan,
     nodes: BTreeMap<String, LabNode>,
+    /// The bridge namespace of each `[[segments]]` entry, by segment name.
+    segments: BTreeMap<String, LabNode>,
     /// (node, interface) -> MTU as read back from the kernel after building.
     pub mtus: BTreeMap<(String, String), u32>,
     children: Mutex<Vec<Child>>,
@@ -90,6 +92,19 @@ fn new_lab_id(topology: &str) -> String {
 pub fn ns_name(id: &str, node: &str) -> String {
     format!("{NS_PREFIX}{id}-{node}")
 }
+
+/// The namespace name of segment `segment`'s bridge in lab `id`:
+/// `mtulab-ID-seg_SEGMENT` (`_` never occurs in a node name, so it cannot
+/// collide with a node's namespace).
+pub fn segment_ns_name(id: &str, segment: &str) -> String {
+    format!("{NS_PREFIX}{id}-seg_{segment}")
+}
+
+/// A segment's bridge, and the MTU of the bridge and of every bridge-side
+/// port: the largest a veth takes, so that only the members' own MTUs
+/// decide which frames cross (a switch with jumbo frames on every port).
+pub const SEGMENT_BRIDGE: &str = "br";
+pub const SEGMENT_PORT_MTU: u32 = 65535;
 
 impl Lab {
     /// Build a validated topology into a live lab (planning it here: use
@@ -119,6 +134,11 @@ impl Lab {
                 .iter()
                 .map(|n| (n.name.clone(), ns_name(&id, &n.name)))
                 .collect(),
+            segments: topology
+                .segments
+                .iter()
+                .map(|s| (s.name.clone(), segment_ns_name(&id, &s.name)))
+                .collect(),
         };
         // Registered before the first namespace exists (see state.rs).
         state.write().map_err(LabError::State)?;
@@ -127,6 +147,7 @@ impl Lab {
             topology: topology.clone(),
             plan,
             nodes: BTreeMap::new(),
+            segments: BTreeMap::new(),
             mtus: BTreeMap::new(),
             children: Mutex::new(Vec::new()),
             state,
@@ -135,6 +156,7 @@ impl Lab {
         // On any error below, dropping `lab` removes what was made so far.
         lab.create_nodes()?;
         lab.create_links()?;
+        lab.create_segments()?;
         lab.configure_addresses_and_routes()?;
         lab.install_filters()?;
         lab.install_mss_clamps()?;
@@ -157,8 +179,19 @@ impl Lab {
                     (node.name.clone(), h)
                 })
                 .collect();
+            // Segment bridges' namespaces in the same round.
+            let segment_handles: Vec<_> = self
+                .state
+                .segments
+                .iter()
+                .map(|(seg, ns_name)| {
+                    let h = s.spawn(move || Netns::create_with(ns_name, || setup_segment(seg)));
+                    (format!("{SEGMENT_KEY}{seg}"), h)
+                })
+                .collect();
             handles
                 .into_iter()
+                .chain(segment_handles)
                 .map(|(n, h)| {
                     let r = h
                         .join()
@@ -172,6 +205,17 @@ impl Lab {
         let mut first_err = None;
         for (name, r) in made {
             match r {
+                Ok((ns, Ok(rtnl))) if name.starts_with(SEGMENT_KEY) => {
+                    let seg = name[SEGMENT_KEY.len()..].to_owned();
+                    self.segments.insert(
+                        seg.clone(),
+                        LabNode {
+                            name: seg,
+                            ns,
+                            rtnl: Mutex::new(rtnl),
+                        },
+                    );
+                }
                 Ok((ns, Ok(rtnl))) => {
                     self.nodes.insert(
                         name.clone(),
@@ -229,8 +273,10 @@ impl Lab {
         let mut batches: BTreeMap<String, Vec<Request>> = BTreeMap::new();
         for node in &self.plan.nodes {
             for (k, iface) in node.interfaces.iter().enumerate() {
-                // Tunnel ends are made with the second batch (below).
-                if iface.end != 0 || self.plan.links[iface.link].tunnel.is_some() {
+                // Tunnel ends are made with the second batch (below),
+                // segment members' veths by `create_segments`.
+                let link = &self.plan.links[iface.link];
+                if iface.end != 0 || link.tunnel.is_some() || link.segment.is_some() {
                     continue;
                 }
                 let peer = &self.nodes[&iface.peer_node];
@@ -275,7 +321,10 @@ impl Lab {
                 .interfaces
                 .iter()
                 .enumerate()
-                .filter(|(_, i)| i.end == 1 && self.plan.links[i.link].tunnel.is_none())
+                .filter(|(_, i)| {
+                    let link = &self.plan.links[i.link];
+                    i.end == 1 && link.tunnel.is_none() && link.segment.is_none()
+                })
                 .map(|(k, i)| {
                     Request::plain(
                         format!("bring {} up", i.name),
@@ -286,6 +335,70 @@ impl Lab {
             // VXLAN ends (created up) in the same round trip.
             batch.extend(tunnel_requests(&self.plan, node));
             self.execute(&node.name, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Each segment: a bridge in its own namespace (see [`new_bridge`]),
+    /// then per member a veth from the member's namespace (its end at the
+    /// member's MTU, created up) to a bridge port named after the member
+    /// (at [`SEGMENT_PORT_MTU`]), enslaved and brought up: the carrier
+    /// comes on before any address is added.
+    ///
+    /// [`new_bridge`]: netlink::new_bridge
+    fn create_segments(&mut self) -> Result<(), LabError> {
+        use std::os::fd::AsRawFd;
+        let bridge_index = FIRST_IFINDEX;
+        for (li, link) in self.plan.links.iter().enumerate() {
+            let Some(seg) = &link.segment else { continue };
+            let seg_node = &self.segments[seg];
+            let seg_err = |source| LabError::Netlink {
+                node: format!("segment {seg}"),
+                source,
+            };
+            seg_node
+                .rtnl()
+                .execute(vec![Request::create(
+                    format!("create bridge {SEGMENT_BRIDGE} of segment {seg}"),
+                    netlink::new_bridge(bridge_index, SEGMENT_BRIDGE, SEGMENT_PORT_MTU),
+                )])
+                .map_err(seg_err)?;
+            let mut ports = Vec::new();
+            for (m, member) in link.between.iter().enumerate() {
+                let plan = self.plan.node(member).expect("planned member");
+                let k = plan
+                    .interfaces
+                    .iter()
+                    .position(|i| i.link == li && i.end == m)
+                    .expect("planned member interface");
+                let a = VethEnd {
+                    name: link.names[m].clone(),
+                    index: FIRST_IFINDEX + k as u32,
+                    mtu: link.mtu[m],
+                };
+                let port = bridge_index + 1 + m as u32;
+                let b = VethEnd {
+                    name: member.clone(),
+                    index: port,
+                    mtu: SEGMENT_PORT_MTU,
+                };
+                let msg = netlink::new_veth(&a, &b, seg_node.ns.fd().as_raw_fd());
+                self.execute(
+                    member,
+                    vec![Request::create(
+                        format!(
+                            "create veth {member}:{} (mtu {}) <-> segment {seg} port {member} (mtu {SEGMENT_PORT_MTU})",
+                            a.name, a.mtu
+                        ),
+                        msg,
+                    )],
+                )?;
+                ports.push(Request::plain(
+                    format!("enslave port {member} to bridge {SEGMENT_BRIDGE} of segment {seg}"),
+                    netlink::set_master_up(port, bridge_index),
+                ));
+            }
+            seg_node.rtnl().execute(ports).map_err(seg_err)?;
         }
         Ok(())
     }
@@ -408,6 +521,11 @@ impl Lab {
         &self.state.namespaces
     }
 
+    /// The namespace name of each segment's bridge.
+    pub fn segment_namespaces(&self) -> &BTreeMap<String, String> {
+        &self.state.segments
+    }
+
     /// Run `f` on a thread inside `node`'s namespace.
     pub fn run_in<R: Send>(
         &self,
@@ -497,11 +615,28 @@ impl Lab {
                 },
             );
         }
+        let mut segments = BTreeMap::new();
+        for (seg, ns_name) in &st.segments {
+            let ns = Netns::open(ns_name)?;
+            let rtnl = ns.run(Rtnl::open)?.map_err(|source| LabError::Netlink {
+                node: format!("segment {seg}"),
+                source,
+            })?;
+            segments.insert(
+                seg.clone(),
+                LabNode {
+                    name: seg.clone(),
+                    ns,
+                    rtnl: Mutex::new(rtnl),
+                },
+            );
+        }
         let mut lab = Lab {
             id: st.id.clone(),
             topology,
             plan,
             nodes,
+            segments,
             mtus: BTreeMap::new(),
             children: Mutex::new(Vec::new()),
             state: st,
@@ -531,7 +666,12 @@ impl Lab {
         }
         // Sockets first, then the names: the kernel frees a namespace when
         // its last reference goes.
-        let nodes = std::mem::take(&mut self.nodes);
+        let mut nodes = std::mem::take(&mut self.nodes);
+        nodes.extend(
+            std::mem::take(&mut self.segments)
+                .into_iter()
+                .map(|(k, v)| (format!("{SEGMENT_KEY}{k}"), v)),
+        );
         let mut names = Vec::new();
         for (_, n) in nodes {
             drop(n.rtnl);
@@ -598,6 +738,29 @@ fn setup_node(node: &NodePlan) -> Result<Rtnl, LabError> {
     }
     Rtnl::open().map_err(|source| LabError::Netlink {
         node: node.name.clone(),
+        source,
+    })
+}
+
+/// Prefix that tells a segment's entry from a node's where both are
+/// handled together (not a valid node-name character).
+const SEGMENT_KEY: &str = "segment:";
+
+/// Runs inside a segment's new namespace: no IPv6 on the bridge or its
+/// ports (the bridge only forwards; it must not take part in ND or send
+/// anything of its own), then its rtnetlink socket.
+fn setup_segment(segment: &str) -> Result<Rtnl, LabError> {
+    for k in [
+        "net.ipv6.conf.all.disable_ipv6",
+        "net.ipv6.conf.default.disable_ipv6",
+    ] {
+        sysctl::write(k, "1").map_err(|source| LabError::Sysctl {
+            node: format!("segment {segment}"),
+            source,
+        })?;
+    }
+    Rtnl::open().map_err(|source| LabError::Netlink {
+        node: format!("segment {segment}"),
         source,
     })
 }

@@ -34,6 +34,9 @@ pub struct LabState {
     pub kept: bool,
     /// node name -> namespace name.
     pub namespaces: BTreeMap<String, String>,
+    /// segment name -> the namespace of its bridge (`[[segments]]`).
+    #[serde(default)]
+    pub segments: BTreeMap<String, String>,
 }
 
 pub fn state_path(id: &str) -> PathBuf {
@@ -72,6 +75,11 @@ impl LabState {
         }
     }
 
+    /// Every namespace of this lab: its nodes', then its segments'.
+    pub fn all_namespaces(&self) -> impl Iterator<Item = &String> {
+        self.namespaces.values().chain(self.segments.values())
+    }
+
     /// Is the process that created this lab still running?
     pub fn owner_alive(&self) -> bool {
         process_start_time(self.pid) == Some(self.start_time)
@@ -81,7 +89,7 @@ impl LabState {
     /// past errors and returns them all; "already gone" is success.
     pub fn destroy(&self) -> Vec<io::Error> {
         let mut errors = Vec::new();
-        for ns in self.namespaces.values() {
+        for ns in self.all_namespaces() {
             if let Err(e) = netns::remove_named(&Path::new(netns::NETNS_RUN_DIR).join(ns)) {
                 errors.push(io::Error::new(
                     e.kind(),
@@ -131,7 +139,7 @@ pub fn reap() -> Reaped {
     let labs = all_labs();
     let mut claimed = std::collections::BTreeSet::new();
     for lab in &labs {
-        claimed.extend(lab.namespaces.values().cloned());
+        claimed.extend(lab.all_namespaces().cloned());
         if lab.kept || lab.owner_alive() {
             continue;
         }
@@ -146,7 +154,7 @@ pub fn reap() -> Reaped {
         // started meanwhile): re-check that no lab claims it now.
         if all_labs()
             .iter()
-            .any(|l| l.namespaces.values().any(|n| *n == ns))
+            .any(|l| l.all_namespaces().any(|n| *n == ns))
         {
             continue;
         }
