@@ -218,53 +218,74 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
     let mut bad = 0;
     let findings = model.findings();
     for (i, link) in lab.plan.links.iter().enumerate() {
-        let read = |end: usize| {
-            lab.mtus
-                .get(&(link.between[end].clone(), link.names[end].clone()))
-                .copied()
-        };
-        let (a, b) = (read(0), read(1));
-        let configured_ok = link.mtu[0] == link.mtu[1];
-        let kernel_ok = a.is_some() && a == b;
+        let ends = 0..link.between.len();
+        let read: Vec<Option<u32>> = ends
+            .clone()
+            .map(|e| {
+                lab.mtus
+                    .get(&(link.between[e].clone(), link.names[e].clone()))
+                    .copied()
+            })
+            .collect();
+        let configured_ok = link.mtu.iter().all(|&m| m == link.mtu[0]);
+        let kernel_ok = read[0].is_some() && read.iter().all(|r| *r == read[0]);
         if configured_ok && kernel_ok {
             continue;
         }
         bad += 1;
-        let side = |end: usize, v: Option<u32>| {
+        let side = |end: usize| {
             format!(
                 "{}:{} {}",
                 link.between[end],
                 link.names[end],
-                v.map(|m| m.to_string()).unwrap_or_else(|| "missing".into())
+                read[end]
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "missing".into())
             )
         };
-        let subject = format!("link {}", i + 1);
+        // A segment names its odd members (as read back) first.
+        let (odd, rest): (Vec<usize>, Vec<usize>) = if link.segment.is_some() {
+            let (_, odd) = model::odd_members(
+                &read.iter().map(|r| r.unwrap_or(0)).collect::<Vec<_>>(),
+            );
+            ends.clone().partition(|e| odd.contains(e))
+        } else {
+            (vec![0], vec![1])
+        };
+        let join = |set: &[usize]| set.iter().map(|&e| side(e)).collect::<Vec<_>>().join(", ");
+        let shown = format!("{} vs {}", join(&odd), join(&rest));
+        let subject = link.label(i);
+        let as_configured = read
+            .iter()
+            .zip(&link.mtu)
+            .all(|(r, m)| r.is_none_or(|r| r == *m));
         let (message, fix) = match findings
             .iter()
             .find(|f| f.check == LINK_MTU_MATCH && f.subject == subject)
         {
-            Some(f) if kernel_ok || a.is_none() || b.is_none() || (a, b) == (Some(link.mtu[0]), Some(link.mtu[1])) => (
-                format!(
-                    "{subject} ({} vs {}, read back from the kernel): {}",
-                    side(0, a),
-                    side(1, b),
-                    f.seen
-                ),
+            Some(f) if kernel_ok || as_configured => (
+                format!("{subject} ({shown}, read back from the kernel): {}", f.seen),
                 f.fix.clone(),
             ),
-            _ => (
-                format!(
-                    "{subject} ({} vs {}, read back from the kernel; configured {} vs {}): the ends differ",
-                    side(0, a),
-                    side(1, b),
-                    link.mtu[0],
-                    link.mtu[1]
-                ),
-                format!(
-                    "equalise MTU on {subject} ({} <-> {})",
-                    link.between[0], link.between[1]
-                ),
-            ),
+            _ => {
+                let configured: Vec<String> = link.mtu.iter().map(u32::to_string).collect();
+                let odd_nodes: Vec<&str> = odd.iter().map(|&e| link.between[e].as_str()).collect();
+                let (what, at) = if link.segment.is_some() {
+                    ("the members differ", format!("odd: {}", odd_nodes.join(", ")))
+                } else {
+                    (
+                        "the ends differ",
+                        format!("{} <-> {}", link.between[0], link.between[1]),
+                    )
+                };
+                (
+                    format!(
+                        "{subject} ({shown}, read back from the kernel; configured {}): {what}",
+                        configured.join(" vs ")
+                    ),
+                    format!("equalise MTU on {subject} ({at})"),
+                )
+            }
         };
         report.violations.push(Violation {
             check: LINK_MTU_MATCH.into(),
@@ -276,18 +297,29 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
             link: Some(i),
         });
     }
+    let n = lab.plan.links.len();
+    let what = if lab.topology.segments.is_empty() {
+        if n == 1 {
+            "link"
+        } else {
+            "links"
+        }
+    } else {
+        "links and segments"
+    };
     report.checks.push(CheckLine {
         check: LINK_MTU_MATCH.into(),
         subject: "links".into(),
         holds: bad == 0,
         detail: if bad == 0 {
-            format!(
-                "{} link{}, both ends equal (configured and read back)",
-                lab.plan.links.len(),
-                if lab.plan.links.len() == 1 { "" } else { "s" }
-            )
+            let all = if lab.topology.segments.is_empty() {
+                "both"
+            } else {
+                "all"
+            };
+            format!("{n} {what}, {all} ends equal (configured and read back)")
         } else {
-            format!("{bad} of {} links have unequal ends", lab.plan.links.len())
+            format!("{bad} of {n} {what} have unequal ends")
         },
     });
 }
