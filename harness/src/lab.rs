@@ -16,7 +16,7 @@ use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
 use mtulab_core::load::{load_str, Loaded, UncheckedSysctlNames};
 use mtulab_core::plan::{NodePlan, Plan};
-use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError};
+use mtulab_core::topology::{FilterKind, Hook, PmtuIcmp, Topology, TopologyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -454,6 +454,12 @@ impl Lab {
         }
         for (node, hs) in hooks {
             self.load_nft_script(node, &firewall::pmtu_icmp_drop_script(&hs))?;
+        }
+        // Hosts whose stack ignores PMTU ICMP (`pmtu_icmp = "ignore"`).
+        for (name, node) in &self.topology.nodes {
+            if node.pmtu_icmp == PmtuIcmp::Ignore {
+                self.load_nft_script(name, &firewall::pmtu_icmp_ignore_script())?;
+            }
         }
         Ok(())
     }

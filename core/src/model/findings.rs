@@ -199,7 +199,23 @@ impl PathPrediction {
                         syn_routers[0]
                     };
                     let clamp = format!("clamp MSS to {mss} on {at}");
-                    let (seen, fix) = if *v == Verdict::Recovered {
+                    let (seen, fix) = if let Culprit::Ignored { node, mtu } = culprit {
+                        // The host's own words and the fixes that fit a host.
+                        let how = if *v == Verdict::Recovered {
+                            "stall for seconds, then recover by TCP MTU probing"
+                        } else {
+                            "stall (small exchanges work)"
+                        };
+                        (
+                            format!(
+                                "bulk transfers from {} to {} {how}: {node} ignores {}: {cause}",
+                                self.from,
+                                self.to,
+                                ICMP_SHORT[self.fi()]
+                            ),
+                            ignored_fix(node, *mtu, &clamp, *v == Verdict::Recovered),
+                        )
+                    } else if *v == Verdict::Recovered {
                         (
                             format!(
                                 "bulk transfers from {} to {} stall for seconds, then recover by TCP MTU probing: {cause}",
@@ -300,10 +316,16 @@ impl PathPrediction {
                         }
                         Some(Stall::IcmpDropped {
                             router, culprit, ..
-                        }) => (
-                            culprit_words(culprit, router, self.family),
-                            culprit_fix(culprit, self.family),
-                        ),
+                        }) => {
+                            let words = culprit_words(culprit, router, self.family);
+                            let words = match culprit {
+                                Culprit::Ignored { node, .. } => {
+                                    format!("{node} ignores {}: {words}", ICMP_SHORT[self.fi()])
+                                }
+                                _ => words,
+                            };
+                            (words, culprit_fix(culprit, self.family))
+                        }
                         // Delivered although bigger than a receiving end:
                         // a tunnel end does not check its MTU, a veth end
                         // has 4 bytes of slack; either way nothing reports it.

@@ -171,6 +171,9 @@ pub enum Culprit {
     },
     /// The generating router has no route back to the sender's address.
     NoRoute { router: String, dst: IpAddr },
+    /// The ICMP reaches the sender, whose stack ignores it
+    /// (`pmtu_icmp = "ignore"`): it keeps sending what does not fit `mtu`.
+    Ignored { node: String, mtu: u32 },
     /// The ICMP itself is too big for a receiving end on the way back.
     IngressMtu {
         link: usize,
@@ -199,8 +202,24 @@ pub struct IcmpPrediction {
     /// Nodes the ICMP crosses: the router (OUTPUT), routers (FORWARD), the sender (INPUT).
     pub way_back: Vec<String>,
     pub reaches: Knowable<bool>,
-    /// What drops it (or, with `reaches` unknown, the ruleset that decides).
+    /// It reaches the sender (`reaches` true, or up to a ruleset), whose
+    /// stack ignores it (`pmtu_icmp = "ignore"`): nothing acts on it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
+    /// What drops it (or, with `reaches` unknown, the ruleset that
+    /// decides; with `ignored`, [`Culprit::Ignored`]).
     pub culprit: Option<Culprit>,
+}
+
+impl IcmpPrediction {
+    /// Whether the sender acts on it: it arrives and is not ignored.
+    pub fn acted(&self) -> Knowable<bool> {
+        if self.ignored {
+            Knowable::Known(false)
+        } else {
+            self.reaches.clone()
+        }
+    }
 }
 
 /// The sender's cached path MTU towards the destination.

@@ -138,7 +138,7 @@ impl Ctx<'_> {
                         .icmp
                         .iter()
                         .find(|i| i.hop == hop)
-                        .map(|i| i.reaches.clone()),
+                        .map(IcmpPrediction::acted),
                     _ => Some(Knowable::Known(false)),
                 };
                 match first_arrives {
@@ -216,7 +216,7 @@ impl Ctx<'_> {
                         .iter()
                         .find(|i| i.hop == hop)
                         .expect("an ICMP prediction per router on the path");
-                    if !optimistic && ic.reaches != Knowable::Known(true) {
+                    if !optimistic && ic.acted() != Knowable::Known(true) {
                         let h = &hops[hop];
                         let culprit = ic
                             .culprit
