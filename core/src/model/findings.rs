@@ -16,11 +16,25 @@ impl Model {
                 } else {
                     link_seen(m)
                 };
+                let fix = if m.segment.is_some() {
+                    let (common, odd) = m.odd_members();
+                    let odd: Vec<String> = odd
+                        .iter()
+                        .map(|&i| format!("{}:{}", m.nodes[i], m.ifaces[i]))
+                        .collect();
+                    format!(
+                        "equalise MTU on {}: set {} to {common} like the other members",
+                        m.label(),
+                        odd.join(", ")
+                    )
+                } else {
+                    format!("equalise MTU on {m}")
+                };
                 Finding {
                     check: "link-mtu-match",
                     subject: m.label(),
                     seen,
-                    fix: format!("equalise MTU on {m}"),
+                    fix,
                 }
             })
             .collect();
