@@ -245,9 +245,8 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
         };
         // A segment names its odd members (as read back) first.
         let (odd, rest): (Vec<usize>, Vec<usize>) = if link.segment.is_some() {
-            let (_, odd) = model::odd_members(
-                &read.iter().map(|r| r.unwrap_or(0)).collect::<Vec<_>>(),
-            );
+            let (_, odd) =
+                model::odd_members(&read.iter().map(|r| r.unwrap_or(0)).collect::<Vec<_>>());
             ends.clone().partition(|e| odd.contains(e))
         } else {
             (vec![0], vec![1])
@@ -271,7 +270,10 @@ fn check_links(lab: &Lab, model: &Model, report: &mut Report) {
                 let configured: Vec<String> = link.mtu.iter().map(u32::to_string).collect();
                 let odd_nodes: Vec<&str> = odd.iter().map(|&e| link.between[e].as_str()).collect();
                 let (what, at) = if link.segment.is_some() {
-                    ("the members differ", format!("odd: {}", odd_nodes.join(", ")))
+                    (
+                        "the members differ",
+                        format!("odd: {}", odd_nodes.join(", ")),
+                    )
                 } else {
                     (
                         "the ends differ",

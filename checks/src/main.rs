@@ -412,7 +412,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 println!("  {node:width$}  {ns}");
             }
             for (seg, ns) in lab.segment_namespaces() {
-                println!("  segment {seg}: bridge {} in {ns}", harness::lab::SEGMENT_BRIDGE);
+                println!(
+                    "  segment {seg}: bridge {} in {ns}",
+                    harness::lab::SEGMENT_BRIDGE
+                );
             }
             if wait {
                 println!("ready; Ctrl-C or end of input removes it");

@@ -219,9 +219,8 @@ impl Plan {
             .iter()
             .zip(&subnets)
             .map(|(l, sub)| {
-                let ends = |f| {
-                    link_end_addresses(l, sub, f).map(|e| e.iter().map(IfAddr::from).collect())
-                };
+                let ends =
+                    |f| link_end_addresses(l, sub, f).map(|e| e.iter().map(IfAddr::from).collect());
                 LinkPlan {
                     between: l.between.to_vec(),
                     names: l.names.to_vec(),

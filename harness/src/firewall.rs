@@ -173,7 +173,9 @@ pub fn ignored_count(ns: &Netns, node: &str, counter: &str) -> Result<u64, Firew
         stderr,
     };
     if !out.status.success() {
-        return Err(failed(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| failed(format!("unreadable nft -j output: {e}")))?;

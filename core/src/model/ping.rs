@@ -48,7 +48,11 @@ impl Ctx<'_> {
             Fate::LocalTooBig { mtu } => Knowable::Known(Ping::LocalTooBig { mtu }),
             Fate::Dropped { .. } => Knowable::Known(Ping::Silence),
             Fate::TooBig { hop, mtu } => {
-                match icmp.iter().find(|i| i.hop == hop).map(IcmpPrediction::acted) {
+                match icmp
+                    .iter()
+                    .find(|i| i.hop == hop)
+                    .map(IcmpPrediction::acted)
+                {
                     Some(Knowable::Known(true)) => Knowable::Known(Ping::TooBig {
                         mtu,
                         from_node: hops[hop].node.clone(),

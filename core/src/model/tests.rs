@@ -476,3 +476,4 @@ fn mtu_probing_on_sender_recovers() {
 
 mod bundled;
 mod rulesets;
+mod segments;

@@ -176,11 +176,7 @@ impl Topology {
         for s in &self.segments {
             out.push_str("\n[[segments]]\n");
             let _ = writeln!(out, "name = {}", q(&s.name));
-            let _ = writeln!(
-                out,
-                "members = [{}]",
-                list(&mut s.members.iter().cloned())
-            );
+            let _ = writeln!(out, "members = [{}]", list(&mut s.members.iter().cloned()));
             if s.mtu.iter().all(|&m| m == s.mtu[0]) {
                 let _ = writeln!(out, "mtu = {}", s.mtu[0]);
             } else {

@@ -152,8 +152,9 @@ pub fn icmp_delivery_within(
         .is_some_and(|n| n.pmtu_icmp == PmtuIcmp::Ignore);
     let counter = firewall::IGNORED_COUNTERS[usize::from(family == Family::V6)];
     let count = || {
-        firewall::ignored_count(&s_node.ns, sender, counter)
-            .map_err(|e| ProbeError::io(sender, "read the ignored-ICMP counter", io::Error::other(e)))
+        firewall::ignored_count(&s_node.ns, sender, counter).map_err(|e| {
+            ProbeError::io(sender, "read the ignored-ICMP counter", io::Error::other(e))
+        })
     };
     let before = if ignoring { count()? } else { 0 };
 

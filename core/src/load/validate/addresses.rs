@@ -96,7 +96,9 @@ impl Validator<'_> {
         if slot.prefix_len < range.prefix_len || !range.contains(slot.addr) {
             return self.err(
                 item.span(),
-                format!("{what}: address {slot} is outside the lab range {range} (lab addresses only)"),
+                format!(
+                    "{what}: address {slot} is outside the lab range {range} (lab addresses only)"
+                ),
             );
         }
         let host_len = if family == Family::V4 { 32 } else { 128 };

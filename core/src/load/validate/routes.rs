@@ -73,13 +73,18 @@ impl Validator<'_> {
                         crate::plan::link_end_addresses(l, sub, family).map(|e| e.to_vec()),
                     )
                 })
-                .chain(segments.iter().zip(&subnets[links.len()..]).map(|(seg, sub)| {
-                    (
-                        format!("segment {}", seg.name),
-                        seg.members.clone(),
-                        crate::plan::segment_member_addresses(seg, sub, family),
-                    )
-                }));
+                .chain(
+                    segments
+                        .iter()
+                        .zip(&subnets[links.len()..])
+                        .map(|(seg, sub)| {
+                            (
+                                format!("segment {}", seg.name),
+                                seg.members.clone(),
+                                crate::plan::segment_member_addresses(seg, sub, family),
+                            )
+                        }),
+                );
             for (label, members, ends) in attached {
                 let Some(end) = members.iter().position(|n| n == node) else {
                     continue;
@@ -105,8 +110,10 @@ impl Validator<'_> {
                         let who = if let [(m, a)] = others[..] {
                             format!("the only other node there, {m:?}, has {a}")
                         } else {
-                            let others: Vec<String> =
-                                others.iter().map(|(m, a)| format!("{m:?} has {a}")).collect();
+                            let others: Vec<String> = others
+                                .iter()
+                                .map(|(m, a)| format!("{m:?} has {a}"))
+                                .collect();
                             format!("no node there has it ({})", others.join(", "))
                         };
                         return self.err(

@@ -204,7 +204,8 @@ impl Validator<'_> {
                 }
                 let mut ends = Vec::new();
                 for item in items {
-                    let c = self.given_cidr(&what, item, family, "the other members", "a segment")?;
+                    let c =
+                        self.given_cidr(&what, item, family, "the other members", "a segment")?;
                     if let Some(first) = ends.first() {
                         if c.network() != Cidr::network(first) {
                             return self.err(
