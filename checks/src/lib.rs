@@ -1,6 +1,5 @@
 //! mtulab checks: the live checks (what the kernel does, judged against
 //! the model of `mtulab_core`) and the reports.
 
-pub mod anycast;
 pub mod check;
 pub mod report;

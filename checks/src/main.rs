@@ -145,7 +145,7 @@ fn no_node(lab: &Lab, node: &str) -> Failure {
         2,
         format!(
             "lab {} has no node {node:?} (nodes: {})",
-            lab.id,
+            lab.id(),
             nodes.join(", ")
         ),
     )
@@ -405,7 +405,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let lab = Lab::build_loaded(&loaded)?;
             println!(
                 "lab {} is up; remove it with `mtulab down --lab {}`",
-                lab.id, lab.id
+                lab.id(),
+                lab.id()
             );
             let width = lab.namespaces().keys().map(|n| n.len()).max().unwrap_or(0);
             for (node, ns) in lab.namespaces() {

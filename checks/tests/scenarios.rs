@@ -10,13 +10,9 @@ use common::*;
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtulab::check::{self, CheckOptions};
 use mtulab_core::Family;
-use mtulab_core::{Loaded, Plan};
+use mtulab_core::{CheckId, Loaded, Plan};
 
-fn run_trial(
-    loaded: &Loaded,
-    family: Option<Family>,
-    check_id: &'static str,
-) -> Result<(), Failed> {
+fn run_trial(loaded: &Loaded, family: Option<Family>, check_id: CheckId) -> Result<(), Failed> {
     let opts = CheckOptions {
         families: family
             .map(|f| vec![f])
@@ -38,7 +34,7 @@ fn run_trial(
 }
 
 /// Why a (family, check) of this topology has nothing to check, if so.
-fn nothing_to_check(plan: &Plan, family: Family, check_id: &str) -> Option<String> {
+fn nothing_to_check(plan: &Plan, family: Family, check_id: CheckId) -> Option<String> {
     let hosts = plan.hosts();
     let paths: Vec<_> = hosts
         .iter()
@@ -49,7 +45,7 @@ fn nothing_to_check(plan: &Plan, family: Family, check_id: &str) -> Option<Strin
     if paths.is_empty() {
         return Some(format!("no host pair has an {} path", family.as_str()));
     }
-    if check_id == check::ICMP_PASSES && paths.iter().all(|p| p.len() < 2) {
+    if check_id == CheckId::IcmpPasses && paths.iter().all(|p| p.len() < 2) {
         return Some("no router on any path".into());
     }
     None
@@ -74,14 +70,14 @@ fn main() {
         let t = loaded.clone();
         trials.push(live(
             format!("scenario::{name}::link_mtu_match"),
-            move || run_trial(&t, None, check::LINK_MTU_MATCH),
+            move || run_trial(&t, None, CheckId::LinkMtuMatch),
         ));
         for family in [Family::V4, Family::V6] {
-            for id in [check::PMTUD, check::TCP_TRANSFER, check::ICMP_PASSES] {
+            for id in [CheckId::Pmtud, CheckId::TcpTransfer, CheckId::IcmpPasses] {
                 let trial_name = format!(
                     "scenario::{name}::{}::{}",
                     family.as_str(),
-                    id.replace('-', "_")
+                    id.as_str().replace('-', "_")
                 );
                 if let Some(why) = nothing_to_check(plan, family, id) {
                     trials.push(

@@ -6,6 +6,7 @@
 //! the kernel should do) → [`compare`] (the one model-vs-kernel comparator).
 //! [`check_id`] names the checks.
 
+pub mod check_id;
 pub mod compare;
 pub mod load;
 pub mod model;
@@ -13,6 +14,7 @@ pub mod observe;
 pub mod plan;
 pub mod topology;
 
+pub use check_id::CheckId;
 pub use load::{load_file, load_str, Loaded};
 pub use plan::Plan;
 pub use topology::{Family, Topology, TopologyError};

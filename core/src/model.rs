@@ -18,6 +18,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::check_id::CheckId;
 use crate::plan::{link_label, Hop, Plan};
 use crate::topology::{ClampTo, Family, FilterKind, Hook, PmtuIcmp, Topology, Verdict};
 use serde::ser::SerializeMap;

@@ -41,7 +41,7 @@ impl PingOutcome {
 
 impl fmt::Display for PingOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

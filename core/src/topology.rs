@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check_id::CheckId;
+
 mod names;
 mod to_toml;
 
@@ -310,7 +312,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Expect {
     /// Check ids that must fail (exactly these); None = not asserted.
-    pub violations: Option<Vec<String>>,
+    pub violations: Option<Vec<CheckId>>,
     pub paths: Vec<ExpectPath>,
     /// `[expect.ipv4]`: replaces `violations` for IPv4's per-path checks.
     pub ipv4: Option<ExpectFamily>,
@@ -335,10 +337,10 @@ impl Expect {
 }
 
 /// `[expect.ipv4]` / `[expect.ipv6]`: the per-path checks (those in
-/// [`FAMILY_CHECK_IDS`]) that fail in this family, exactly these.
+/// [`CheckId::PER_FAMILY`]) that fail in this family, exactly these.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExpectFamily {
-    pub violations: Vec<String>,
+    pub violations: Vec<CheckId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -361,20 +363,6 @@ pub struct TopologyError {
     pub message: String,
 }
 
-/// Check ids `[expect] violations` may name (design §4, plus the model's own).
-pub const CHECK_IDS: [&str; 5] = [
-    "link-mtu-match",
-    "icmp-passes",
-    "pmtud",
-    "tcp-transfer",
-    "model-mismatch",
-];
-
-/// Check ids that belong to a family (every violation of them names one),
-/// so `[expect.ipv4]` / `[expect.ipv6]` may list them; the rest of
-/// [`CHECK_IDS`] (`link-mtu-match`) has no family.
-pub const FAMILY_CHECK_IDS: [&str; 4] = ["icmp-passes", "pmtud", "tcp-transfer", "model-mismatch"];
-
 /// Smallest and largest MTU a link end may have (IPv4 minimum; 16-bit total length).
 pub const MTU_RANGE: std::ops::RangeInclusive<u32> = 68..=65535;
 
@@ -396,7 +384,7 @@ impl Hook {
 
 impl fmt::Display for Hook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -423,7 +411,7 @@ impl std::str::FromStr for Family {
 
 impl fmt::Display for Family {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -439,7 +427,7 @@ impl Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

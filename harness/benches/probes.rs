@@ -79,7 +79,7 @@ fn tracepath_vs_iputils(rounds: usize, family: Family) {
     let (ok, _, narrow) = scenarios(family);
     let lab = Lab::build(&common::topology(ok)).expect("build the lab");
     let client = lab.node("client").expect("client");
-    let dst = lab.plan.address_of("server", family).expect("address");
+    let dst = lab.plan().address_of("server", family).expect("address");
     // Resolve neighbours once, so neither side pays for it.
     let warm = ping::df_ping_hosts(
         &lab,
@@ -95,7 +95,7 @@ fn tracepath_vs_iputils(rounds: usize, family: Family) {
     for _ in 0..rounds {
         exceptions::flush(&lab).expect("flush");
         let t = Instant::now();
-        let trace = tracepath(&client.ns, dst, &TraceOpts::default()).expect("tracepath");
+        let trace = tracepath(client.ns(), dst, &TraceOpts::default()).expect("tracepath");
         ours.push(t.elapsed());
         assert_eq!((trace.pmtu, trace.reached), (narrow, true), "our tracepath");
 

@@ -55,12 +55,22 @@ const FIRST_IFINDEX: u32 = 10;
 
 /// A node of a running lab.
 pub struct LabNode {
-    pub name: String,
-    pub ns: Netns,
+    name: String,
+    ns: Netns,
     rtnl: Mutex<Rtnl>,
 }
 
 impl LabNode {
+    /// The node's name in the topology.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The node's namespace.
+    pub fn ns(&self) -> &Netns {
+        &self.ns
+    }
+
     /// This node's rtnetlink socket (it lives in the node's namespace).
     pub fn rtnl(&self) -> MutexGuard<'_, Rtnl> {
         self.rtnl.lock().unwrap_or_else(|e| e.into_inner())
@@ -68,14 +78,14 @@ impl LabNode {
 }
 
 pub struct Lab {
-    pub id: String,
-    pub topology: Topology,
-    pub plan: Plan,
+    id: String,
+    topology: Topology,
+    plan: Plan,
     nodes: BTreeMap<String, LabNode>,
     /// The bridge namespace of each `[[segments]]` entry, by segment name.
     segments: BTreeMap<String, LabNode>,
     /// (node, interface) -> MTU as read back from the kernel after building.
-    pub mtus: BTreeMap<(String, String), u32>,
+    mtus: BTreeMap<(String, String), u32>,
     children: Mutex<Vec<Child>>,
     state: LabState,
     owned: bool,
@@ -512,6 +522,29 @@ impl Lab {
     pub fn refresh_mtus(&mut self) -> Result<(), LabError> {
         self.mtus.clear();
         self.read_back_mtus()
+    }
+
+    /// The lab's id: namespaces are `mtulab-ID-NODE`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The topology it was built from.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The plan it was built from (interfaces, addresses, routes per node).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The MTU of `node`'s interface `iface` as read back from the kernel
+    /// after building (or the last [`Lab::refresh_mtus`]).
+    pub fn mtu(&self, node: &str, iface: &str) -> Option<u32> {
+        self.mtus
+            .get(&(node.to_string(), iface.to_string()))
+            .copied()
     }
 
     pub fn node(&self, name: &str) -> Option<&LabNode> {

@@ -16,4 +16,10 @@ pub mod probe;
 pub mod state;
 pub mod sysctl;
 
-pub use lab::{Lab, LabError};
+pub use firewall::FirewallError;
+pub use lab::{Lab, LabError, LabNode};
+pub use load::{load_file, load_str};
+pub use netlink::NetlinkError;
+pub use netns::NetnsError;
+pub use probe::error::ProbeError;
+pub use sysctl::SysctlError;

@@ -201,11 +201,11 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
     let topo = parse(GIVEN);
     let lab = build(&topo)?;
     let client = lab
-        .plan
+        .plan()
         .address_of("client", family)
         .ok_or("no client address")?;
     let server = lab
-        .plan
+        .plan()
         .address_of("server", family)
         .ok_or("no server address")?;
     let want: (IpAddr, IpAddr) = match family {
@@ -228,7 +228,7 @@ fn given_addresses(family: Family) -> Result<(), Failed> {
             return Err(format!("{node} lacks {addr} in the kernel: {j}").into());
         }
     }
-    let mid = &lab.plan.links[1].ipv4;
+    let mid = &lab.plan().links[1].ipv4;
     if mid.addr == "198.18.1.0".parse::<IpAddr>()? {
         return Err("link 1 kept the /24 that link 2's given addresses use".into());
     }

@@ -35,7 +35,7 @@ fn lab_matches_file() -> Result<(), Failed> {
     // One mismatched link too: per-end MTUs must come back per end.
     topo.links[2].mtu = [9000, 4000];
     let lab = Lab::build(&topo)?;
-    for node in &lab.plan.nodes {
+    for node in &lab.plan().nodes {
         let links = ip_json(&lab, &node.name, &["link", "show"])?;
         for iface in &node.interfaces {
             let l = links
@@ -49,8 +49,8 @@ fn lab_matches_file() -> Result<(), Failed> {
                 )
                 .into());
             }
-            if lab.mtus.get(&(node.name.clone(), iface.name.clone())) != Some(&iface.mtu) {
-                return Err(format!("lab.mtus disagrees for {}:{}", node.name, iface.name).into());
+            if lab.mtu(&node.name, &iface.name) != Some(iface.mtu) {
+                return Err(format!("lab.mtu disagrees for {}:{}", node.name, iface.name).into());
             }
         }
         let addrs = ip_json(&lab, &node.name, &["addr", "show"])?;
@@ -88,17 +88,17 @@ fn lab_matches_file() -> Result<(), Failed> {
             return Err(format!("{}: forwarding is {fwd:?}, expected {want}", node.name).into());
         }
     }
-    let hosts = lab.plan.hosts();
+    let hosts = lab.plan().hosts();
     for from in &hosts {
         for to in &hosts {
             if from == to {
                 continue;
             }
             for fam in [Family::V4, Family::V6] {
-                let Some(dst) = lab.plan.address_of(to, fam) else {
+                let Some(dst) = lab.plan().address_of(to, fam) else {
                     continue;
                 };
-                if lab.plan.path(from, to, fam).is_none() {
+                if lab.plan().path(from, to, fam).is_none() {
                     continue;
                 }
                 if !iputils_ping(&lab, from, dst)? {
@@ -141,7 +141,7 @@ mtu = 1500
     )?;
     let lab = Lab::build(&topo)?;
     let a_to_b = lab
-        .plan
+        .plan()
         .address_of("b", Family::V4)
         .ok_or("b has no address")?;
     if !iputils_ping(&lab, "a", a_to_b)? {
@@ -150,7 +150,7 @@ mtu = 1500
     // b's address on its link to r is in link 1's subnet; reroute r's
     // traffic for it through h (h's address on link r-h).
     let h_addr = lab
-        .plan
+        .plan()
         .node("h")
         .and_then(|n| n.interfaces.iter().find(|i| i.peer_node == "r"))
         .and_then(|i| i.ipv4.clone())
@@ -198,7 +198,7 @@ fn assert_gone(id: &str) -> Result<(), Failed> {
 /// Dropping a lab removes its namespaces, mounts and registry entry.
 fn teardown_after_success() -> Result<(), Failed> {
     let lab = Lab::build(&load("icmp_blackhole"))?;
-    let id = lab.id.clone();
+    let id = lab.id().to_string();
     if harness::netns::list_named(&format!("mtulab-{id}-")).len() != 4 {
         return Err("expected 4 namespaces while the lab is up".into());
     }
@@ -212,7 +212,7 @@ fn teardown_after_panic() -> Result<(), Failed> {
     let (tx, rx) = std::sync::mpsc::channel();
     let r = std::thread::spawn(move || {
         let lab = Lab::build(&topo).expect("build");
-        tx.send(lab.id.clone()).unwrap();
+        tx.send(lab.id().to_string()).unwrap();
         panic!("planted panic with a live lab");
     })
     .join();
@@ -238,11 +238,11 @@ fn two_labs_do_not_collide() -> Result<(), Failed> {
     }
     for lab in [&l1, &l2] {
         let dst = lab
-            .plan
+            .plan()
             .address_of("server", Family::V4)
             .ok_or("no server address")?;
         if !iputils_ping(lab, "client", dst)? {
-            return Err(format!("lab {}: client cannot reach server", lab.id).into());
+            return Err(format!("lab {}: client cannot reach server", lab.id()).into());
         }
     }
     Ok(())
@@ -272,13 +272,15 @@ fn big_router_builds_in_chunks() -> Result<(), Failed> {
             ("hub".to_string(), format!("h{i}")),
             (format!("h{i}"), "hub".to_string()),
         ] {
-            if lab.mtus.get(&key) != Some(&want) {
-                return Err(format!("{key:?}: MTU {:?}, want {want}", lab.mtus.get(&key)).into());
+            if lab.mtu(&key.0, &key.1) != Some(want) {
+                return Err(
+                    format!("{key:?}: MTU {:?}, want {want}", lab.mtu(&key.0, &key.1)).into(),
+                );
             }
         }
     }
     let dst = lab
-        .plan
+        .plan()
         .address_of("h0", Family::V4)
         .ok_or("no h0 address")?;
     if !iputils_ping(&lab, &format!("h{}", HOSTS - 1), dst)? {
@@ -360,7 +362,7 @@ fn start_namespace_unchanged() -> Result<(), Failed> {
     let before = host_snapshot()?;
     for name in ["hidden_smaller", "icmp_blackhole"] {
         let lab = Lab::build(&load(name))?;
-        let dst = lab.plan.address_of("client", Family::V6).ok_or("no v6")?;
+        let dst = lab.plan().address_of("client", Family::V6).ok_or("no v6")?;
         iputils_ping(&lab, "server", dst)?;
         drop(lab);
     }

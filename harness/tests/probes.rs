@@ -83,7 +83,7 @@ fn build(topo: &Topology) -> Result<Lab, Failed> {
 }
 
 fn addr(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, Failed> {
-    lab.plan
+    lab.plan()
         .address_of(host, family)
         .ok_or_else(|| format!("{host} has no {} address", fam(family)).into())
 }
@@ -100,7 +100,7 @@ struct Bottleneck {
 
 fn bottleneck(lab: &Lab, from: &str, to: &str, family: Family) -> Result<Bottleneck, Failed> {
     let path = lab
-        .plan
+        .plan()
         .path(from, to, family)
         .ok_or_else(|| format!("no {} path {from} -> {to}", fam(family)))?;
     let (i, hop) = path
@@ -113,7 +113,7 @@ fn bottleneck(lab: &Lab, from: &str, to: &str, family: Family) -> Result<Bottlen
     }
     let toward_sender = &path[i - 1].in_iface;
     let addr = lab
-        .plan
+        .plan()
         .node(&hop.node)
         .and_then(|n| n.iface(toward_sender))
         .and_then(|i| i.addr(family))
@@ -400,7 +400,7 @@ fn flush_removes_all(family: Family) -> Result<(), Failed> {
         r.outcome,
         PingOutcome::TooBig,
     )?;
-    let server = &lab.node("server").ok_or("node")?.ns;
+    let server = &lab.node("server").ok_or("node")?.ns();
     let r = df_ping(server, addr(&lab, "client", family)?, n + 1, PING_TIMEOUT)?;
     expect(
         "ping server -> client one over",
@@ -446,7 +446,7 @@ fn delivery(family: Family, filter: Option<(&str, &str)>, arrives: bool) -> Resu
     if arrives {
         // router-a answers the server from its interface towards router-b.
         let expected = lab
-            .plan
+            .plan()
             .node("router-a")
             .and_then(|n| n.iface("router-b"))
             .and_then(|i| i.addr(family))

@@ -77,7 +77,7 @@ fn ip_counter(lab: &Lab, node: &str, name: &str) -> Result<u64, Failed> {
 /// The lab's first tunnel: its link and its tunnel plan.
 fn tunnel_link(lab: &Lab) -> Result<(&LinkPlan, &TunnelPlan), Failed> {
     let found = lab
-        .plan
+        .plan()
         .links
         .iter()
         .find_map(|l| Some((l, l.tunnel.as_ref()?)));
@@ -98,7 +98,7 @@ fn device_as_planned(topo: Topology, mtu: u32) -> Result<(), Failed> {
     }
     for end in 0..2 {
         let (node, dev) = (&link.between[end], &link.names[end]);
-        let read = lab.mtus.get(&(node.clone(), dev.clone())).copied();
+        let read = lab.mtu(node, dev);
         if read != Some(mtu) {
             return Err(
                 format!("{node}:{dev} has MTU {read:?} after building, expected {mtu}").into(),
@@ -149,7 +149,7 @@ fn carries_traffic(topo: Topology, family: Family, mtu: u32) -> Result<(), Faile
     }
     let over = df_ping_hosts(&lab, "client", "server", family, mtu + 1, TIMEOUT)?;
     let gw_a = lab
-        .plan
+        .plan()
         .node("gw-a")
         .and_then(|n| n.iface("client"))
         .and_then(|i| i.addr(family))
@@ -195,7 +195,7 @@ fn underlay_routes_are_physical() -> Result<(), Failed> {
     let (link, t) = tunnel_link(&lab)?;
     let tunnel_devs: Vec<&str> = link.names.iter().map(String::as_str).collect();
     let mut pinned = 0;
-    for node in &lab.plan.nodes {
+    for node in &lab.plan().nodes {
         for dst in t.local {
             if node
                 .interfaces

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::check_id::CheckId;
 use crate::topology::*;
 
 const BASE: &str = r#"name = "chain"
@@ -526,7 +527,7 @@ fn expectations() {
     assert_eq!(
         t.expect,
         Some(Expect {
-            violations: Some(vec!["pmtud".into(), "tcp-transfer".into()]),
+            violations: Some(vec![CheckId::Pmtud, CheckId::TcpTransfer]),
             paths: vec![ExpectPath {
                 from: "server".into(),
                 to: "client".into(),
@@ -599,11 +600,11 @@ fn family_expectations() {
     );
     let t = parse(&good).unwrap();
     let e = t.expect.as_ref().unwrap();
-    assert_eq!(e.violations, Some(vec!["link-mtu-match".to_string()]));
+    assert_eq!(e.violations, Some(vec![CheckId::LinkMtuMatch]));
     assert_eq!(
         e.ipv6,
         Some(ExpectFamily {
-            violations: vec!["pmtud".into(), "tcp-transfer".into()]
+            violations: vec![CheckId::Pmtud, CheckId::TcpTransfer]
         })
     );
     assert_eq!(e.ipv4, Some(ExpectFamily::default()));

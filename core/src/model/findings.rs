@@ -31,7 +31,7 @@ impl Model {
                     format!("equalise MTU on {m}")
                 };
                 Finding {
-                    check: "link-mtu-match",
+                    check: CheckId::LinkMtuMatch,
                     subject: m.label(),
                     seen,
                     fix,
@@ -146,7 +146,7 @@ impl PathPrediction {
             )
         };
         Some(Finding {
-            check: "icmp-passes",
+            check: CheckId::IcmpPasses,
             subject: format!("{} -> {} ({})", self.from, self.to, self.family),
             seen: format!(
                 "{} from {} to {}: {}; {when}",
@@ -160,7 +160,7 @@ impl PathPrediction {
     }
 
     /// The first finding of `check` on this path (None: the model predicts it holds or cannot know).
-    pub fn finding(&self, check: &str) -> Option<Finding> {
+    pub fn finding(&self, check: CheckId) -> Option<Finding> {
         self.findings().into_iter().find(|f| f.check == check)
     }
 
@@ -249,7 +249,7 @@ impl PathPrediction {
                             ),
                         )
                     };
-                    out.push(finding("tcp-transfer", seen, fix));
+                    out.push(finding(CheckId::TcpTransfer, seen, fix));
                 }
                 (
                     Stall::IngressDrop {
@@ -271,7 +271,7 @@ impl PathPrediction {
                         "stall"
                     };
                     out.push(finding(
-                        "tcp-transfer",
+                        CheckId::TcpTransfer,
                         format!(
                             "bulk transfers from {} to {} {how}: {size}-byte packets are dropped silently entering {node}:{iface} ({mtu}, {}), no ICMP",
                             self.from,
@@ -378,7 +378,7 @@ impl PathPrediction {
                     }
                 };
                 out.push(finding(
-                    "pmtud",
+                    CheckId::Pmtud,
                     format!(
                         "{} learns PMTU {} towards {}, the path MTU is {}: {why}",
                         self.from, l.mtu, self.to, self.path_mtu
@@ -393,7 +393,7 @@ impl PathPrediction {
                 .as_ref()
                 .and_then(|h| h.iter().map(|h| h.out_mtu.min(h.in_mtu)).min());
             out.push(finding(
-                "pmtud",
+                CheckId::Pmtud,
                 format!(
                     "a DF ping of {} bytes from {} to {} gets no reply: the echo reply does not fit the way back{}",
                     self.path_mtu,

@@ -339,8 +339,7 @@ pub struct ClampPrediction {
 /// One thing a user would notice, with the check it breaks and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Check id (design §4).
-    pub check: &'static str,
+    pub check: CheckId,
     /// `link 2`, or `server -> client (ipv4)`.
     pub subject: String,
     /// What a user would see.

@@ -63,7 +63,7 @@ fn icmp<'a>(p: &'a PathPrediction, router: &str) -> &'a IcmpPrediction {
 fn checks(m: &Model) -> Vec<(&'static str, String)> {
     m.findings()
         .into_iter()
-        .map(|f| (f.check, f.subject))
+        .map(|f| (f.check.as_str(), f.subject))
         .collect()
 }
 
@@ -366,7 +366,7 @@ fn icmp_blackhole() {
     assert_eq!(latent.reaches, Knowable::Known(false));
 
     let f = m.findings();
-    let transfer = f.iter().find(|f| f.check == "tcp-transfer").unwrap();
+    let transfer = f.iter().find(|f| f.check == CheckId::TcpTransfer).unwrap();
     assert_eq!(transfer.subject, "server -> client (ipv4)");
     assert_eq!(
         transfer.seen,

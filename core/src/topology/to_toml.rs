@@ -139,7 +139,7 @@ impl Topology {
         if let Some(expect) = &self.expect {
             out.push_str("\n[expect]\n");
             if let Some(v) = &expect.violations {
-                let items: Vec<String> = v.iter().map(|s| q(s)).collect();
+                let items: Vec<String> = v.iter().map(|s| q(s.as_str())).collect();
                 let _ = writeln!(out, "violations = [{}]", items.join(", "));
             }
             for p in &expect.paths {
@@ -159,7 +159,7 @@ impl Topology {
             for family in [Family::V4, Family::V6] {
                 if let Some(f) = expect.family(family) {
                     let _ = writeln!(out, "\n[expect.{}]", family.as_str());
-                    let items: Vec<String> = f.violations.iter().map(|s| q(s)).collect();
+                    let items: Vec<String> = f.violations.iter().map(|s| q(s.as_str())).collect();
                     let _ = writeln!(out, "violations = [{}]", items.join(", "));
                 }
             }

@@ -24,7 +24,6 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::error::ProbeError;
 use super::exceptions;
-use super::sock;
 use super::transfer::{self, TransferOpts, TransferVerdict};
 use crate::lab::Lab;
 use crate::sysctl;
@@ -163,12 +162,12 @@ pub fn anycast_flows(
     // A lost first ARP / ND solicitation must not pass for anything: the
     // path to every member's own address and to the anycast address first.
     for m in &members {
-        if lab.plan.path(client, m, family).is_some() {
-            sock::warm_up(lab, client, m, family)?;
+        if lab.plan().path(client, m, family).is_some() {
+            super::ping::warm_up(lab, client, m, family)?;
         }
     }
     let echo = super::ping::df_ping(
-        &client_node.ns,
+        client_node.ns(),
         addr,
         if family == Family::V4 { 28 } else { 48 },
         Duration::from_secs(3),
@@ -229,7 +228,7 @@ pub fn anycast_flows(
         let dst = SocketAddr::new(addr, service_port);
         let before = counters(lab, &members, family)?;
         let conn = client_node
-            .ns
+            .ns()
             .run(|| -> io::Result<Socket> {
                 let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
                 s.set_reuse_address(true)?;

@@ -30,7 +30,7 @@ use crate::sysctl;
 
 fn netlink_err(node: &LabNode) -> impl Fn(netlink::NetlinkError) -> ProbeError + '_ {
     move |source| ProbeError::Netlink {
-        node: node.name.clone(),
+        node: node.name().to_string(),
         source,
     }
 }
@@ -65,9 +65,9 @@ pub fn flush_node(node: &LabNode) -> Result<usize, ProbeError> {
     let before = list(node)?;
     let had = before.iter().filter(|e| e.mtu.is_some()).count();
     // IPv4: bump the generation id (see the module doc).
-    node.ns
+    node.ns()
         .run(|| sysctl::write("net.ipv4.route.flush", "1"))?
-        .map_err(|e| ProbeError::io(&node.name, format!("set {}={}", e.key, e.value), e.source))?;
+        .map_err(|e| ProbeError::io(node.name(), format!("set {}={}", e.key, e.value), e.source))?;
     // IPv6: delete each cloned route.
     let dels: Vec<Request> = before
         .iter()
@@ -92,7 +92,7 @@ pub fn flush_node(node: &LabNode) -> Result<usize, ProbeError> {
     let left = live(list(node)?);
     if !left.is_empty() {
         return Err(ProbeError::FlushIncomplete {
-            node: node.name.clone(),
+            node: node.name().to_string(),
             left: left.len(),
             detail: left
                 .iter()
@@ -129,7 +129,7 @@ pub fn live_in(lab: &Lab) -> Result<Vec<(String, RouteLookup)>, ProbeError> {
     let mut out = Vec::new();
     for node in lab.nodes() {
         for e in live(list(node)?) {
-            out.push((node.name.clone(), e));
+            out.push((node.name().to_string(), e));
         }
     }
     Ok(out)

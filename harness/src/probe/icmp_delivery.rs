@@ -29,7 +29,6 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::error::ProbeError;
 use super::exceptions;
-use super::sock::family_name;
 use super::sock::{self, family_opts};
 use crate::firewall;
 use crate::lab::Lab;
@@ -90,9 +89,9 @@ pub fn icmp_delivery_within(
     let node = |n: &str| lab.node(n).ok_or_else(|| ProbeError::NoNode(n.to_string()));
     let (r_node, s_node) = (node(router)?, node(sender)?);
     node(dst)?;
-    let d_addr = sock::resolve(lab, dst, family)?;
+    let d_addr = super::ping::resolve(lab, dst, family)?;
     // The error travels R -> S; S -> D and back covers those links too.
-    sock::warm_up(lab, sender, dst, family)?;
+    super::ping::warm_up(lab, sender, dst, family)?;
     let fo = family_opts(d_addr);
     let floor = match family {
         Family::V4 => 552,
@@ -100,7 +99,7 @@ pub fn icmp_delivery_within(
     };
     // Below the path MTU (as planned), never below what the family allows.
     let pmtu = lab
-        .plan
+        .plan()
         .path(sender, dst, family)
         .and_then(|hops| mtulab_core::plan::path_mtu(&hops))
         .unwrap_or(1500);
@@ -112,7 +111,7 @@ pub fn icmp_delivery_within(
         Family::V6 => Domain::IPV6,
     };
     let s_sock = s_node
-        .ns
+        .ns()
         .run(|| Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)))?
         .map_err(s_err("open UDP socket"))?;
     let pmtudisc_do = match family {
@@ -138,7 +137,7 @@ pub fn icmp_delivery_within(
         Family::V6 => (Domain::IPV6, Protocol::ICMPV6),
     };
     let r_sock = r_node
-        .ns
+        .ns()
         .run(|| Socket::new(r_domain, Type::RAW, Some(r_proto)))?
         .map_err(r_err("open raw ICMP socket"))?;
     let message = too_big(s_sa, d_sa, mtu);
@@ -146,13 +145,13 @@ pub fn icmp_delivery_within(
     // A host that ignores PMTU ICMP discards it at its entry, after a
     // counter: arrival is the counter moving.
     let ignoring = lab
-        .topology
+        .topology()
         .nodes
         .get(sender)
         .is_some_and(|n| n.pmtu_icmp == PmtuIcmp::Ignore);
     let counter = firewall::IGNORED_COUNTERS[usize::from(family == Family::V6)];
     let count = || {
-        firewall::ignored_count(&s_node.ns, sender, counter).map_err(|e| {
+        firewall::ignored_count(s_node.ns(), sender, counter).map_err(|e| {
             ProbeError::io(sender, "read the ignored-ICMP counter", io::Error::other(e))
         })
     };
@@ -204,7 +203,7 @@ pub fn icmp_delivery_within(
         router: router.to_string(),
         sender: sender.to_string(),
         dst: dst.to_string(),
-        family: family_name(family),
+        family: family.as_str(),
         from,
         mtu,
         flow: (s_sa, d_sa),

@@ -12,6 +12,11 @@
 //! The probe reads the namespace as it is: a cached PMTU exception towards
 //! `dst` turns a too-big request into `local-too-big`. Flush exceptions
 //! first ([`super::exceptions::flush`]) to see what the path itself does.
+//!
+//! Between hosts of a lab ([`df_ping_hosts`]), and for every other
+//! host-to-host probe, [`ready`] first: a small echo warms the path up (a
+//! lost first neighbour solicitation must not read as a blackhole), then
+//! every exception is flushed.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -22,7 +27,9 @@ use socket2::{Protocol, Socket};
 
 use super::error::ProbeError;
 use super::sock::{self, family_opts, PmtuDisc};
+use crate::lab::Lab;
 use crate::netns::Netns;
+use mtulab_core::Family;
 
 pub use mtulab_core::observe::PingOutcome;
 
@@ -194,15 +201,76 @@ fn drain(socket: &Socket) -> Vec<sock::QueuedError> {
 /// size) and flushing every PMTU exception in the lab (so the answer is the
 /// path's, not an earlier probe's).
 pub fn df_ping_hosts(
-    lab: &crate::lab::Lab,
+    lab: &Lab,
     from: &str,
     to: &str,
-    family: mtulab_core::topology::Family,
+    family: Family,
     size: u32,
     timeout: Duration,
 ) -> Result<PingResult, ProbeError> {
-    let (node, dst) = sock::ready(lab, from, to, family)?;
-    df_ping(&node.ns, dst, size, timeout)
+    let (node, dst) = ready(lab, from, to, family)?;
+    df_ping(node.ns(), dst, size, timeout)
+}
+
+/// The address probes use to reach host `host` in `family`.
+pub(crate) fn resolve(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, ProbeError> {
+    lab.node(host)
+        .ok_or_else(|| ProbeError::NoNode(host.to_string()))?;
+    lab.plan()
+        .address_of(host, family)
+        .ok_or_else(|| ProbeError::NoAddress {
+            node: host.to_string(),
+            family: family.as_str(),
+        })
+}
+
+/// How long [`warm_up`] waits for its small echo: long enough for a lost
+/// first ARP / ND solicitation to be retransmitted (`retrans_time`, 1 s).
+pub(crate) const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Make sure host `from` reaches host `to` in `family` with a packet that
+/// fits any link (a 28 / 48-byte echo), before a probe whose *silence*
+/// means something. It resolves the neighbours on the way both ways: a
+/// fresh lab sometimes loses the first solicitation, and a probe with a
+/// short deadline would take the 1 s retransmission for a drop.
+pub(crate) fn warm_up(lab: &Lab, from: &str, to: &str, family: Family) -> Result<(), ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = resolve(lab, to, family)?;
+    let size = match family {
+        Family::V4 => 28,
+        Family::V6 => 48,
+    };
+    let r = df_ping(node.ns(), dst, size, WARM_UP_TIMEOUT)?;
+    if r.outcome != PingOutcome::Reply {
+        return Err(ProbeError::PathDown {
+            from: from.to_string(),
+            to: to.to_string(),
+            dst,
+            outcome: format!("{:?}", r.outcome),
+        });
+    }
+    Ok(())
+}
+
+/// What every lab-level probe between two hosts does first: find `from`
+/// and `to`'s address, [`warm_up`] the path, then flush every node's PMTU
+/// exceptions so the probe sees the path itself, not what earlier probes
+/// taught the kernel.
+pub(crate) fn ready<'l>(
+    lab: &'l Lab,
+    from: &str,
+    to: &str,
+    family: Family,
+) -> Result<(&'l crate::lab::LabNode, IpAddr), ProbeError> {
+    let node = lab
+        .node(from)
+        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
+    let dst = resolve(lab, to, family)?;
+    warm_up(lab, from, to, family)?;
+    super::exceptions::flush(lab)?;
+    Ok((node, dst))
 }
 
 #[cfg(test)]

@@ -12,9 +12,7 @@ use std::time::Instant;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::error::ProbeError;
-use crate::lab::Lab;
 use crate::netns::Netns;
-use mtulab_core::topology::Family;
 
 /// One entry of a socket's error queue (`struct sock_extended_err` plus the
 /// addresses that come with it).
@@ -353,74 +351,6 @@ pub(crate) fn inet_checksum(data: &[u8]) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
-}
-
-/// The address probes use to reach host `host` in `family`.
-pub(crate) fn resolve(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, ProbeError> {
-    lab.node(host)
-        .ok_or_else(|| ProbeError::NoNode(host.to_string()))?;
-    lab.plan
-        .address_of(host, family)
-        .ok_or_else(|| ProbeError::NoAddress {
-            node: host.to_string(),
-            family: family_name(family),
-        })
-}
-
-/// How long [`warm_up`] waits for its small echo: long enough for a lost
-/// first ARP / ND solicitation to be retransmitted (`retrans_time`, 1 s).
-pub(crate) const WARM_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// Make sure host `from` reaches host `to` in `family` with a packet that
-/// fits any link (a 28 / 48-byte echo), before a probe whose *silence*
-/// means something. It resolves the neighbours on the way both ways: a
-/// fresh lab sometimes loses the first solicitation, and a probe with a
-/// short deadline would take the 1 s retransmission for a drop.
-pub(crate) fn warm_up(lab: &Lab, from: &str, to: &str, family: Family) -> Result<(), ProbeError> {
-    let node = lab
-        .node(from)
-        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
-    let dst = resolve(lab, to, family)?;
-    let size = match family {
-        Family::V4 => 28,
-        Family::V6 => 48,
-    };
-    let r = super::ping::df_ping(&node.ns, dst, size, WARM_UP_TIMEOUT)?;
-    if r.outcome != super::ping::PingOutcome::Reply {
-        return Err(ProbeError::PathDown {
-            from: from.to_string(),
-            to: to.to_string(),
-            dst,
-            outcome: format!("{:?}", r.outcome),
-        });
-    }
-    Ok(())
-}
-
-/// What every lab-level probe between two hosts does first: find `from`
-/// and `to`'s address, [`warm_up`] the path, then flush every node's PMTU
-/// exceptions so the probe sees the path itself, not what earlier probes
-/// taught the kernel.
-pub(crate) fn ready<'l>(
-    lab: &'l Lab,
-    from: &str,
-    to: &str,
-    family: Family,
-) -> Result<(&'l crate::lab::LabNode, IpAddr), ProbeError> {
-    let node = lab
-        .node(from)
-        .ok_or_else(|| ProbeError::NoNode(from.to_string()))?;
-    let dst = resolve(lab, to, family)?;
-    warm_up(lab, from, to, family)?;
-    super::exceptions::flush(lab)?;
-    Ok((node, dst))
-}
-
-pub(crate) fn family_name(f: Family) -> &'static str {
-    match f {
-        Family::V4 => "ipv4",
-        Family::V6 => "ipv6",
-    }
 }
 
 #[cfg(test)]

@@ -298,6 +298,6 @@ pub fn tracepath_hosts(
     family: mtulab_core::topology::Family,
     opts: &TraceOpts,
 ) -> Result<Trace, ProbeError> {
-    let (node, dst) = sock::ready(lab, from, to, family)?;
-    tracepath(&node.ns, dst, opts)
+    let (node, dst) = super::ping::ready(lab, from, to, family)?;
+    tracepath(node.ns(), dst, opts)
 }

@@ -563,11 +563,11 @@ pub fn transfer_hosts(
     family: Family,
     opts: &TransferOpts,
 ) -> Result<Transfer, ProbeError> {
-    let (from_node, addr) = sock::ready(lab, from, to, family)?;
+    let (from_node, addr) = super::ping::ready(lab, from, to, family)?;
     let to_node = lab
         .node(to)
         .ok_or_else(|| ProbeError::NoNode(to.to_string()))?;
-    transfer(&from_node.ns, &to_node.ns, addr, opts)
+    transfer(from_node.ns(), to_node.ns(), addr, opts)
 }
 
 #[cfg(test)]

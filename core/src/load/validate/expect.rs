@@ -13,23 +13,23 @@ impl Validator<'_> {
             Some(ids) => {
                 let mut out = Vec::new();
                 for id in ids {
-                    if !CHECK_IDS.contains(&id.get_ref().as_str()) {
+                    let Ok(check) = id.get_ref().parse::<CheckId>() else {
                         return self.err(
                             id.span(),
                             format!(
                                 "expect: unknown check id {:?} (expected one of {})",
                                 id.get_ref(),
-                                CHECK_IDS.join(", ")
+                                id_list(&CheckId::ALL)
                             ),
                         );
-                    }
-                    if out.contains(id.get_ref()) {
+                    };
+                    if out.contains(&check) {
                         return self.err(
                             id.span(),
                             format!("expect: check id {:?} listed twice", id.get_ref()),
                         );
                     }
-                    out.push(id.into_inner());
+                    out.push(check);
                 }
                 Some(out)
             }
@@ -149,29 +149,40 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for id in raw.violations {
             let name = id.get_ref().as_str();
-            if CHECK_IDS.contains(&name) && !FAMILY_CHECK_IDS.contains(&name) {
-                return self.err(
-                    id.span(),
-                    format!(
-                        "{what}: {name:?} has no family; list it in [expect] violations (a family table takes {})",
-                        FAMILY_CHECK_IDS.join(", ")
-                    ),
-                );
-            }
-            if !FAMILY_CHECK_IDS.contains(&name) {
-                return self.err(
-                    id.span(),
-                    format!(
-                        "{what}: unknown check id {name:?} (expected one of {})",
-                        FAMILY_CHECK_IDS.join(", ")
-                    ),
-                );
-            }
-            if out.contains(id.get_ref()) {
+            let check = match name.parse::<CheckId>() {
+                Ok(c) if c.per_family() => c,
+                Ok(_) => {
+                    return self.err(
+                        id.span(),
+                        format!(
+                            "{what}: {name:?} has no family; list it in [expect] violations (a family table takes {})",
+                            id_list(&CheckId::PER_FAMILY)
+                        ),
+                    );
+                }
+                Err(_) => {
+                    return self.err(
+                        id.span(),
+                        format!(
+                            "{what}: unknown check id {name:?} (expected one of {})",
+                            id_list(&CheckId::PER_FAMILY)
+                        ),
+                    );
+                }
+            };
+            if out.contains(&check) {
                 return self.err(id.span(), format!("{what}: check id {name:?} listed twice"));
             }
-            out.push(id.into_inner());
+            out.push(check);
         }
         Ok(ExpectFamily { violations: out })
     }
+}
+
+/// `a, b, c` for an error message.
+fn id_list(ids: &[CheckId]) -> String {
+    ids.iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

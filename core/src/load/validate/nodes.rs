@@ -2,7 +2,115 @@
 
 use super::*;
 
+/// The validated nodes and what later parts of validation need of the file.
+pub(super) struct Nodes {
+    pub(super) nodes: BTreeMap<String, Node>,
+    /// Where each node is declared.
+    pub(super) lines: BTreeMap<String, std::ops::Range<usize>>,
+    /// Where each node's mss_clamp_oif (else mss_clamp) is, for checks after the links.
+    pub(super) clamp_spans: BTreeMap<String, std::ops::Range<usize>>,
+    /// Each node's raw `routes`, checked once addressing is known.
+    pub(super) routes: Vec<(String, Vec<Spanned<RawRoute>>)>,
+}
+
 impl Validator<'_> {
+    /// `[nodes.NAME]`: names, sysctls (values, and names through the
+    /// [`SysctlNames`] seam), MSS clamps.
+    pub(super) fn nodes(&self, raw: Ordered<RawNode>) -> Result<Nodes, TopologyError> {
+        let mut nodes = BTreeMap::new();
+        let mut node_lines: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        // Where each node's mss_clamp_oif (else mss_clamp) is, for checks after the links.
+        let mut clamp_spans: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        let mut raw_routes = Vec::new();
+        for (name, raw_node) in raw.0 {
+            let span = name.span();
+            let name = name.into_inner();
+            if !valid_node_name(&name) {
+                return self.err(
+                    span,
+                    format!("node name {name:?} must match [a-z][a-z0-9-]{{0,14}}"),
+                );
+            }
+            let raw_node = raw_node.into_inner();
+            let mss_clamp = self.mss_clamp(&name, &raw_node)?;
+            let pmtu_icmp = self.pmtu_icmp(&name, &raw_node)?;
+            if let Some(c) = &raw_node.mss_clamp {
+                clamp_spans.insert(name.clone(), c.span());
+            }
+            if let Some(o) = &raw_node.mss_clamp_oif {
+                clamp_spans.insert(name.clone(), o.span());
+            }
+            let mut sysctl = Vec::new();
+            for (key, value) in raw_node.sysctl.0 {
+                if !valid_sysctl_key(key.get_ref()) {
+                    return self.err(
+                        key.span(),
+                        format!(
+                            "node {name:?}: sysctl {:?} must be a net.* key like \"net.ipv4.tcp_mtu_probing\"",
+                            key.get_ref()
+                        ),
+                    );
+                }
+                let value_span = value.span();
+                let value = value.into_inner().0;
+                if value.contains('\n') || value.contains('\0') {
+                    return self.err(
+                        value_span,
+                        format!(
+                            "node {name:?}: sysctl {:?} value {value:?} must be one line",
+                            key.get_ref()
+                        ),
+                    );
+                }
+                if let Some(problem) = key_problem(key.get_ref(), &value, self.sysctls) {
+                    let at = if problem.about_value {
+                        value_span
+                    } else {
+                        key.span()
+                    };
+                    return self.err(at, format!("node {name:?}: {}", problem.message));
+                }
+                sysctl.push((key.into_inner(), value));
+            }
+            node_lines.insert(name.clone(), span);
+            raw_routes.push((name.clone(), raw_node.routes));
+            nodes.insert(
+                name,
+                Node {
+                    router: raw_node.router,
+                    sysctl,
+                    mss_clamp,
+                    routes: Vec::new(),
+                    pmtu_icmp,
+                },
+            );
+        }
+        Ok(Nodes {
+            nodes,
+            lines: node_lines,
+            clamp_spans,
+            routes: raw_routes,
+        })
+    }
+
+    /// `name` is a node of `nodes`, else an error for `what` listing them.
+    pub(super) fn known(
+        &self,
+        nodes: &BTreeMap<String, Node>,
+        name: &Spanned<String>,
+        what: &str,
+    ) -> Result<(), TopologyError> {
+        if nodes.contains_key(name.get_ref()) {
+            Ok(())
+        } else {
+            let list = nodes.keys().cloned().collect::<Vec<_>>().join(", ");
+            self.err(
+                name.span(),
+                format!("{what}: unknown node {:?} (nodes: {list})", name.get_ref()),
+            )
+        }
+    }
+
     /// `mss_clamp` / `mss_clamp_oif` of one node (the oif is checked
     /// against the node's interfaces later, in [`Self::check_clamp_oifs`]).
     pub(super) fn mss_clamp(
@@ -56,7 +164,7 @@ impl Validator<'_> {
     pub(super) fn check_clamp_oifs(
         &self,
         nodes: &BTreeMap<String, Node>,
-        ifaces: &HashMap<(String, String), String>,
+        ifaces: &Ifaces,
         spans: &BTreeMap<String, std::ops::Range<usize>>,
     ) -> Result<(), TopologyError> {
         for (name, node) in nodes {

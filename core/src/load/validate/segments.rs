@@ -13,7 +13,7 @@ impl Validator<'_> {
         &self,
         raw: &[Spanned<RawSegment>],
         nodes: &BTreeMap<String, Node>,
-        ifaces: &mut HashMap<(String, String), String>,
+        ifaces: &mut Ifaces,
         link_count: usize,
     ) -> Result<Vec<Segment>, TopologyError> {
         if link_count + raw.len() > MAX_LINKS {

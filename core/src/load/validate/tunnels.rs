@@ -9,7 +9,7 @@ impl Validator<'_> {
         &self,
         raw: &[Spanned<RawTunnel>],
         nodes: &BTreeMap<String, Node>,
-        ifaces: &mut HashMap<(String, String), String>,
+        ifaces: &mut Ifaces,
         link_count: usize,
     ) -> Result<Vec<Tunnel>, TopologyError> {
         if link_count + raw.len() > MAX_LINKS {

@@ -29,7 +29,10 @@ fn vpn_1446_tunnel_is_the_bottleneck() {
         assert_eq!(gw_b.acted(), Knowable::Known(false));
         assert!(up.icmp_finding("gw-b").is_none(), "the network delivers it");
         let findings = up.findings();
-        let tcp = findings.iter().find(|f| f.check == "tcp-transfer").unwrap();
+        let tcp = findings
+            .iter()
+            .find(|f| f.check == CheckId::TcpTransfer)
+            .unwrap();
         let what = if family == V4 {
             "frag-needed"
         } else {

@@ -194,7 +194,7 @@ fn below_min_pmtu_learns_locked_552() {
     assert_eq!(c.ping_over_pmtu, too_big(500, "router-a"));
     assert_eq!(c.transfer, ok());
     let f: Vec<_> = m.findings();
-    assert!(f.iter().any(|f| f.check == "pmtud"
+    assert!(f.iter().any(|f| f.check == CheckId::Pmtud
         && f.subject == "client -> server (ipv4)"
         && f.seen.contains("learns PMTU 552")));
 }
@@ -237,7 +237,7 @@ fn mismatch_within_slack() {
         Knowable::Known(Ping::Reply)
     );
     let f = m.findings();
-    assert_eq!(f[0].check, "link-mtu-match");
+    assert_eq!(f[0].check, CheckId::LinkMtuMatch);
     assert!(
         f[0].seen.contains("within veth's 4-byte slack"),
         "{}",
@@ -245,7 +245,7 @@ fn mismatch_within_slack() {
     );
     let pmtud = f
         .iter()
-        .find(|f| f.check == "pmtud" && f.subject == "client -> server (ipv4)")
+        .find(|f| f.check == CheckId::Pmtud && f.subject == "client -> server (ipv4)")
         .unwrap();
     assert!(
         pmtud.seen.contains("slack lets 1500-byte packets in"),
@@ -401,7 +401,7 @@ fn clamp_advice_follows_the_syn_not_the_stall() {
     assert_eq!(down.path_mtu, 1400);
     assert_eq!(down.transfer, Knowable::Known(Verdict::Blackhole));
     let f = down
-        .finding("tcp-transfer")
+        .finding(CheckId::TcpTransfer)
         .expect("a tcp-transfer finding");
     assert!(
         f.seen.contains("rc drops its own frag-needed on output"),
@@ -413,13 +413,13 @@ fn clamp_advice_follows_the_syn_not_the_stall() {
     // also on the SYN's way, so the clamp goes there.
     let m = model_of(&bundled("icmp_blackhole"));
     let f = path(&m, "server", "client", V4)
-        .finding("tcp-transfer")
+        .finding(CheckId::TcpTransfer)
         .unwrap();
     assert!(f.fix.contains("clamp MSS to 1160 on router-b"), "{}", f.fix);
     // Uploads don't cross rc: nothing to say.
     let m = model_of(&bundled("given_routes_blackhole"));
     assert_eq!(
-        path(&m, "client", "server", V4).finding("tcp-transfer"),
+        path(&m, "client", "server", V4).finding(CheckId::TcpTransfer),
         None
     );
 }

@@ -18,7 +18,7 @@ fn lan_jumbo_mismatch() {
     );
     let f = &m.findings()[0];
     assert_eq!(
-        (f.check, f.subject.as_str()),
+        (f.check.as_str(), f.subject.as_str()),
         ("link-mtu-match", "segment lan")
     );
     assert!(f.seen.contains("1505..=9000 bytes vanish"), "{f}");
@@ -37,7 +37,7 @@ fn lan_jumbo_mismatch() {
         assert_eq!(ping(1500), Some(Knowable::Known(Ping::Reply)));
         assert_eq!(ping(1504), Some(Knowable::Known(Ping::Reply)));
         assert_eq!(ping(1505), Some(Knowable::Known(Ping::Silence)));
-        let pmtud = p.finding("pmtud").unwrap();
+        let pmtud = p.finding(CheckId::Pmtud).unwrap();
         assert!(
             pmtud.seen.contains("entering nas:lan (1500, segment lan)"),
             "{pmtud}"

@@ -12,37 +12,21 @@ use harness::probe::error::ProbeError;
 use harness::Lab;
 use mtulab_core::topology::Verdict;
 use mtulab_core::Topology;
-use serde::Serialize;
 
-use crate::check::{CheckOptions, MODEL_MISMATCH, TCP_TRANSFER};
-use crate::report::{CheckLine, Report, Violation};
+use super::options::CheckOptions;
+use crate::report::{AnycastReport, CheckLine, Report, Violation};
 use mtulab_core::model::{self, Knowable};
-
-/// Downloads from one anycast address to one client, in one family.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AnycastReport {
-    pub address: String,
-    pub family: String,
-    pub client: String,
-    pub members: Vec<String>,
-    /// Routers with a multipath route to the address and their hash policy.
-    pub ecmp: Vec<(String, u32)>,
-    /// Flows that did not complete promptly.
-    pub stalled: usize,
-    /// The model's per-flow prediction: "ok", "blackhole", or `{"unknown": why}`.
-    pub predicted: serde_json::Value,
-    pub flows: Vec<AnycastFlow>,
-}
+use mtulab_core::CheckId;
 
 /// Run the anycast downloads of `topology` in the families of `opts` and
 /// add their check lines, violations and per-flow tables to `report`.
-pub fn check(
+pub(super) fn check(
     lab: &Lab,
     topology: &Topology,
     opts: &CheckOptions,
     report: &mut Report,
 ) -> Result<(), ProbeError> {
-    let predictions = model::predict_anycast(topology, &lab.plan);
+    let predictions = model::predict_anycast(topology, lab.plan());
     for group in &topology.anycast {
         for &family in &opts.families {
             let Some(address) = group.addr(family) else {
@@ -55,7 +39,7 @@ pub fn check(
                 continue;
             };
             let clients: Vec<String> = lab
-                .plan
+                .plan()
                 .hosts()
                 .into_iter()
                 .filter(|h| !group.nodes.iter().any(|m| m == h))
@@ -66,7 +50,7 @@ pub fn check(
                 if !group
                     .nodes
                     .iter()
-                    .any(|m| lab.plan.path(&client, m, family).is_some())
+                    .any(|m| lab.plan().path(&client, m, family).is_some())
                 {
                     report
                         .no_path
@@ -87,7 +71,7 @@ pub fn check(
                     })
                     .collect();
                 report.checks.push(CheckLine {
-                    check: TCP_TRANSFER.into(),
+                    check: CheckId::TcpTransfer,
                     subject: subject.clone(),
                     holds: stalled.is_empty(),
                     detail: format!(
@@ -97,25 +81,25 @@ pub fn check(
                         per_member.join("; ")
                     ),
                 });
-                let violation = |check: &str, message: String, fix: Option<String>| Violation {
-                    check: check.into(),
+                let violation = |check: CheckId, message: String, fix: Option<String>| Violation {
+                    check,
                     message,
                     fix,
                     from: Some(format!("anycast {address}")),
                     to: Some(client.clone()),
-                    family: Some(fam.into()),
+                    family: Some(family),
                     link: None,
                 };
                 if !stalled.is_empty() {
                     report.violations.push(violation(
-                        TCP_TRANSFER,
+                        CheckId::TcpTransfer,
                         stall_message(&client, &address.to_string(), &run.flows, &stalled),
                         Some(fix(&pred.ecmp, family)),
                     ));
                 }
                 if pred.transfer.known() == Some(&Verdict::Ok) && !stalled.is_empty() {
                     report.violations.push(violation(
-                        MODEL_MISMATCH,
+                        CheckId::ModelMismatch,
                         format!(
                             "{client} <- anycast {address} {fam}: model predicts every flow ok, kernel stalled {} of {}",
                             stalled.len(),
@@ -130,7 +114,7 @@ pub fn check(
                 };
                 report.anycast.push(AnycastReport {
                     address: address.to_string(),
-                    family: fam.into(),
+                    family,
                     client,
                     members: group.nodes.clone(),
                     ecmp: pred.ecmp.clone(),
