@@ -18,7 +18,7 @@ use netlink_packet_core::{
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{
     BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, InfoVxlan, LinkAttribute, LinkFlags,
-    LinkInfo, LinkMessage, VxlanDf,
+    LinkInfo, LinkMessage, State, VxlanDf,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
@@ -278,11 +278,13 @@ impl Rtnl {
                     name: String::new(),
                     mtu: 0,
                     up: l.header.flags.contains(LinkFlags::Up),
+                    oper_up: false,
                 };
                 for a in l.attributes {
                     match a {
                         LinkAttribute::IfName(n) => st.name = n,
                         LinkAttribute::Mtu(m) => st.mtu = m,
+                        LinkAttribute::OperState(o) => st.oper_up = o == State::Up,
                         _ => {}
                     }
                 }
@@ -354,6 +356,9 @@ pub struct LinkState {
     pub name: String,
     pub mtu: u32,
     pub up: bool,
+    /// Operationally up (`IF_OPER_UP`: carrier, and the kernel's link
+    /// watch has processed it).
+    pub oper_up: bool,
 }
 
 /// What the kernel says about the route to one destination.
