@@ -219,15 +219,21 @@ mod tests {
             oif: None,
         });
         assert!(!s.contains("oifname"), "{s}");
+        assert!(
+            s.contains("tcp option maxseg size > 1360 tcp option maxseg size set 1360"),
+            "{s}"
+        );
+    }
+
+    /// A host that ignores PMTU ICMP: counted, then discarded at its entry
+    /// (prerouting, priority raw), both families.
+    #[test]
+    fn ignore_script() {
         let s = pmtu_icmp_ignore_script();
         assert!(s.contains("hook prerouting priority raw"), "{s}");
         assert!(
-            s.contains("counter name \"pmtu_icmp4_ignored\" drop")
-                && s.contains("counter name \"pmtu_icmp6_ignored\" drop"),
-            "{s}"
-        );
-        assert!(
-            s.contains("tcp option maxseg size > 1360 tcp option maxseg size set 1360"),
+            s.contains("icmp code frag-needed counter name \"pmtu_icmp4_ignored\" drop")
+                && s.contains("packet-too-big counter name \"pmtu_icmp6_ignored\" drop"),
             "{s}"
         );
     }
