@@ -7,7 +7,7 @@ use mtulab_core::observe::PingOutcome;
 use mtulab_core::CheckId;
 
 use super::path::{ping_report, PathCtx, PING_DEADLINE};
-use super::words::{explain, icmp_name, rulesets_on};
+use super::words::{explain, icmp_name, ignores, rulesets_on};
 use crate::report::{CheckLine, PathReport, Report};
 
 /// Probe `ctx`'s path for this check; its measurements go into `path`,
@@ -61,14 +61,19 @@ pub(super) fn check(
             .find(|h| h.in_mtu < h.out_mtu && h.in_mtu == expected);
         let fix = match narrow {
                 Some(h) => format!(
-                    "equalise MTU on link {} ({}:{} {} <-> {}:{} {}): a receiving end that is smaller drops silently",
-                    h.link + 1,
+                    "equalise MTU on {} ({}:{} {} <-> {}:{} {}): a receiving end that is smaller drops silently",
+                    lab.plan().links[h.link].label(h.link),
                     h.node,
                     h.out_iface,
                     h.out_mtu,
                     h.next,
                     h.in_iface,
                     h.in_mtu
+                ),
+                // A host that ignores PMTU ICMP has it already.
+                None if ignores(lab, from) => format!(
+                    "set {from}'s own interface MTU to {expected} ({from} ignores {})",
+                    icmp_name(family)
                 ),
                 None => format!(
                     "let {} out of every router on the path and into {from}{}",
