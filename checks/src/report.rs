@@ -52,7 +52,7 @@ pub struct Report {
     pub checks: Vec<CheckLine>,
     /// Host pairs with no path in a family (not a violation).
     pub no_path: Vec<String>,
-    /// With --expect: how the outcome differs from the file's [expect]
+    /// With --expect: how the outcome differs from the file's `[expect]`
     /// (empty: as expected). None without --expect.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_mismatches: Option<Vec<String>>,

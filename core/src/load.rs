@@ -1,5 +1,5 @@
 //! Loading a topology file: parse (TOML into the spanned `Raw*` types of
-//! [`raw`]), then validate ([`validate`]) into a [`Topology`], reporting
+//! `raw`), then validate (`validate`) into a [`Topology`], reporting
 //! the first problem as a [`TopologyError`] with file and line, and plan it
 //! once ([`Loaded`]). No `flatten`/`untagged`: they replace toml's precise
 //! messages with vague ones.

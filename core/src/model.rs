@@ -4,12 +4,12 @@
 //! disagreement.
 //!
 //! For each ordered host pair and family with a path, [`predict`] gives a
-//! [`PathPrediction`]: the path MTU and what sets it ([`path`]), whether
+//! [`PathPrediction`]: the path MTU and what sets it (`path`), whether
 //! each router's frag-needed / packet-too-big reaches the sender
-//! ([`icmp`]), DF ping outcomes at and just over the path MTU ([`ping`]),
-//! the PMTU the sender learns and the bulk-transfer verdict ([`tcp`]), and
-//! what a user would notice ([`findings`]); anycast downloads in
-//! [`anycast`]. Anything that depends on what the model cannot know (a
+//! (`icmp`), DF ping outcomes at and just over the path MTU (`ping`),
+//! the PMTU the sender learns and the bulk-transfer verdict (`tcp`), and
+//! what a user would notice (`findings`); anycast downloads in
+//! `anycast`. Anything that depends on what the model cannot know (a
 //! real nft/iptables ruleset, timing) is [`Knowable::Unknown`] with the
 //! reason. The model assumes fresh state: no PMTU exceptions cached from
 //! earlier probes. How it reasons and the kernel behaviour it relies on,

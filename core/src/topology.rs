@@ -31,7 +31,7 @@ pub struct Topology {
     pub expect: Option<Expect>,
     /// `[[anycast]]`: service addresses shared by several hosts, in file order.
     pub anycast: Vec<Anycast>,
-    /// `[[tunnels]]`: VXLAN links over the lab's own links (see [`crate::tunnel`]).
+    /// `[[tunnels]]`: VXLAN links over the lab's own links (see [`crate::plan::tunnel`]).
     pub tunnels: Vec<Tunnel>,
     /// `[[segments]]`: multi-access LANs (a bridge with N members), in file order.
     pub segments: Vec<Segment>,

@@ -45,6 +45,21 @@ pub fn live_gate() -> LiveGate {
     gate(live_unavailable(), live_required())
 }
 
+/// A live trial: ignored (with the reason) where labs cannot be built,
+/// failed instead when `MTULAB_REQUIRE_ROOT=1`. Never passed unrun.
+#[cfg(feature = "test-support")]
+pub fn live(
+    name: impl Into<String>,
+    f: impl FnOnce() -> Result<(), libtest_mimic::Failed> + Send + 'static,
+) -> libtest_mimic::Trial {
+    use libtest_mimic::Trial;
+    match live_gate() {
+        LiveGate::Run => Trial::test(name, f),
+        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
+        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
+    }
+}
+
 fn gate(unavailable: Option<String>, required: bool) -> LiveGate {
     match unavailable {
         None => LiveGate::Run,

@@ -32,7 +32,7 @@ use mtulab_core::Family;
 use mtulab_core::Topology;
 
 mod common;
-use common::{fam, ip_json, live, load, source};
+use common::{ip_json, live, load, source};
 
 fn build(topo: &Topology) -> Result<Lab, Failed> {
     Lab::build(topo).map_err(|e| format!("build lab: {e}").into())
@@ -129,7 +129,7 @@ fn anycast_l4_stalls(family: Family) -> Result<(), Failed> {
     }
     eprintln!(
         "anycast_hash_l4 {}: {} of {} flows stalled",
-        fam(family),
+        family.as_str(),
         stalled.len(),
         run.flows.len()
     );
@@ -304,7 +304,7 @@ fn main() {
     let args = common::args();
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         trials.extend([
             live(format!("anycast::hash_l3::{f}::all_flows_ok"), move || {
                 anycast_l3_all_ok(family)

@@ -37,7 +37,7 @@ use mtulab_core::Family;
 use mtulab_core::Topology;
 
 mod common;
-use common::{fam, live, source};
+use common::{live, source};
 
 const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -85,7 +85,7 @@ fn build(topo: &Topology) -> Result<Lab, Failed> {
 fn addr(lab: &Lab, host: &str, family: Family) -> Result<IpAddr, Failed> {
     lab.plan()
         .address_of(host, family)
-        .ok_or_else(|| format!("{host} has no {} address", fam(family)).into())
+        .ok_or_else(|| format!("{host} has no {} address", family.as_str()).into())
 }
 
 /// Where the path `from` -> `to` is narrowest, per the plan: the TTL at
@@ -102,7 +102,7 @@ fn bottleneck(lab: &Lab, from: &str, to: &str, family: Family) -> Result<Bottlen
     let path = lab
         .plan()
         .path(from, to, family)
-        .ok_or_else(|| format!("no {} path {from} -> {to}", fam(family)))?;
+        .ok_or_else(|| format!("no {} path {from} -> {to}", family.as_str()))?;
     let (i, hop) = path
         .iter()
         .enumerate()
@@ -467,7 +467,7 @@ fn main() {
     let args = common::args();
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         let hs = |t: &str| format!("probes::hidden_smaller::{f}::{t}");
         let bh = |t: &str| format!("probes::hidden_smaller_blackhole::{f}::{t}");
         let de = |t: &str| format!("probes::icmp_delivery::{f}::{t}");

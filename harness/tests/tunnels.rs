@@ -24,7 +24,7 @@ use mtulab_core::Topology;
 use serde_json::Value;
 
 mod common;
-use common::{fam, ip_json, live, load, varied};
+use common::{ip_json, live, load, varied};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -358,7 +358,7 @@ fn main() {
         live("tunnels::leaves_nothing_behind", leaves_nothing_behind),
     ];
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         trials.push(live(
             format!("tunnels::vxlan_1450::{f}::carries_traffic_at_its_mtu"),
             move || carries_traffic(load("vxlan_1450"), family, 1450),

@@ -10,7 +10,7 @@ use crate::report::Report;
 /// the checks and families that were run. Empty: as expected. A topology
 /// without `[expect]` expects every check to hold. With an
 /// `[expect.ipv4]` / `[expect.ipv6]` table the violations are compared per
-/// family ([`compare_per_family`]); without, as one set over the families run.
+/// family (`compare_per_family`); without, as one set over the families run.
 pub fn compare_expect(topology: &Topology, report: &Report, opts: &CheckOptions) -> Vec<String> {
     let mut out = Vec::new();
     let expect = topology.expect.clone().unwrap_or_default();

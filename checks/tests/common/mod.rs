@@ -4,25 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use harness::env::LiveGate;
-use libtest_mimic::{Failed, Trial};
+use libtest_mimic::Failed;
 
 pub fn topologies_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
 }
 
-/// A live trial: ignored (with the reason) where labs cannot be built,
-/// failed instead when MTULAB_REQUIRE_ROOT=1. Never passed unrun.
-pub fn live(
-    name: impl Into<String>,
-    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
-) -> Trial {
-    match harness::env::live_gate() {
-        LiveGate::Run => Trial::test(name, f),
-        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
-    }
-}
+pub use harness::env::live;
 
 pub fn mtulab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mtulab"))

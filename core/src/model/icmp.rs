@@ -126,6 +126,7 @@ impl Ctx<'_> {
 
     /// The frag-needed / packet-too-big `router` (sending on `hops[hop]`
     /// into `mtu`) would send to `src` about a `orig`-byte packet.
+    /// Fact: docs/kernel-behaviour.md#where-icmp-is-dropped.
     pub(super) fn icmp_from(
         &self,
         router: &str,

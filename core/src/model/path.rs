@@ -38,6 +38,7 @@ pub(super) const DF: Frag = Frag {
     routers: false,
 };
 
+/// Fact: docs/kernel-behaviour.md#veth-receive-slack, #ingress-only-through-a-router.
 pub(super) fn walk(hops: &[Hop], size: u32, frag: Frag) -> Fate {
     let mut cur = size;
     for (i, h) in hops.iter().enumerate() {
@@ -141,10 +142,8 @@ impl Ctx<'_> {
             family,
             dst,
             src,
-            hops: hops.iter().map(HopSummary::from).collect(),
-            return_hops: back
-                .as_ref()
-                .map(|b| b.iter().map(HopSummary::from).collect()),
+            hops: hops.to_vec(),
+            return_hops: back.as_ref().map(|b| b.to_vec()),
             path_mtu: bottleneck.mtu,
             bottleneck,
             mss,
@@ -279,6 +278,7 @@ impl Ctx<'_> {
     /// `hops` as the kernel treats them: a VXLAN device does not check its
     /// MTU on receive (measured: 1450-byte DF pings crossed a tunnel whose
     /// receiving end was 1300), so a tunnel hop's receiving end never drops.
+    /// Fact: docs/kernel-behaviour.md#vxlan-tunnels.
     pub(super) fn tunnel_rx_unchecked(&self, hops: &[Hop]) -> Vec<Hop> {
         hops.iter()
             .map(|h| {

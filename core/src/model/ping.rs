@@ -28,6 +28,7 @@ pub fn predict_ping(
 
 impl Ctx<'_> {
     /// One DF ping of `size` bytes along `hops`, its reply along `back`.
+    /// Fact: docs/kernel-behaviour.md#ingress-only-through-a-router (IPv6 replies).
     pub(super) fn ping(
         &self,
         hops: &[Hop],

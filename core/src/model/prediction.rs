@@ -78,32 +78,6 @@ impl fmt::Display for LinkMismatch {
     }
 }
 
-/// One step of a path: `node` sends out of `out_iface` to `next`, arriving on `in_iface`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HopSummary {
-    pub node: String,
-    pub out_iface: String,
-    pub out_mtu: u32,
-    pub next: String,
-    pub in_iface: String,
-    pub in_mtu: u32,
-    pub link: usize,
-}
-
-impl From<&Hop> for HopSummary {
-    fn from(h: &Hop) -> Self {
-        HopSummary {
-            node: h.node.clone(),
-            out_iface: h.out_iface.clone(),
-            out_mtu: h.out_mtu,
-            next: h.next.clone(),
-            in_iface: h.in_iface.clone(),
-            in_mtu: h.in_mtu,
-            link: h.link,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BottleneckKind {
@@ -270,9 +244,9 @@ pub struct PathPrediction {
     pub dst: IpAddr,
     /// `from`'s source address (of its interface on the path): where ICMP errors go.
     pub src: IpAddr,
-    pub hops: Vec<HopSummary>,
+    pub hops: Vec<Hop>,
     /// The way `to`'s replies and ACKs take back to `src`; None without a route.
-    pub return_hops: Option<Vec<HopSummary>>,
+    pub return_hops: Option<Vec<Hop>>,
     /// Smallest MTU of any interface the packets leave or enter.
     pub path_mtu: u32,
     pub bottleneck: Bottleneck,

@@ -31,6 +31,7 @@ impl Ctx<'_> {
     /// if one lowers it below `packet - overhead`. `rt mtu` is the smaller
     /// route MTU of the router's routes towards the SYN's destination
     /// (this hop's egress) and back to its source (`to`'s address).
+    /// Fact: docs/kernel-behaviour.md#mitigations (`mss_clamp`).
     pub(super) fn clamp_on_way(
         &self,
         to: &str,
@@ -84,6 +85,8 @@ impl Ctx<'_> {
     /// - `tcp_mtu_probing=2`: probing from `tcp_base_mss` on from the start
     ///   moved 1 MiB at once (0.01 s) in both families, when the packets of
     ///   `base_mss` fit; larger `base_mss` was not measured.
+    ///
+    /// Fact: docs/kernel-behaviour.md#tcp_mtu_probing-recovers-a-blackhole, #mitigations.
     pub(super) fn mitigate(&self, hops: &[Hop], size: u32, knobs: &SenderKnobs, run: Run) -> Run {
         let Some(stop) = &run.stop else {
             return run;
@@ -116,6 +119,7 @@ impl Ctx<'_> {
     /// whatever MTU it carried; modes 2 and 3 ignored ICMP-borne reports
     /// (the learned PMTU stayed the interface's). DF pings over the path
     /// MTU were not measured under these modes: unknown.
+    /// Fact: docs/kernel-behaviour.md#mitigations (`ip_no_pmtu_disc`, `min_pmtu`).
     pub(super) fn apply_knobs_to_pmtud(&self, p: &mut PathPrediction, hops: &[Hop], from_mtu: u32) {
         let mode = p.knobs.no_pmtu_disc;
         if self.family != Family::V4 || mode == 0 {
@@ -163,6 +167,7 @@ impl Ctx<'_> {
 
     /// The sender's PMTUD iterations starting with `start`-byte DF packets.
     /// `optimistic`: every ICMP arrives (to find the routers traffic needs).
+    /// Fact: docs/kernel-behaviour.md#below-min_pmtu-a-locked-552.
     pub(super) fn run(
         &self,
         hops: &[Hop],

@@ -8,7 +8,7 @@ use super::{IfacePlan, NodePlan, Plan};
 use crate::topology::Family;
 
 /// One step of a forwarding path: `node` sends out of `out_iface` to `next`, arriving on `in_iface`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Hop {
     pub node: String,
     pub out_iface: String,

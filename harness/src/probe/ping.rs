@@ -14,7 +14,7 @@
 //! first ([`super::exceptions::flush`]) to see what the path itself does.
 //!
 //! Between hosts of a lab ([`df_ping_hosts`]), and for every other
-//! host-to-host probe, [`ready`] first: a small echo warms the path up (a
+//! host-to-host probe, `ready` first: a small echo warms the path up (a
 //! lost first neighbour solicitation must not read as a blackhole), then
 //! every exception is flushed.
 

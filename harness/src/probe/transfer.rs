@@ -72,7 +72,7 @@ impl Default for TransferOpts {
     }
 }
 
-/// A transfer's verdict: the core's [`Verdict`] (ok, recovered, blackhole).
+/// A transfer's verdict: the core's `Verdict` (ok, recovered, blackhole).
 pub use mtulab_core::topology::Verdict as TransferVerdict;
 
 /// The result of [`transfer`]; JSON fields as in design.md §5.

@@ -5,10 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::env::LiveGate;
 use harness::Lab;
 use libtest_mimic::{Arguments, Failed, Trial};
-use mtulab_core::Family;
 use mtulab_core::Topology;
 use serde_json::Value;
 
@@ -43,22 +41,7 @@ pub fn varied(file: &str, from: &str, to: &str) -> Topology {
         .unwrap_or_else(|e| panic!("varied {file}: {e}"))
 }
 
-pub fn fam(family: Family) -> &'static str {
-    family.as_str()
-}
-
-/// A live trial: ignored (with the reason) where labs cannot be built,
-/// failed instead when MTULAB_REQUIRE_ROOT=1. Never passed unrun.
-pub fn live(
-    name: impl Into<String>,
-    f: impl FnOnce() -> Result<(), Failed> + Send + 'static,
-) -> Trial {
-    match harness::env::live_gate() {
-        LiveGate::Run => Trial::test(name, f),
-        LiveGate::Ignore(why) => Trial::test(name, f).with_ignored_flag(true).with_kind(why),
-        LiveGate::Fail(msg) => Trial::test(name, move || Err(msg.into())),
-    }
-}
+pub use harness::env::live;
 
 /// Run a command in a node and parse its JSON output (`ip -j ARGS`).
 pub fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<Value, Failed> {
