@@ -23,7 +23,7 @@ use mtulab_core::Topology;
 use serde_json::Value;
 
 mod common;
-use common::{fam, live};
+use common::live;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -240,7 +240,7 @@ fn main() {
         live("segments::leaves_nothing_behind", leaves_nothing_behind),
     ];
     for family in [Family::V4, Family::V6] {
-        let f = fam(family);
+        let f = family.as_str();
         trials.push(live(
             format!("segments::{f}::odd_member_drops_silently"),
             move || odd_member_drops_silently(family),
