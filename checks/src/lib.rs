@@ -2,4 +2,5 @@
 //! the model of `mtulab_core`) and the reports.
 
 pub mod check;
+pub mod diff;
 pub mod report;

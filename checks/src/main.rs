@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use harness::{Lab, LabError};
 
+mod rollout;
 mod signals;
 
 #[derive(Parser)]
@@ -108,6 +109,41 @@ enum Cmd {
     },
     /// List kept labs.
     List,
+    /// Capture this namespace's network state as JSON (read-only).
+    Snapshot {
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        /// The node name import gives this machine (default: the file name).
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// Build one topology file from several machines' snapshots.
+    Import {
+        #[arg(required = true)]
+        snapshots: Vec<PathBuf>,
+        /// Write to FILE (rulesets beside it) instead of standard output.
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        /// Leave this interface out on every machine (repeatable).
+        #[arg(long)]
+        ignore: Vec<String>,
+        /// The topology's name (default: from the output file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Check two topologies; report what AFTER introduces and fixes.
+    Diff {
+        before: PathBuf,
+        after: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Only IPv4 / only IPv6.
+        #[arg(short = '4', conflicts_with = "only6")]
+        only4: bool,
+        #[arg(short = '6')]
+        only6: bool,
+    },
     /// Run a command inside a node of a kept lab.
     Exec {
         #[arg(long)]
@@ -461,6 +497,37 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
+        Cmd::Snapshot { output, node } => {
+            rollout::snapshot(output.as_deref(), node).map_err(|m| fail(2, m))
+        }
+        Cmd::Import {
+            snapshots,
+            output,
+            ignore,
+            name,
+        } => rollout::import(&snapshots, output.as_deref(), ignore, name).map_err(|m| fail(2, m)),
+        Cmd::Diff {
+            before,
+            after,
+            format,
+            only4,
+            only6,
+        } => {
+            let families = match (only4, only6) {
+                (true, _) => vec![mtulab_core::Family::V4],
+                (_, true) => vec![mtulab_core::Family::V6],
+                _ => vec![mtulab_core::Family::V4, mtulab_core::Family::V6],
+            };
+            let format = match format {
+                Format::Human => rollout::DiffFormat::Human,
+                Format::Json => rollout::DiffFormat::Json,
+                Format::Junit => rollout::DiffFormat::Junit,
+            };
+            rollout::diff(&before, &after, format, families, || {
+                require_live().map_err(|f| f.message)
+            })
+            .map_err(|m| fail(2, m))
+        }
         Cmd::Exec { lab, node, command } => {
             require_live()?;
             let lab = Lab::attach(lab.as_deref())?;
@@ -479,8 +546,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 fn main() -> ExitCode {
     signals::install();
     let cli = Cli::parse();
-    // Every run reaps what killed runs left (never a live run's labs).
-    if harness::env::live_unavailable().is_none() {
+    // Every run reaps what killed runs left (never a live run's labs);
+    // snapshot and import build nothing and change nothing.
+    let builds = !matches!(cli.command, Cmd::Snapshot { .. } | Cmd::Import { .. });
+    if builds && harness::env::live_unavailable().is_none() {
         let reaped = harness::state::reap();
         for id in &reaped.labs {
             eprintln!("mtulab: removed lab {id} left by a killed run");

@@ -13,6 +13,7 @@ pub mod load;
 pub mod netlink;
 pub mod netns;
 pub mod probe;
+pub mod snapshot;
 pub mod state;
 pub mod sysctl;
 

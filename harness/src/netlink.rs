@@ -294,14 +294,84 @@ impl Rtnl {
         Ok(out)
     }
 
+    /// Every link, with all its attributes (`RTM_GETLINK` dump): what
+    /// [`crate::snapshot`] decodes.
+    pub fn dump_links(&mut self) -> Result<Vec<LinkMessage>, NetlinkError> {
+        let replies = self.query(
+            "dump links",
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            true,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every address of both families (`RTM_GETADDR` dump).
+    pub fn dump_addresses(&mut self) -> Result<Vec<AddressMessage>, NetlinkError> {
+        let replies = self.query(
+            "dump addresses",
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            true,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewAddress(a) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every route of one family in every table (`RTM_GETROUTE` dump, no
+    /// table filter; cached exceptions are not included).
+    pub fn dump_routes(&mut self, v6: bool) -> Result<Vec<RouteMessage>, NetlinkError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        let replies = self.query("dump routes", RouteNetlinkMessage::GetRoute(msg), true)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewRoute(r)
+                    if !r.header.flags.contains(RouteFlags::Cloned) =>
+                {
+                    Some(r)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// The kernel's route lookup from this namespace to `dst`
     /// (`ip route get DST`): device, gateway and any PMTU exception.
     pub fn route_get(&mut self, dst: IpAddr) -> Result<RouteLookup, NetlinkError> {
+        self.route_get_oif(dst, None)
+    }
+
+    /// [`Rtnl::route_get`] leaving through interface `oif` when given
+    /// (`ip route get DST oif DEV`): on a multipath route, the lookup of
+    /// one next hop and its own exception.
+    pub fn route_get_oif(
+        &mut self,
+        dst: IpAddr,
+        oif: Option<u32>,
+    ) -> Result<RouteLookup, NetlinkError> {
         let mut msg = RouteMessage::default();
         msg.header.address_family = family_of(dst);
         msg.header.destination_prefix_length = if dst.is_ipv4() { 32 } else { 128 };
         msg.attributes
             .push(RouteAttribute::Destination(RouteAddress::from(dst)));
+        if let Some(oif) = oif {
+            msg.attributes.push(RouteAttribute::Oif(oif));
+        }
         let replies = self.query(
             &format!("route lookup to {dst}"),
             RouteNetlinkMessage::GetRoute(msg),

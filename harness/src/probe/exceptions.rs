@@ -41,6 +41,14 @@ pub fn route_get(node: &LabNode, dst: IpAddr) -> Result<RouteLookup, ProbeError>
     node.rtnl().route_get(dst).map_err(netlink_err(node))
 }
 
+/// [`route_get`] leaving through interface index `oif` (`ip route get DST
+/// oif DEV`): one next hop of a multipath route and its exception.
+pub fn route_get_oif(node: &LabNode, dst: IpAddr, oif: u32) -> Result<RouteLookup, ProbeError> {
+    node.rtnl()
+        .route_get_oif(dst, Some(oif))
+        .map_err(netlink_err(node))
+}
+
 /// Every cached exception in `node`, IPv4 then IPv6 (`ip route show cache
 /// table all`, `ip -6 route show cache`), each once.
 pub fn list(node: &LabNode) -> Result<Vec<RouteLookup>, ProbeError> {
