@@ -196,6 +196,25 @@ fn leaves_nothing_behind() -> Result<(), Failed> {
     Ok(())
 }
 
+/// The reaper counts a live lab's segment namespace as claimed (it is
+/// registered with the lab), so a run starting meanwhile leaves it alone;
+/// the lab's own teardown still removes it.
+fn reaper_leaves_a_live_segment() -> Result<(), Failed> {
+    let lab = Lab::build(&lan(1500, 1500, 1500))?;
+    let ns = lab.segment_namespaces()["lan"].clone();
+    let reaped = harness::state::reap();
+    if reaped.orphan_namespaces.contains(&ns)
+        || !harness::netns::list_named("mtulab-").contains(&ns)
+    {
+        return Err(format!("the reaper removed live {ns}: {reaped:?}").into());
+    }
+    drop(lab);
+    if harness::netns::list_named("mtulab-").contains(&ns) {
+        return Err(format!("{ns} left behind").into());
+    }
+    Ok(())
+}
+
 /// An ignoring host: r1's frag-needed reaches its interface (the counter
 /// ahead of the discard moves: icmp-passes holds), its route keeps no
 /// exception and its bulk transfer stalls. Control: the same host obeying
@@ -238,6 +257,10 @@ fn main() {
             ipv6_neighbour_discovery_at_once,
         ),
         live("segments::leaves_nothing_behind", leaves_nothing_behind),
+        live(
+            "segments::reaper_leaves_a_live_segment",
+            reaper_leaves_a_live_segment,
+        ),
     ];
     for family in [Family::V4, Family::V6] {
         let f = family.as_str();
