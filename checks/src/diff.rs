@@ -25,6 +25,8 @@ pub enum Subject {
     /// A `[[links]]` entry (1-based, file order, as in the messages'
     /// `link N`), for link-mtu-match.
     Link(usize),
+    /// A `[[segments]]` entry, by name (`segment NAME`).
+    Segment(String),
     /// A `[[tunnels]]` entry (1-based, file order: `tunnel K`).
     Tunnel(usize),
     /// A path in one family.
@@ -45,11 +47,12 @@ impl Subject {
                 to: to.clone(),
                 family,
             },
-            _ => match (v.link, v.tunnel, v.family) {
-                (Some(l), _, _) => Subject::Link(l),
-                (None, Some(t), _) => Subject::Tunnel(t),
-                (None, None, Some(f)) => Subject::Family(f),
-                (None, None, None) => Subject::Topology,
+            _ => match (v.link, &v.segment, v.tunnel, v.family) {
+                (Some(l), _, _, _) => Subject::Link(l),
+                (None, Some(s), _, _) => Subject::Segment(s.clone()),
+                (None, None, Some(t), _) => Subject::Tunnel(t),
+                (None, None, None, Some(f)) => Subject::Family(f),
+                (None, None, None, None) => Subject::Topology,
             },
         }
     }
@@ -63,6 +66,7 @@ impl fmt::Display for Subject {
             Subject::Topology => Ok(()),
             Subject::Family(fam) => write!(f, "{fam}"),
             Subject::Link(l) => write!(f, "link {l}"),
+            Subject::Segment(name) => write!(f, "segment {name}"),
             Subject::Tunnel(t) => write!(f, "tunnel {t}"),
             Subject::Path { from, to, family } => write!(f, "{from} -> {to} {family}"),
         }
@@ -346,6 +350,7 @@ mod tests {
             to: Some(to.into()),
             family: Some(Family::V4),
             link: None,
+            segment: None,
             tunnel: None,
         }
     }
@@ -454,6 +459,7 @@ mod tests {
             to: None,
             family: None,
             link: Some(l),
+            segment: None,
             tunnel: None,
         };
         let d = compare(

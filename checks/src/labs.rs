@@ -73,6 +73,7 @@ mod tests {
             namespaces: Default::default(),
             owner,
             timers: None,
+            segments: Default::default(),
         }
     }
 

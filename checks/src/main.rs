@@ -610,6 +610,12 @@ fn up(file: &std::path::Path, wait: bool) -> Result<u8, Failure> {
         .namespaces()
         .iter()
         .map(|(node, ns)| format!("  {node:width$}  {ns}\n"))
+        .chain(lab.segment_namespaces().iter().map(|(seg, ns)| {
+            format!(
+                "  segment {seg}: bridge {} in {ns}\n",
+                harness::lab::SEGMENT_BRIDGE
+            )
+        }))
         .collect();
     if wait {
         text.push_str(&format!(

@@ -29,6 +29,10 @@ pub struct Violation {
     /// messages' `link N` (1-based, file order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<usize>,
+    /// For link-mtu-match on a `[[segments]]` entry: its name, as in the
+    /// messages' `segment NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
     /// For link-mtu-match on a `[[tunnels]]` entry: its number K, as in the
     /// messages' `tunnel K` (1-based, file order).
     #[serde(skip_serializing_if = "Option::is_none")]

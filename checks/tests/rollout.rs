@@ -1,7 +1,8 @@
 //! The rollout review end to end: `mtulab snapshot` inside namespaces,
 //! `mtulab import`, `mtulab check` / `mtulab diff` on the result.
 //!
-//! - `handbuilt::CASE::{broken,control}`: networks built with plain `ip` /
+//! - `handbuilt::CASE::{broken,control}` (a chain, IPv6 only, an nft
+//!   ruleset, a LAN segment with a mismatched member): networks built with plain `ip` /
 //!   `nft` commands (namespaces `mlh-…`, removed by a guard), snapshotted
 //!   from inside each namespace, imported and checked; the check's verdicts
 //!   must equal what DF pings measure on the hand-built network itself.
@@ -939,7 +940,7 @@ fn bad_import() -> Result<(), Failed> {
         &["other.json", "\"something/2\""],
         d,
     )?;
-    // Unmappable state: three machines on one subnet.
+    // Snapshots of one interface each.
     let mk = |addr: &str, stem: &str| -> Result<(), Failed> {
         let text = format!(
             r#"{{"schema":"mtulab-snapshot/1","taken":0,"mtulab":"t","links":[{{"index":2,"name":"eth0","kind":"veth","mtu":1500,"up":true,"oper_state":"up"}}],"addresses":[{{"link":"eth0","address":"{addr}","prefix_len":24,"scope":"universe"}}],"routes":[],"sysctl":{{"net.ipv4.ip_forward":"1"}},"nft":"","iptables":null,"ip6tables":null,"unread":[]}}"#
@@ -950,18 +951,43 @@ fn bad_import() -> Result<(), Failed> {
     mk("198.18.1.1", "ra")?;
     mk("198.18.1.2", "rb")?;
     mk("198.18.1.3", "rc")?;
+    // Unmappable state: a machine on one LAN twice (rd's eth0 and eth1).
+    std::fs::write(
+        d.join("rd.json"),
+        r#"{"schema":"mtulab-snapshot/1","taken":0,"mtulab":"t","links":[{"index":2,"name":"eth0","kind":"veth","mtu":1500,"up":true,"oper_state":"up"},{"index":3,"name":"eth1","kind":"veth","mtu":1500,"up":true,"oper_state":"up"}],"addresses":[{"link":"eth0","address":"198.18.1.4","prefix_len":24,"scope":"universe"},{"link":"eth1","address":"198.18.1.5","prefix_len":24,"scope":"universe"}],"routes":[],"sysctl":{"net.ipv4.ip_forward":"1"},"nft":"","iptables":null,"ip6tables":null,"unread":[]}"#,
+    )?;
     bad(
         &[
+            "import",
+            &p("ra.json"),
+            &p("rb.json"),
+            &p("rd.json"),
+            "-o",
+            &out,
+        ],
+        &["rd.json", "two interfaces on subnet 198.18.1.0/24"],
+        d,
+    )?;
+    // Three machines on one subnet are a LAN: a segment.
+    let o = mtulab()
+        .args([
             "import",
             &p("ra.json"),
             &p("rb.json"),
             &p("rc.json"),
             "-o",
             &out,
-        ],
-        &["ra.json", "needs [[segments]]"],
-        d,
-    )?;
+        ])
+        .output()?;
+    let written = std::fs::read_to_string(d.join("out.toml")).unwrap_or_default();
+    if !o.status.success() || !written.contains("[[segments]]") {
+        return Err(format!(
+            "three machines on a LAN did not import as a segment: {}",
+            text(&o.stderr)
+        )
+        .into());
+    }
+    std::fs::remove_file(d.join("out.toml"))?;
     // Its twin maps cleanly and writes the file.
     let o = mtulab()
         .args(["import", &p("ra.json"), &p("rb.json"), "-o", &out])
@@ -1019,6 +1045,177 @@ fn bad_diff() -> Result<(), Failed> {
     Ok(())
 }
 
+/// ```text
+///  storage --9000-- r1 ---lan---[ sw: bridge ]--- nas, pc     (198.18.1.0/24, 198.18.2.0/24)
+/// ```
+/// A LAN built with plain `ip` commands: a bridge in its own namespace
+/// (not snapshotted, like a switch), r1, the NAS and a PC on it. `broken`:
+/// r1's LAN port is 9000 (for storage's jumbo frames), the others 1500;
+/// `control`: every member at 1500. Measured on the hand-built network: a
+/// DF packet of 1505 bytes from storage to the NAS vanishes without ICMP
+/// and nothing is learned (broken), or draws r1's frag-needed and storage
+/// learns 1500 (control); one of 1500 is answered either way. The imported
+/// topology must say the same: a segment whose odd member is r1 and pmtud
+/// violated with 9000 learned, or everything holding with 1500 learned.
+fn lan(broken: bool) -> Result<(), Failed> {
+    let tag = if broken { "lan-b" } else { "lan-c" };
+    let net = Net::new(tag, &["storage", "r1", "nas", "pc", "sw"])?;
+    net.link(
+        "storage",
+        "r1",
+        [9000, 9000],
+        &[["198.18.1.2/24", "198.18.1.1/24"]],
+    )?;
+    net.exec(
+        "sw",
+        &[
+            "ip",
+            "link",
+            "add",
+            "name",
+            "br",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
+        ],
+    )?;
+    net.exec(
+        "sw",
+        &["ip", "link", "set", "dev", "br", "mtu", "65535", "up"],
+    )?;
+    let r1_mtu = if broken { "9000" } else { "1500" };
+    for (member, mtu, addr) in [
+        ("r1", r1_mtu, "198.18.2.1/24"),
+        ("nas", "1500", "198.18.2.2/24"),
+        ("pc", "1500", "198.18.2.3/24"),
+    ] {
+        sh(&[
+            "ip",
+            "link",
+            "add",
+            "name",
+            "lan",
+            "netns",
+            &net.ns(member),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            member,
+            "netns",
+            &net.ns("sw"),
+        ])?;
+        net.exec(
+            "sw",
+            &[
+                "ip", "link", "set", member, "mtu", "65535", "master", "br", "up",
+            ],
+        )?;
+        net.exec(member, &["ip", "link", "set", "lan", "mtu", mtu, "up"])?;
+        net.exec(member, &["ip", "addr", "add", addr, "dev", "lan"])?;
+    }
+    net.forward("r1")?;
+    net.exec(
+        "storage",
+        &["ip", "route", "add", "default", "via", "198.18.1.1"],
+    )?;
+    for host in ["nas", "pc"] {
+        net.exec(
+            host,
+            &["ip", "route", "add", "198.18.1.0/24", "via", "198.18.2.1"],
+        )?;
+    }
+    let scratch = Scratch::new(tag);
+    let files = net.snapshot(&["storage", "r1", "nas", "pc"], &scratch.0)?;
+    // What the hand-built LAN does.
+    let ping = |size: u32| {
+        net.exec(
+            "storage",
+            &[
+                "ping",
+                "-4",
+                "-M",
+                "do",
+                "-c",
+                "2",
+                "-i",
+                "0.3",
+                "-W",
+                "1",
+                "-s",
+                &(size - 28).to_string(),
+                "198.18.2.2",
+            ],
+        )
+    };
+    net.exec("storage", &["ip", "route", "flush", "cache"])?;
+    let at_1500 = ping(1500).is_ok();
+    let at_1505 = ping(1505);
+    let route = net.exec("storage", &["ip", "-4", "route", "get", "198.18.2.2"])?;
+    let learned: Option<u32> = route
+        .split_whitespace()
+        .skip_while(|w| *w != "mtu")
+        .nth(1)
+        .and_then(|m| m.parse().ok());
+    let silent = match &at_1505 {
+        Ok(_) => false,
+        Err(e) => {
+            let e = format!("{e:?}");
+            !e.contains("Frag needed") && !e.contains("mtu")
+        }
+    };
+    let measured = (at_1500, silent, learned);
+    let setup_means = if broken {
+        (true, true, None)
+    } else {
+        (true, false, Some(1500))
+    };
+    if measured != setup_means {
+        return Err(format!(
+            "hand-built LAN: measured (1500 answered, 1505 silent, learned) = {measured:?}, the setup means {setup_means:?} ({at_1505:?})"
+        )
+        .into());
+    }
+    drop(net);
+    let t = import(&files, &scratch.0)?;
+    if t.topology.segments.len() != 1 {
+        return Err(format!("imported {} segments, want 1", t.topology.segments.len()).into());
+    }
+    let r = run_check(&t)?;
+    let human = mtulab::report::human(&r, false);
+    let odd_named = r.violations.iter().any(|v| {
+        v.check == CheckId::LinkMtuMatch && v.message.contains("segment lan1 (r1:lan 9000 vs")
+    });
+    let p = r
+        .paths
+        .iter()
+        .find(|p| p.from == "storage" && p.to == "nas" && p.family == Family::V4)
+        .ok_or("no path storage -> nas ipv4 in the report")?;
+    let pmtud_violated = r.violations.iter().any(|v| {
+        v.check == CheckId::Pmtud
+            && v.from.as_deref() == Some("storage")
+            && v.to.as_deref() == Some("nas")
+            && v.family == Some(Family::V4)
+    });
+    let agrees = if broken {
+        odd_named && pmtud_violated && p.observed_pmtu == Some(9000)
+    } else {
+        r.ok && p.observed_pmtu == Some(1500)
+    };
+    if !agrees {
+        return Err(format!(
+            "measured on the hand-built LAN {measured:?}; the check on the import says otherwise:\n{human}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
@@ -1033,13 +1230,12 @@ fn main() {
     }
     trials.push(live("handbuilt::nft_ruleset::broken", || ruleset(true)));
     trials.push(live("handbuilt::nft_ruleset::control", || ruleset(false)));
-    trials.push(
-        Trial::test("handbuilt::lan_mismatched_member", || Ok(()))
-            .with_ignored_flag(true)
-            .with_kind(
-                "needs [[segments]] (not built yet): a LAN of 3+ machines cannot be imported",
-            ),
-    );
+    trials.push(live("handbuilt::lan_mismatched_member::broken", || {
+        lan(true)
+    }));
+    trials.push(live("handbuilt::lan_mismatched_member::control", || {
+        lan(false)
+    }));
     trials.push(live("snapshot::read_only", snapshot_read_only));
     trials.push(live("snapshot::unread", snapshot_unread));
     let mut files: Vec<PathBuf> = std::fs::read_dir(topologies_dir())

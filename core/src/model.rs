@@ -20,7 +20,7 @@ use std::net::IpAddr;
 
 use crate::check_id::CheckId;
 use crate::plan::{Hop, Plan};
-use crate::topology::{ClampTo, Family, FilterKind, Hook, Topology, Verdict};
+use crate::topology::{ClampTo, Family, FilterKind, Hook, PmtuIcmp, Topology, Verdict};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -33,7 +33,7 @@ mod prediction;
 mod tcp;
 
 pub use anycast::{predict_anycast, AnycastPrediction};
-use icmp::{culprit_fix, culprit_words};
+use icmp::{culprit_fix, culprit_words, ignored_fix};
 pub use path::link_mismatches;
 use path::{walk, Fate, Frag, Run, DF};
 pub use ping::predict_ping;

@@ -34,7 +34,9 @@ mod routing;
 pub mod tunnel;
 
 use addressing::{contains, family_of, host_len};
-pub use addressing::{link_end_addresses, link_subnets, v4_network, v6_network};
+pub use addressing::{
+    link_end_addresses, link_subnets, segment_member_addresses, subnets, v4_network, v6_network,
+};
 pub use paths::{path_mtu, Hop};
 use routing::Routing;
 
@@ -49,10 +51,13 @@ pub struct IfacePlan {
     pub name: String,
     /// Index into `Plan::links`.
     pub link: usize,
-    /// 0 or 1: which end of the link this is.
+    /// Which end of the link this is (0 or 1; on a segment, the member's index).
     pub end: usize,
     pub mtu: u32,
+    /// The node at the link's other end (on a segment: empty, the peers
+    /// are every other member of `Plan::links[link]`).
     pub peer_node: String,
+    /// The peer's interface (on a segment: empty).
     pub peer_iface: String,
     pub ipv4: Option<IfAddr>,
     /// Only where both ends of the link are >= 1280.
@@ -89,23 +94,26 @@ pub struct MultipathPlan {
     pub nexthops: Vec<(IpAddr, String)>,
 }
 
-/// One link with its subnets.
+/// One link (or segment, or tunnel) with its subnets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkPlan {
-    pub between: [String; 2],
+    /// The nodes on it: a link's two ends in `between` order, a segment's members.
+    pub between: Vec<String>,
     /// Interface names per end.
-    pub names: [String; 2],
-    pub mtu: [u32; 2],
+    pub names: Vec<String>,
+    pub mtu: Vec<u32>,
     /// The link's IPv4 network (host bits zero), /24.
     pub ipv4: IfAddr,
     /// The link's IPv6 network, /64; None when an end's MTU is below 1280.
     pub ipv6: Option<IfAddr>,
-    /// Each end's IPv4 address (given, or `.1` / `.2` of `ipv4`).
-    pub ends4: [IfAddr; 2],
+    /// Each end's IPv4 address (given, or `.1`, `.2`, … of `ipv4`).
+    pub ends4: Vec<IfAddr>,
     /// Each end's IPv6 address, where the link has IPv6.
-    pub ends6: Option<[IfAddr; 2]>,
-    /// Some for a `[[tunnels]]` entry (a tunnel link, numbered after the links).
+    pub ends6: Option<Vec<IfAddr>>,
+    /// Some for a `[[tunnels]]` entry (a tunnel link, numbered after the links and segments).
     pub tunnel: Option<tunnel::TunnelPlan>,
+    /// Some(name) for a `[[segments]]` entry (numbered after the links).
+    pub segment: Option<String>,
 }
 
 impl LinkPlan {
@@ -123,12 +131,17 @@ impl LinkPlan {
             Family::V6 => self.ipv6.as_ref(),
         }
     }
-    /// The address of `end` (0 or 1) in `family`, if the link has that family.
+    /// The address of `end` in `family`, if the link has that family.
     pub fn end_addr(&self, family: Family, end: usize) -> Option<&IfAddr> {
         match family {
-            Family::V4 => self.carries(family).then_some(&self.ends4[end]),
-            Family::V6 => self.ends6.as_ref().map(|e| &e[end]),
+            Family::V4 => self.carries(family).then(|| self.ends4.get(end)).flatten(),
+            Family::V6 => self.ends6.as_ref().and_then(|e| e.get(end)),
         }
+    }
+
+    /// The end that has address `addr`, if any.
+    pub fn end_with(&self, family: Family, addr: IpAddr) -> Option<usize> {
+        (0..self.between.len()).find(|&e| self.end_addr(family, e).is_some_and(|a| a.addr == addr))
     }
 }
 
@@ -193,32 +206,56 @@ impl Plan {
 
     /// The plan of `topology`: interfaces, addresses and routes per node.
     pub fn try_new(topology: &Topology) -> Result<Plan, PlanError> {
-        let subnets = link_subnets(&topology.links, &topology.anycast)
+        let subnets = subnets(&topology.links, &topology.segments, &topology.anycast)
             .map_err(|link| PlanError::NoSubnet { link })?;
-        let links: Vec<LinkPlan> = topology
+        let mut links: Vec<LinkPlan> = topology
             .links
             .iter()
             .zip(&subnets)
             .map(|(l, sub)| {
-                let ends = |f| link_end_addresses(l, sub, f).map(|e| e.map(|c| IfAddr::from(&c)));
+                let ends =
+                    |f| link_end_addresses(l, sub, f).map(|e| e.iter().map(IfAddr::from).collect());
                 LinkPlan {
-                    between: l.between.clone(),
-                    names: l.names.clone(),
-                    mtu: l.mtu,
+                    between: l.between.to_vec(),
+                    names: l.names.to_vec(),
+                    mtu: l.mtu.to_vec(),
                     ipv4: IfAddr::from(&sub.0),
                     ipv6: sub.1.as_ref().map(IfAddr::from),
                     ends4: ends(Family::V4).expect("every link has IPv4"),
                     ends6: ends(Family::V6),
                     tunnel: None,
+                    segment: None,
                 }
             })
             .collect();
+        links.extend(
+            topology
+                .segments
+                .iter()
+                .zip(&subnets[topology.links.len()..])
+                .map(|(s, sub)| {
+                    let ends = |f| {
+                        segment_member_addresses(s, sub, f)
+                            .map(|e| e.iter().map(IfAddr::from).collect())
+                    };
+                    LinkPlan {
+                        between: s.members.clone(),
+                        names: s.names.clone(),
+                        mtu: s.mtu.clone(),
+                        ipv4: IfAddr::from(&sub.0),
+                        ipv6: sub.1.as_ref().map(IfAddr::from),
+                        ends4: ends(Family::V4).expect("every segment has IPv4"),
+                        ends6: ends(Family::V6),
+                        tunnel: None,
+                        segment: Some(s.name.clone()),
+                    }
+                }),
+        );
         let phys = if topology.tunnels.is_empty() {
             None
         } else {
             Some(tunnel::physical_plan(topology)?)
         };
-        let mut links = links;
         if let Some(phys) = &phys {
             let first = links.len();
             links.extend(
@@ -320,18 +357,23 @@ impl From<&Cidr> for IfAddr {
 fn interfaces_of(node: &str, links: &[LinkPlan]) -> Vec<IfacePlan> {
     let mut out = Vec::new();
     for (i, l) in links.iter().enumerate() {
-        for end in 0..2 {
+        for end in 0..l.between.len() {
             if l.between[end] != node {
                 continue;
             }
-            let peer = 1 - end;
+            let (peer_node, peer_iface) = if l.segment.is_some() {
+                (String::new(), String::new())
+            } else {
+                let peer = 1 - end;
+                (l.between[peer].clone(), l.names[peer].clone())
+            };
             out.push(IfacePlan {
                 name: l.names[end].clone(),
                 link: i,
                 end,
                 mtu: l.mtu[end],
-                peer_node: l.between[peer].clone(),
-                peer_iface: l.names[peer].clone(),
+                peer_node,
+                peer_iface,
                 ipv4: l.end_addr(Family::V4, end).cloned(),
                 ipv6: l.ends6.as_ref().map(|e| e[end].clone()),
             });
@@ -345,12 +387,23 @@ mod tests;
 
 /// The one name of a planned link, in messages, reports and docs: the
 /// `[[links]]` entries are `link 1`..`link N` in file order, the
-/// `[[tunnels]]` entries `tunnel 1`..`tunnel K` (planned after the links,
-/// at index `N + k`). `links` is N.
-pub fn link_name(index: usize, links: usize) -> String {
+/// `[[segments]]` entries `segment NAME` (planned after the links), the
+/// `[[tunnels]]` entries `tunnel 1`..`tunnel K` (planned after the links
+/// and segments).
+pub fn link_name(index: usize, topology: &Topology) -> String {
+    let links = topology.links.len();
+    let segments = topology.segments.len();
     if index < links {
         format!("link {}", index + 1)
+    } else if index < links + segments {
+        format!("segment {}", topology.segments[index - links].name)
     } else {
-        format!("tunnel {}", index - links + 1)
+        format!("tunnel {}", index - links - segments + 1)
     }
+}
+
+/// [`link_name`] of every planned link, in plan order.
+pub fn link_names(topology: &Topology) -> Vec<String> {
+    let n = topology.links.len() + topology.segments.len() + topology.tunnels.len();
+    (0..n).map(|i| link_name(i, topology)).collect()
 }

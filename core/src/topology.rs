@@ -36,6 +36,52 @@ pub struct Topology {
     /// `[[tunnels]]`: VXLAN, GENEVE, GRE, IP-in-IP or WireGuard links over
     /// the lab's own links (see [`crate::plan::tunnel`]).
     pub tunnels: Vec<Tunnel>,
+    /// `[[segments]]`: multi-access LANs (a bridge with N members), in file order.
+    pub segments: Vec<Segment>,
+}
+
+/// `[[segments]]`: a LAN with N members (built as a Linux bridge in a
+/// namespace of its own whose ports never limit a frame: only the
+/// members' MTUs decide). Planned as an N-ended link numbered after the
+/// links (segment `s` is plan link `links.len() + s`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Segment {
+    /// `[a-z][a-z0-9-]{0,14}`, unique among segments.
+    pub name: String,
+    /// At least two nodes, each once, in file order.
+    pub members: Vec<String>,
+    /// Per member, in `members` order.
+    pub mtu: Vec<u32>,
+    /// Each member's interface name on the segment (default: the segment's name).
+    pub names: Vec<String>,
+    /// User-given IPv4 addresses per member, one subnet; None: automatic
+    /// (member `k` gets `.k+1` of the segment's /24).
+    pub addresses: Option<Vec<Cidr>>,
+    /// User-given IPv6 addresses per member; None: automatic (`::k+1` of
+    /// its /64) where every member is >= 1280.
+    pub addresses6: Option<Vec<Cidr>>,
+}
+
+/// How a node's stack treats PMTU ICMP (ICMPv4 3/4, ICMPv6 2) addressed
+/// to it: `pmtu_icmp = "obey"` (the default, what every Linux stack does)
+/// or `"ignore"` (an appliance that receives them and does not act on
+/// them; built by discarding them at the very entry of the node's stack,
+/// after a capture on its interface sees them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PmtuIcmp {
+    #[default]
+    Obey,
+    Ignore,
+}
+
+impl PmtuIcmp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PmtuIcmp::Obey => "obey",
+            PmtuIcmp::Ignore => "ignore",
+        }
+    }
 }
 
 /// A link carried over an encapsulation ([`TunnelKind`]) between two nodes
@@ -66,6 +112,8 @@ pub struct Node {
     /// family it lists any, the node gets exactly these (plus its connected
     /// subnets) instead of automatic routes.
     pub routes: Vec<Route>,
+    /// `pmtu_icmp` (hosts only): whether its stack acts on PMTU ICMP.
+    pub pmtu_icmp: PmtuIcmp,
 }
 
 /// MSS clamping on a router (`mss_clamp = "pmtu"` or `mss_clamp = 1360`,

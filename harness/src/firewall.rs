@@ -128,6 +128,65 @@ pub fn mss_clamp_script(clamp: &mtulab_core::topology::MssClamp) -> String {
     )
 }
 
+/// The table of a host with `pmtu_icmp = "ignore"`.
+pub const HOST_TABLE: &str = "mtulab_host";
+
+/// The named counters of [`HOST_TABLE`] (IPv4, IPv6): PMTU ICMP that
+/// reached the host's interfaces before its stack discarded it.
+pub const IGNORED_COUNTERS: [&str; 2] = ["pmtu_icmp4_ignored", "pmtu_icmp6_ignored"];
+
+/// An nft script that makes a host's stack ignore PMTU ICMP: ICMPv4 type 3
+/// code 4 and ICMPv6 type 2 addressed to it are counted, then discarded at
+/// prerouting, priority raw (-300): before conntrack and before any filter
+/// a user ruleset has, after packet sockets (a capture on the interface
+/// still shows them, as on the real appliance) — so nothing in the stack
+/// acts on them and TCP keeps sending DF packets of the size it started
+/// with. Linux has no switch for that (docs/kernel-behaviour.md, "A host
+/// that ignores PMTU ICMP").
+pub fn pmtu_icmp_ignore_script() -> String {
+    let [c4, c6] = IGNORED_COUNTERS;
+    format!(
+        "table inet {HOST_TABLE} {{\n  counter {c4} {{ }}\n  counter {c6} {{ }}\n  \
+         chain entry {{\n    type filter hook prerouting priority raw; policy accept;\n    \
+         icmp type destination-unreachable icmp code frag-needed counter name \"{c4}\" drop\n    \
+         icmpv6 type packet-too-big counter name \"{c6}\" drop\n  }}\n}}\n"
+    )
+}
+
+/// Packets counted so far by `counter` of [`HOST_TABLE`] in `ns`
+/// (`nft -j list counter inet mtulab_host NAME`).
+pub fn ignored_count(ns: &Netns, node: &str, counter: &str) -> Result<u64, FirewallError> {
+    let out = ns
+        .command("nft")
+        .args(["-j", "list", "counter", "inet", HOST_TABLE, counter])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| FirewallError::Spawn {
+            tool: "nft".into(),
+            node: node.to_string(),
+            source,
+        })?;
+    let failed = |stderr: String| FirewallError::Load {
+        tool: "nft".into(),
+        node: node.to_string(),
+        file: None,
+        stderr,
+    };
+    if !out.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| failed(format!("unreadable nft -j output: {e}")))?;
+    v["nftables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|o| o["counter"]["packets"].as_u64())
+        .ok_or_else(|| failed(format!("no counter {counter} in nft -j output")))
+}
+
 /// A quoted nft string (interface names are validated: no quotes, no
 /// whitespace, no '/').
 fn nft_string(s: &str) -> String {
@@ -162,6 +221,19 @@ mod tests {
         assert!(!s.contains("oifname"), "{s}");
         assert!(
             s.contains("tcp option maxseg size > 1360 tcp option maxseg size set 1360"),
+            "{s}"
+        );
+    }
+
+    /// A host that ignores PMTU ICMP: counted, then discarded at its entry
+    /// (prerouting, priority raw), both families.
+    #[test]
+    fn ignore_script() {
+        let s = pmtu_icmp_ignore_script();
+        assert!(s.contains("hook prerouting priority raw"), "{s}");
+        assert!(
+            s.contains("icmp code frag-needed counter name \"pmtu_icmp4_ignored\" drop")
+                && s.contains("packet-too-big counter name \"pmtu_icmp6_ignored\" drop"),
             "{s}"
         );
     }

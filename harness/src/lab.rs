@@ -16,7 +16,7 @@ use crate::state::{self, LabState, NS_PREFIX};
 use crate::sysctl::{self, SysctlError};
 use mtulab_core::load::{load_str, Loaded, UncheckedSysctlNames};
 use mtulab_core::plan::{NodePlan, Plan};
-use mtulab_core::topology::{FilterKind, Hook, Topology, TopologyError, TunnelKind};
+use mtulab_core::topology::{FilterKind, Hook, PmtuIcmp, Topology, TopologyError, TunnelKind};
 use netlink_packet_route::route::RouteMetric;
 
 use crate::timers::Timers;
@@ -49,6 +49,12 @@ pub enum LabError {
         node: String,
         iface: String,
         source: std::io::Error,
+    },
+    #[error("node {node}: interface {iface} on {segment} is not up {SEGMENT_UP_TIMEOUT:?} after building")]
+    SegmentDown {
+        node: String,
+        iface: String,
+        segment: String,
     },
     #[error("node {node}: interface {iface} has MTU {found} after building, expected {expected}")]
     MtuReadBack {
@@ -96,6 +102,8 @@ pub struct Lab {
     topology: Topology,
     plan: Plan,
     nodes: BTreeMap<String, LabNode>,
+    /// The bridge namespace of each `[[segments]]` entry, by segment name.
+    segments: BTreeMap<String, LabNode>,
     /// (node, interface) -> MTU as read back from the kernel after building.
     mtus: BTreeMap<(String, String), u32>,
     /// The TCP timer settings the lab gave its nodes (see [`crate::timers`]).
@@ -118,6 +126,21 @@ fn new_lab_id(topology: &str) -> String {
 pub fn ns_name(id: &str, node: &str) -> String {
     format!("{NS_PREFIX}{id}-{node}")
 }
+
+/// The namespace name of segment `segment`'s bridge in lab `id`:
+/// `mtulab-ID-seg_SEGMENT` (`_` never occurs in a node name, so it cannot
+/// collide with a node's namespace).
+pub fn segment_ns_name(id: &str, segment: &str) -> String {
+    format!("{NS_PREFIX}{id}-seg_{segment}")
+}
+
+/// A segment's bridge, and the MTU of the bridge and of every bridge-side
+/// port: the largest a veth takes, so that only the members' own MTUs
+/// decide which frames cross (a switch with jumbo frames on every port).
+pub const SEGMENT_BRIDGE: &str = "br";
+pub const SEGMENT_PORT_MTU: u32 = 65535;
+/// How long a build waits for segment members' interfaces to come up.
+const SEGMENT_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Lab {
     /// Build a validated topology into a live lab (planning it here: use
@@ -164,6 +187,11 @@ impl Lab {
                 .iter()
                 .map(|n| (n.name.clone(), ns_name(&id, &n.name)))
                 .collect(),
+            segments: topology
+                .segments
+                .iter()
+                .map(|s| (s.name.clone(), segment_ns_name(&id, &s.name)))
+                .collect(),
         };
         // Registered before the first namespace exists (see state.rs).
         state.write().map_err(LabError::State)?;
@@ -172,6 +200,7 @@ impl Lab {
             topology: topology.clone(),
             plan,
             nodes: BTreeMap::new(),
+            segments: BTreeMap::new(),
             mtus: BTreeMap::new(),
             timers,
             phases: Vec::new(),
@@ -183,6 +212,7 @@ impl Lab {
         // On any error below, dropping `lab` removes what was made so far.
         lab.phase("namespaces and sysctls", Lab::create_nodes)?;
         lab.phase("links", Lab::create_links)?;
+        lab.phase("segments", Lab::create_segments)?;
         lab.phase("wireguard", Lab::configure_wireguard)?;
         lab.phase("addresses and routes", Lab::configure_addresses_and_routes)?;
         lab.phase("filters", Lab::install_filters)?;
@@ -220,8 +250,19 @@ impl Lab {
                     (node.name.clone(), h)
                 })
                 .collect();
+            // Segment bridges' namespaces in the same round.
+            let segment_handles: Vec<_> = self
+                .state
+                .segments
+                .iter()
+                .map(|(seg, ns_name)| {
+                    let h = s.spawn(move || Netns::create_with(ns_name, || setup_segment(seg)));
+                    (format!("{SEGMENT_KEY}{seg}"), h)
+                })
+                .collect();
             handles
                 .into_iter()
+                .chain(segment_handles)
                 .map(|(n, h)| {
                     let r = h
                         .join()
@@ -235,6 +276,17 @@ impl Lab {
         let mut first_err = None;
         for (name, r) in made {
             match r {
+                Ok((ns, Ok(rtnl))) if name.starts_with(SEGMENT_KEY) => {
+                    let seg = name[SEGMENT_KEY.len()..].to_owned();
+                    self.segments.insert(
+                        seg.clone(),
+                        LabNode {
+                            name: seg,
+                            ns,
+                            rtnl: Mutex::new(rtnl),
+                        },
+                    );
+                }
                 Ok((ns, Ok(rtnl))) => {
                     self.nodes.insert(
                         name.clone(),
@@ -292,8 +344,10 @@ impl Lab {
         let mut batches: BTreeMap<String, Vec<Request>> = BTreeMap::new();
         for node in &self.plan.nodes {
             for (k, iface) in node.interfaces.iter().enumerate() {
-                // Tunnel ends are made with the second batch (below).
-                if iface.end != 0 || self.plan.links[iface.link].tunnel.is_some() {
+                // Tunnel ends are made with the second batch (below),
+                // segment members' veths by `create_segments`.
+                let link = &self.plan.links[iface.link];
+                if iface.end != 0 || link.tunnel.is_some() || link.segment.is_some() {
                     continue;
                 }
                 let peer = &self.nodes[&iface.peer_node];
@@ -338,7 +392,10 @@ impl Lab {
                 .interfaces
                 .iter()
                 .enumerate()
-                .filter(|(_, i)| i.end == 1 && self.plan.links[i.link].tunnel.is_none())
+                .filter(|(_, i)| {
+                    let link = &self.plan.links[i.link];
+                    i.end == 1 && link.tunnel.is_none() && link.segment.is_none()
+                })
                 .map(|(k, i)| {
                     Request::plain(
                         format!("bring {} up", i.name),
@@ -412,6 +469,116 @@ impl Lab {
         Ok(())
     }
 
+    /// Each segment: a bridge in its own namespace (see [`new_bridge`]),
+    /// then per member a veth from the member's namespace (its end at the
+    /// member's MTU, created up) to a bridge port named after the member
+    /// (at [`SEGMENT_PORT_MTU`]), brought up, and — once every end is
+    /// operationally up — enslaved: a port that is up when it joins a
+    /// bridge without STP forwards at once, so the segment carries
+    /// traffic as soon as the build returns, before any address exists.
+    ///
+    /// [`new_bridge`]: netlink::new_bridge
+    fn create_segments(&mut self) -> Result<(), LabError> {
+        use std::os::fd::AsRawFd;
+        let bridge_index = FIRST_IFINDEX;
+        for (li, link) in self.plan.links.iter().enumerate() {
+            let Some(seg) = &link.segment else { continue };
+            let seg_node = &self.segments[seg];
+            let seg_err = |source| LabError::Netlink {
+                node: format!("segment {seg}"),
+                source,
+            };
+            seg_node
+                .rtnl()
+                .execute(vec![Request::create(
+                    format!("create bridge {SEGMENT_BRIDGE} of segment {seg}"),
+                    netlink::new_bridge(bridge_index, SEGMENT_BRIDGE, SEGMENT_PORT_MTU),
+                )])
+                .map_err(seg_err)?;
+            let mut up = Vec::new();
+            let mut enslave = Vec::new();
+            for (m, member) in link.between.iter().enumerate() {
+                let plan = self.plan.node(member).expect("planned member");
+                let k = plan
+                    .interfaces
+                    .iter()
+                    .position(|i| i.link == li && i.end == m)
+                    .expect("planned member interface");
+                let a = VethEnd {
+                    name: link.names[m].clone(),
+                    index: FIRST_IFINDEX + k as u32,
+                    mtu: link.mtu[m],
+                };
+                let port = bridge_index + 1 + m as u32;
+                let b = VethEnd {
+                    name: member.clone(),
+                    index: port,
+                    mtu: SEGMENT_PORT_MTU,
+                };
+                let msg = netlink::new_veth(&a, &b, seg_node.ns.fd().as_raw_fd());
+                self.execute(
+                    member,
+                    vec![Request::create(
+                        format!(
+                            "create veth {member}:{} (mtu {}) <-> segment {seg} port {member} (mtu {SEGMENT_PORT_MTU})",
+                            a.name, a.mtu
+                        ),
+                        msg,
+                    )],
+                )?;
+                up.push(Request::plain(
+                    format!("bring port {member} of segment {seg} up"),
+                    netlink::set_up(port),
+                ));
+                enslave.push(Request::plain(
+                    format!("enslave port {member} to bridge {SEGMENT_BRIDGE} of segment {seg}"),
+                    netlink::set_master_up(port, bridge_index),
+                ));
+            }
+            seg_node.rtnl().execute(up).map_err(seg_err)?;
+            // Every member's end and every port operationally up (the
+            // kernel's link watch turns carriers on asynchronously) …
+            let deadline = std::time::Instant::now() + SEGMENT_UP_TIMEOUT;
+            let name = mtulab_core::plan::link_name(li, &self.topology);
+            for (m, member) in link.between.iter().enumerate() {
+                self.await_oper_up(&self.nodes[member], &link.names[m], deadline, &name)?;
+                self.await_oper_up(seg_node, member, deadline, &name)?;
+            }
+            // … then into the bridge: forwarding from here on.
+            seg_node.rtnl().execute(enslave).map_err(seg_err)?;
+        }
+        Ok(())
+    }
+
+    /// Wait (bounded) until `iface` in `node`'s namespace is operationally
+    /// up. Measured: without it, the first IPv6 ping right after building
+    /// sometimes waited 1 s for its neighbour solicitation to be resent.
+    fn await_oper_up(
+        &self,
+        node: &LabNode,
+        iface: &str,
+        deadline: std::time::Instant,
+        segment: &str,
+    ) -> Result<(), LabError> {
+        loop {
+            let links = node.rtnl().links().map_err(|source| LabError::Netlink {
+                node: node.name.clone(),
+                source,
+            })?;
+            if links.iter().any(|l| l.name == iface && l.oper_up) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(LabError::SegmentDown {
+                    node: node.name.clone(),
+                    iface: iface.to_owned(),
+                    segment: segment.to_owned(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     fn configure_addresses_and_routes(&mut self) -> Result<(), LabError> {
         let metrics = self.timers.route_metrics();
         for node in &self.plan.nodes {
@@ -464,6 +631,12 @@ impl Lab {
         }
         for (node, hs) in hooks {
             self.load_nft_script(node, &firewall::pmtu_icmp_drop_script(&hs))?;
+        }
+        // Hosts whose stack ignores PMTU ICMP (`pmtu_icmp = "ignore"`).
+        for (name, node) in &self.topology.nodes {
+            if node.pmtu_icmp == PmtuIcmp::Ignore {
+                self.load_nft_script(name, &firewall::pmtu_icmp_ignore_script())?;
+            }
         }
         Ok(())
     }
@@ -554,6 +727,11 @@ impl Lab {
         &self.state.namespaces
     }
 
+    /// The namespace name of each segment's bridge.
+    pub fn segment_namespaces(&self) -> &BTreeMap<String, String> {
+        &self.state.segments
+    }
+
     /// Run `f` on a thread inside `node`'s namespace.
     pub fn run_in<R: Send>(
         &self,
@@ -571,6 +749,12 @@ impl Lab {
     /// have the lab kill and reap it, or run it to completion yourself.
     pub fn command(&self, node: &str, program: &str) -> Option<Command> {
         Some(self.nodes.get(node)?.ns.command(program))
+    }
+
+    /// A command that runs inside the namespace of segment `segment`'s
+    /// bridge (to inspect it: `ip -d link show br`).
+    pub fn segment_command(&self, segment: &str, program: &str) -> Option<Command> {
+        Some(self.segments.get(segment)?.ns.command(program))
     }
 
     /// Spawn a long-running child owned by the lab: killed and reaped on teardown.
@@ -659,11 +843,28 @@ impl Lab {
                 },
             );
         }
+        let mut segments = BTreeMap::new();
+        for (seg, ns_name) in &st.segments {
+            let ns = Netns::open(ns_name)?;
+            let rtnl = ns.run(Rtnl::open)?.map_err(|source| LabError::Netlink {
+                node: format!("segment {seg}"),
+                source,
+            })?;
+            segments.insert(
+                seg.clone(),
+                LabNode {
+                    name: seg.clone(),
+                    ns,
+                    rtnl: Mutex::new(rtnl),
+                },
+            );
+        }
         let mut lab = Lab {
             id: st.id.clone(),
             topology,
             plan,
             nodes,
+            segments,
             mtus: BTreeMap::new(),
             timers: st.timers.unwrap_or(Timers::KERNEL_DEFAULTS),
             phases: Vec::new(),
@@ -695,7 +896,12 @@ impl Lab {
         }
         // Sockets first, then the names: the kernel frees a namespace when
         // its last reference goes.
-        let nodes = std::mem::take(&mut self.nodes);
+        let mut nodes = std::mem::take(&mut self.nodes);
+        nodes.extend(
+            std::mem::take(&mut self.segments)
+                .into_iter()
+                .map(|(k, v)| (format!("{SEGMENT_KEY}{k}"), v)),
+        );
         let mut names = Vec::new();
         for (_, n) in nodes {
             drop(n.rtnl);
@@ -824,6 +1030,29 @@ fn setup_node(node: &NodePlan, timers: &Timers) -> Result<Rtnl, LabError> {
     }
     Rtnl::open().map_err(|source| LabError::Netlink {
         node: node.name.clone(),
+        source,
+    })
+}
+
+/// Prefix that tells a segment's entry from a node's where both are
+/// handled together (not a valid node-name character).
+const SEGMENT_KEY: &str = "segment:";
+
+/// Runs inside a segment's new namespace: no IPv6 on the bridge or its
+/// ports (the bridge only forwards; it must not take part in ND or send
+/// anything of its own), then its rtnetlink socket.
+fn setup_segment(segment: &str) -> Result<Rtnl, LabError> {
+    for k in [
+        "net.ipv6.conf.all.disable_ipv6",
+        "net.ipv6.conf.default.disable_ipv6",
+    ] {
+        sysctl::write(k, "1").map_err(|source| LabError::Sysctl {
+            node: format!("segment {segment}"),
+            source,
+        })?;
+    }
+    Rtnl::open().map_err(|source| LabError::Netlink {
+        node: format!("segment {segment}"),
         source,
     })
 }

@@ -19,8 +19,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-    VxlanDf,
+    BridgeStpState, InfoBridge, InfoData, InfoKind, InfoVeth, InfoVxlan, LinkAttribute, LinkFlags,
+    LinkInfo, LinkMessage, State, VxlanDf,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
@@ -280,11 +280,13 @@ impl Rtnl {
                     name: String::new(),
                     mtu: 0,
                     up: l.header.flags.contains(LinkFlags::Up),
+                    oper_up: false,
                 };
                 for a in l.attributes {
                     match a {
                         LinkAttribute::IfName(n) => st.name = n,
                         LinkAttribute::Mtu(m) => st.mtu = m,
+                        LinkAttribute::OperState(o) => st.oper_up = o == State::Up,
                         _ => {}
                     }
                 }
@@ -426,6 +428,9 @@ pub struct LinkState {
     pub name: String,
     pub mtu: u32,
     pub up: bool,
+    /// Operationally up (`IF_OPER_UP`: carrier, and the kernel's link
+    /// watch has processed it).
+    pub oper_up: bool,
 }
 
 /// What the kernel says about the route to one destination.
@@ -568,6 +573,31 @@ pub fn new_vxlan(v: &VxlanEnd) -> RouteNetlinkMessage {
     data.push(InfoVxlan::Df(VxlanDf::Unset));
     let vxlan = InfoData::Vxlan(data);
     new_link_up(v.index, &v.name, v.mtu, InfoKind::Vxlan, vxlan)
+}
+
+/// A Linux bridge for a segment, created up: no STP, forward delay 0 (a
+/// port forwards as soon as it is up), no multicast snooping (IPv6
+/// neighbour solicitations are flooded to every port, so ND needs no MLD
+/// querier). What `ip link add NAME type bridge stp_state 0 forward_delay 0
+/// mcast_snooping 0` sends.
+pub fn new_bridge(index: u32, name: &str, mtu: u32) -> RouteNetlinkMessage {
+    let data = InfoData::Bridge(vec![
+        InfoBridge::StpState(BridgeStpState::Disabled),
+        InfoBridge::ForwardDelay(0),
+        InfoBridge::MulticastSnooping(false),
+    ]);
+    new_link_up(index, name, mtu, InfoKind::Bridge, data)
+}
+
+/// Enslave link `index` to the bridge `master` and bring it up
+/// (`ip link set PORT master BR up`).
+pub fn set_master_up(index: u32, master: u32) -> RouteNetlinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.header.flags = LinkFlags::Up;
+    msg.header.change_mask = LinkFlags::Up;
+    msg.attributes.push(LinkAttribute::Controller(master));
+    RouteNetlinkMessage::SetLink(msg)
 }
 
 /// Bring a link up (e.g. `lo`).

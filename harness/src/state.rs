@@ -41,6 +41,9 @@ pub struct LabState {
     /// were recorded.
     #[serde(default)]
     pub owner: Option<u32>,
+    /// segment name -> the namespace of its bridge (`[[segments]]`).
+    #[serde(default)]
+    pub segments: BTreeMap<String, String>,
 }
 
 /// The user a lab belongs to: the one who asked for it. Under sudo that is
@@ -95,6 +98,11 @@ impl LabState {
         }
     }
 
+    /// Every namespace of this lab: its nodes', then its segments'.
+    pub fn all_namespaces(&self) -> impl Iterator<Item = &String> {
+        self.namespaces.values().chain(self.segments.values())
+    }
+
     /// Is the process that created this lab still running?
     pub fn owner_alive(&self) -> bool {
         process_start_time(self.pid) == Some(self.start_time)
@@ -104,7 +112,7 @@ impl LabState {
     /// past errors and returns them all; "already gone" is success.
     pub fn destroy(&self) -> Vec<io::Error> {
         let mut errors = Vec::new();
-        for ns in self.namespaces.values() {
+        for ns in self.all_namespaces() {
             if let Err(e) = netns::remove_named(&Path::new(netns::NETNS_RUN_DIR).join(ns)) {
                 errors.push(io::Error::new(
                     e.kind(),
@@ -154,7 +162,7 @@ pub fn reap() -> Reaped {
     let labs = all_labs();
     let mut claimed = std::collections::BTreeSet::new();
     for lab in &labs {
-        claimed.extend(lab.namespaces.values().cloned());
+        claimed.extend(lab.all_namespaces().cloned());
         if lab.kept || lab.owner_alive() {
             continue;
         }
@@ -169,7 +177,7 @@ pub fn reap() -> Reaped {
         // started meanwhile): re-check that no lab claims it now.
         if all_labs()
             .iter()
-            .any(|l| l.namespaces.values().any(|n| *n == ns))
+            .any(|l| l.all_namespaces().any(|n| *n == ns))
         {
             continue;
         }

@@ -89,6 +89,7 @@ pub(super) fn check(
                     to: Some(client.clone()),
                     family: Some(family),
                     link: None,
+                    segment: None,
                     tunnel: None,
                 };
                 if !stalled.is_empty() {

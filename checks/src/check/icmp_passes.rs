@@ -34,8 +34,10 @@ pub(super) fn check(
         return Ok(());
     }
     let mut lost = Vec::new();
+    let mut ignored = false;
     for router in &routers {
         let d = icmp_delivery::icmp_delivery(lab, router, from, to, family)?;
+        ignored |= d.ignored;
         path.icmp.push(IcmpReport {
             router: router.clone(),
             arrived: d.arrived,
@@ -74,7 +76,13 @@ pub(super) fn check(
         check: CheckId::IcmpPasses,
         subject: subject.clone(),
         holds: lost.is_empty(),
-        detail: if lost.is_empty() {
+        detail: if lost.is_empty() && ignored {
+            // The network delivers it; the host's own stack discards it.
+            format!(
+                "arrives from {} at {from}'s interface; {from}'s stack ignores it (pmtu_icmp = \"ignore\")",
+                routers.join(", ")
+            )
+        } else if lost.is_empty() {
             format!("arrives from {}", routers.join(", "))
         } else {
             format!("lost from {}", lost.join(", "))

@@ -47,6 +47,7 @@ pub(super) fn compare(
             to: Some(seen.to.clone()),
             family: Some(seen.family),
             link: None,
+            segment: None,
             tunnel: None,
         });
     }

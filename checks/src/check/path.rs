@@ -43,6 +43,7 @@ impl PathCtx<'_> {
             to: Some(self.to.into()),
             family: Some(self.family),
             link: None,
+            segment: None,
             tunnel: None,
         }
     }

@@ -7,7 +7,7 @@ use mtulab_core::observe::PingOutcome;
 use mtulab_core::CheckId;
 
 use super::path::{ping_report, PathCtx, PING_DEADLINE};
-use super::words::{explain, icmp_name, rulesets_on};
+use super::words::{explain, icmp_name, ignores, rulesets_on};
 use crate::report::{CheckLine, PathReport, Report};
 
 /// Probe `ctx`'s path for this check; its measurements go into `path`,
@@ -62,13 +62,18 @@ pub(super) fn check(
         let fix = match narrow {
                 Some(h) => format!(
                     "equalise MTU on {} ({}:{} {} <-> {}:{} {}): a receiving end that is smaller drops silently",
-                    mtulab_core::plan::link_name(h.link, ctx.lab.topology().links.len()),
+                    mtulab_core::plan::link_name(h.link, ctx.lab.topology()),
                     h.node,
                     h.out_iface,
                     h.out_mtu,
                     h.next,
                     h.in_iface,
                     h.in_mtu
+                ),
+                // A host that ignores PMTU ICMP has it already.
+                None if ignores(lab, from) => format!(
+                    "set {from}'s own interface MTU to {expected} ({from} ignores {})",
+                    icmp_name(family)
                 ),
                 None => format!(
                     "let {} out of every router on the path and into {from}{}",

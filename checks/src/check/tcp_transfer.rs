@@ -7,7 +7,7 @@ use harness::probe::transfer::{self, TransferOpts, TransferVerdict};
 use mtulab_core::CheckId;
 
 use super::path::PathCtx;
-use super::words::{explain, icmp_name, rulesets_on};
+use super::words::{explain, icmp_name, ignores, rulesets_on};
 use crate::report::{CheckLine, PathReport, Report};
 
 /// Probe `ctx`'s path for this check; its measurements go into `path`,
@@ -58,11 +58,18 @@ pub(super) fn check(
                     t.rtos, t.seconds, t.mtu_probing
                 ),
             };
-        let fix = format!(
+        let fix = if ignores(lab, from) {
+            // A host that ignores PMTU ICMP has it already: fixes that fit a host.
+            format!(
+                "set {from}'s own interface MTU to {expected}, or clamp the TCP MSS on the router in front of {from}, or enable PLPMTUD on {from} (net.ipv4.tcp_mtu_probing=1)"
+            )
+        } else {
+            format!(
                 "let {} reach {from} from the router in front of the {expected}-byte hop, or clamp the TCP MSS there{}",
                 icmp_name(family),
                 rulesets_on(pred)
-            );
+            )
+        };
         report.violations.push(violation(
             CheckId::TcpTransfer,
             explain(

@@ -47,3 +47,12 @@ pub(super) fn rulesets_on(pred: Option<&PathPrediction>) -> String {
         format!(" ({})", out.join("; "))
     }
 }
+
+/// Whether host `node` ignores PMTU ICMP (`pmtu_icmp = "ignore"`): the
+/// fallback fixes then fit a host, never "let ICMP in".
+pub(super) fn ignores(lab: &harness::Lab, node: &str) -> bool {
+    lab.topology()
+        .nodes
+        .get(node)
+        .is_some_and(|n| n.pmtu_icmp == mtulab_core::topology::PmtuIcmp::Ignore)
+}

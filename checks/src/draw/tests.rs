@@ -317,6 +317,7 @@ fn mismatch_marks_and_failing_paths_show() {
         to: Some("client".into()),
         family: Some(mtulab_core::Family::V4),
         link: None,
+        segment: None,
         tunnel: None,
     });
     let plan = Plan::new(&t);

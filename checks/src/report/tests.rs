@@ -17,6 +17,7 @@ fn sample() -> Report {
             to: Some("client".into()),
             family: Some(Family::V4),
             link: None,
+            segment: None,
             tunnel: None,
         }],
         paths: vec![PathReport {

@@ -23,6 +23,11 @@ pub(crate) struct Tally {
     /// without the topology's clamps differs (the clamp decides).
     pub(crate) clamped: AtomicUsize,
     pub(crate) clamp_decides: AtomicUsize,
+    /// Cases with a segment, of those with an odd member; cases with a
+    /// host that ignores PMTU ICMP.
+    pub(crate) segments: AtomicUsize,
+    pub(crate) odd_segments: AtomicUsize,
+    pub(crate) ignoring: AtomicUsize,
 }
 
 impl Tally {
@@ -46,6 +51,11 @@ impl Tally {
             self.verdicts[2].load(Ordering::Relaxed),
             self.clamped.load(Ordering::Relaxed),
             self.clamp_decides.load(Ordering::Relaxed)
+        ) + &format!(
+            "; {} with a segment ({} with an odd member), {} with a host that ignores PMTU ICMP",
+            self.segments.load(Ordering::Relaxed),
+            self.odd_segments.load(Ordering::Relaxed),
+            self.ignoring.load(Ordering::Relaxed)
         )
     }
 
@@ -422,6 +432,18 @@ pub(crate) fn model_case(
         on_routers
     );
     tally.cases.fetch_add(1, Ordering::Relaxed);
+    if !t.segments.is_empty() {
+        tally.segments.fetch_add(1, Ordering::Relaxed);
+    }
+    if t.segments
+        .iter()
+        .any(|s| s.mtu.iter().any(|&m| m != s.mtu[0]))
+    {
+        tally.odd_segments.fetch_add(1, Ordering::Relaxed);
+    }
+    if t.nodes.values().any(|n| n.pmtu_icmp == PmtuIcmp::Ignore) {
+        tally.ignoring.fetch_add(1, Ordering::Relaxed);
+    }
     let t0 = Instant::now();
     drop(lab);
     tally.spent(LABS, t0);

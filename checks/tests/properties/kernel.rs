@@ -51,17 +51,34 @@ pub(crate) fn kernel_path_mtu(
             .ok_or(format!("{node}: ifindex {oif} is no lab interface"))?;
         let mtu_of =
             |n: &str, i: &str| lab.mtu(n, i).ok_or(format!("no MTU read back for {n}:{i}"));
+        // The next node: the link's other end, or on a segment the member
+        // that has the route's gateway (or `dst` itself, connected).
+        let (peer, peer_iface) = if lab.plan().links[iface.link].segment.is_some() {
+            let next = r.gateway.unwrap_or(dst);
+            let owner = lab
+                .plan()
+                .owner_of(next)
+                .ok_or(format!("{node}: next hop {next} is no lab address"))?;
+            let pi = lab
+                .plan()
+                .node(owner)
+                .and_then(|p| p.iface_on(iface.link))
+                .ok_or(format!("{owner} is not on {node}'s segment"))?;
+            (owner.to_string(), pi.name.clone())
+        } else {
+            (iface.peer_node.clone(), iface.peer_iface.clone())
+        };
         let out = mtu_of(&node, &iface.name)?;
-        let inn = mtu_of(&iface.peer_node, &iface.peer_iface)?;
+        let inn = mtu_of(&peer, &peer_iface)?;
         min = min.min(out).min(inn);
         way.push(format!(
-            "{node}:{} {out} -> {}:{} {inn}",
-            iface.name, iface.peer_node, iface.peer_iface
+            "{node}:{} {out} -> {peer}:{peer_iface} {inn}",
+            iface.name
         ));
-        if iface.peer_node == to {
+        if peer == to {
             return Ok((min, way.join(", ")));
         }
-        node = iface.peer_node.clone();
+        node = peer;
     }
     Err(format!(
         "no route from {from} reaches {to} ({})",

@@ -59,7 +59,8 @@ use mtulab_core::compare::{Comparator, Compared, PingProbe};
 use mtulab_core::model::{self, ModelOptions};
 use mtulab_core::observe::PingReport;
 use mtulab_core::topology::{
-    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node, Verdict,
+    default_iface_names, ClampTo, Filter, FilterKind, Hook, Link, MssClamp, Node, PmtuIcmp,
+    Segment, Verdict,
 };
 use mtulab_core::Family;
 use mtulab_core::{CheckId, Loaded, Plan, Topology};

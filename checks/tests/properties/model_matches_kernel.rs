@@ -74,12 +74,21 @@ pub(crate) fn planted_bug_is_caught() -> Result<(), Failed> {
                 tally.line(),
                 explain(&t, &bugged, &why)
             );
-            if t.links.len() > 2 {
-                return Err(format!("shrunk case is not small ({} links)", t.links.len()).into());
+            if t.links.len() + t.segments.len() > 2 {
+                return Err(format!(
+                    "shrunk case is not small ({} links, {} segments)",
+                    t.links.len(),
+                    t.segments.len()
+                )
+                .into());
             }
             // Sanity: the shrunk case really has a smaller receiving end, and
             // the difference is the one the bug makes.
-            if !t.links.iter().any(|l| l.mtu[0] != l.mtu[1]) {
+            let segment_odd = t
+                .segments
+                .iter()
+                .any(|s| s.mtu.iter().any(|&m| m != s.mtu[0]));
+            if !t.links.iter().any(|l| l.mtu[0] != l.mtu[1]) && !segment_odd {
                 return Err("shrunk case has no per-end mismatch".into());
             }
             if !why.contains(": path MTU: model") {

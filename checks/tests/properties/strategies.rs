@@ -170,9 +170,12 @@ pub(crate) fn live_topology(prefix: &'static str, allow: Allow) -> impl Strategy
 /// 0–4 routers (none: rarely, ~2 %), up to two more hosts hanging off its routers, per-end
 /// mismatches on any link now and then, declarative ICMP filters at random
 /// nodes and hooks, `tcp_mtu_probing=1` on a random host now and then, an
-/// `mss_clamp` on a random router now and then (a second one rarely). Every
-/// part is a vec or an option, so shrinking removes routers, hosts, filters,
-/// clamps and mismatches one at a time.
+/// `mss_clamp` on a random router now and then (a second one rarely), a
+/// segment `lan` joining some routers (and maybe a host of its own) now and
+/// then, with an odd member sometimes, and a host that ignores PMTU ICMP
+/// (`pmtu_icmp = "ignore"`) now and then. Every part is a vec or an
+/// option, so shrinking removes routers, hosts, filters, clamps, the
+/// segment, its odd member and mismatches one at a time.
 pub(crate) fn tree_topology(prefix: &'static str) -> impl Strategy<Value = Topology> {
     let spec = || (mtu(), prop::option::weighted(0.2, mtu()));
     (
@@ -188,9 +191,13 @@ pub(crate) fn tree_topology(prefix: &'static str) -> impl Strategy<Value = Topol
             prop::option::weighted(0.35, clamp()),
             prop::option::weighted(0.1, clamp()),
         ),
+        (
+            prop::option::weighted(0.3, segment()),
+            prop::option::weighted(0.2, 0usize..4),
+        ),
     )
         .prop_map(
-            move |((first, middle, last), extra, filters, probing, clamps)| {
+            move |((first, middle, last), extra, filters, probing, clamps, (segment, ignoring))| {
                 // No last link: the chain ends with the first extra host's
                 // link, else with the last router-router link (h1 takes
                 // the far router's place), else h0 - h1 directly. So
@@ -208,9 +215,82 @@ pub(crate) fn tree_topology(prefix: &'static str) -> impl Strategy<Value = Topol
                     extra.clear();
                 }
                 let clamps: Vec<ClampSpec> = [clamps.0, clamps.1].into_iter().flatten().collect();
-                build_tree(prefix, &chain, &extra, &filters, probing, &clamps)
+                let mut t = build_tree(prefix, &chain, &extra, &filters, probing, &clamps);
+                if let Some(seg) = segment {
+                    add_segment(&mut t, chain.len() - 1, &seg);
+                }
+                if let Some(i) = ignoring {
+                    let hosts: Vec<String> = t.hosts().into_iter().map(String::from).collect();
+                    if let Some(n) = t.nodes.get_mut(&hosts[i % hosts.len()]) {
+                        n.pmtu_icmp = PmtuIcmp::Ignore;
+                    }
+                }
+                t
             },
         )
+}
+
+/// A segment for [`add_segment`]: router indexes (modulo the routers;
+/// repeats count once), whether a host of its own joins it, the MTU of its
+/// members, and maybe one odd member (index modulo the members, its MTU).
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentSpec {
+    pub(crate) routers: Vec<usize>,
+    pub(crate) host: bool,
+    pub(crate) mtu: u32,
+    pub(crate) odd: Option<(usize, u32)>,
+}
+
+pub(crate) fn segment() -> impl Strategy<Value = SegmentSpec> {
+    (
+        prop::collection::vec(0usize..4, 1..=3),
+        prop::bool::weighted(0.5),
+        mtu(),
+        prop::option::weighted(0.4, (0usize..4, mtu())),
+    )
+        .prop_map(|(routers, host, mtu, odd)| SegmentSpec {
+            routers,
+            host,
+            mtu,
+            odd,
+        })
+}
+
+/// Segment `lan` on `t` (a tree with `routers` routers r0…): the routers
+/// of `spec` and, if it says so, a new host; none when fewer than two
+/// members are left.
+pub(crate) fn add_segment(t: &mut Topology, routers: usize, spec: &SegmentSpec) {
+    if routers == 0 {
+        return;
+    }
+    let mut members: Vec<String> = Vec::new();
+    for &i in &spec.routers {
+        let r = format!("r{}", i % routers);
+        if !members.contains(&r) {
+            members.push(r);
+        }
+    }
+    if spec.host {
+        let host = format!("h{}", t.hosts().len());
+        t.nodes.insert(host.clone(), Node::default());
+        members.push(host);
+    }
+    if members.len() < 2 {
+        return;
+    }
+    let mut mtu = vec![spec.mtu; members.len()];
+    if let Some((i, m)) = spec.odd {
+        let k = i % mtu.len();
+        mtu[k] = m;
+    }
+    t.segments.push(Segment {
+        name: "lan".into(),
+        names: vec!["lan".into(); members.len()],
+        members,
+        mtu,
+        addresses: None,
+        addresses6: None,
+    });
 }
 
 /// An `mss_clamp` for `build_tree`: router index (modulo the routers),

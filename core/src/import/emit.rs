@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::topology::{FilterKind, Topology};
+use crate::topology::{FilterKind, PmtuIcmp, Topology};
 
 /// Comments to write above each part.
 #[derive(Debug, Default, Clone)]
@@ -19,6 +19,8 @@ pub struct Notes {
     pub filters: Vec<Vec<String>>,
     /// Above each `[[tunnels]]`, in order.
     pub tunnels: Vec<Vec<String>>,
+    /// Above each `[[segments]]`, in order.
+    pub segments: Vec<Vec<String>>,
     /// Above each `[[anycast]]`, in order.
     pub anycast: Vec<Vec<String>>,
 }
@@ -53,6 +55,9 @@ pub fn toml(t: &Topology, notes: &Notes, filters: bool) -> String {
         let _ = writeln!(out, "[nodes.{name}]");
         if node.router {
             out.push_str("router = true\n");
+        }
+        if node.pmtu_icmp == PmtuIcmp::Ignore {
+            out.push_str("pmtu_icmp = \"ignore\"\n");
         }
         if !node.sysctl.is_empty() {
             let items: Vec<String> = node
@@ -101,6 +106,41 @@ pub fn toml(t: &Topology, notes: &Notes, filters: bool) -> String {
                     "{key} = [{}, {}]",
                     q(&a.to_string()),
                     q(&b.to_string())
+                );
+            }
+        }
+    }
+    for (i, seg) in t.segments.iter().enumerate() {
+        out.push('\n');
+        comments(
+            &mut out,
+            notes.segments.get(i).map(Vec::as_slice).unwrap_or(&[]),
+        );
+        out.push_str("[[segments]]\n");
+        let list = |items: Vec<String>| items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(out, "name = {}", q(&seg.name));
+        let _ = writeln!(out, "members = [{}]", list(seg.members.clone()));
+        if seg.mtu.iter().all(|&m| m == seg.mtu[0]) {
+            let _ = writeln!(out, "mtu = {}", seg.mtu[0]);
+        } else {
+            let items: Vec<String> = seg
+                .members
+                .iter()
+                .zip(&seg.mtu)
+                .map(|(m, v)| format!("{} = {v}", q(m)))
+                .collect();
+            let _ = writeln!(out, "mtu = {{ {} }}", items.join(", "));
+        }
+        let _ = writeln!(out, "names = [{}]", list(seg.names.clone()));
+        for (key, given) in [
+            ("addresses", &seg.addresses),
+            ("addresses6", &seg.addresses6),
+        ] {
+            if let Some(a) = given {
+                let _ = writeln!(
+                    out,
+                    "{key} = [{}]",
+                    list(a.iter().map(ToString::to_string).collect())
                 );
             }
         }

@@ -6,8 +6,11 @@
 //! - Interfaces (veths or devices with a global address; loopback and
 //!   `--ignore` ones left out) that share a subnet are joined: two ends make
 //!   a `[[links]]` entry with each end's MTU and name as found and the given
-//!   addresses. Three or more need `[[segments]]` (not written by this
-//!   version: an error, see `HOOK(segments)`).
+//!   addresses. Three or more make a `[[segments]]` entry (a LAN: each
+//!   member's MTU and interface name as found, the addresses given).
+//!   Several gateways behind one interface whose subnet holds no other
+//!   snapshot still need a segment with synthetic hosts: an error, see
+//!   `HOOK(segments)`.
 //! - An interface whose subnet holds no other snapshotted interface gets a
 //!   synthetic edge host on that subnet (the gateway the node's routes use
 //!   there, or the first free address) with the interface's MTU.
@@ -24,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use crate::snapshot::Snapshot;
 use crate::topology::{
-    Cidr, Family, Filter, FilterKind, Link, Node, Route, Topology, Tunnel, TunnelKind, LAB_RANGES,
+    Cidr, Family, Filter, FilterKind, Link, Node, PmtuIcmp, Route, Segment, Topology, Tunnel,
+    TunnelKind, LAB_RANGES,
 };
 
 use super::emit::{self, Notes};
@@ -554,6 +558,7 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         note: Vec<String>,
     }
     let mut pending: Vec<PendingLink> = Vec::new();
+    let mut pending_segments: Vec<(Cidr, Segment, Vec<String>)> = Vec::new();
     let mut edge_no = 0;
     let mut edges: Vec<String> = Vec::new();
     for members in groups.values() {
@@ -724,30 +729,84 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
                 });
             }
             n => {
-                // HOOK(segments): three or more members make a [[segments]] entry.
-                let list: Vec<String> = members
-                    .iter()
-                    .map(|&i| {
-                        format!(
-                            "{} ({})",
-                            describe(&ifaces[i]),
-                            machines[ifaces[i].node].label
-                        )
-                    })
+                // Three or more machines on one subnet: a LAN segment.
+                let mut seen_nodes = BTreeSet::new();
+                for &i in members.iter() {
+                    if !seen_nodes.insert(ifaces[i].node) {
+                        let m = &machines[ifaces[i].node];
+                        return err(
+                            m.label,
+                            format!(
+                                "{} has two interfaces on subnet {key}: a node on a segment twice is not expressible",
+                                m.name
+                            ),
+                        );
+                    }
+                }
+                let of = |i: usize| &ifaces[members[i]];
+                let mut addrs: [Option<Vec<Cidr>>; 2] = [None, None];
+                for (slot, fam) in [(0, Family::V4), (1, Family::V6)] {
+                    let found: Vec<Option<Cidr>> = (0..n).map(|i| of(i).addr(fam)).collect();
+                    if found.iter().all(Option::is_none) {
+                        continue;
+                    }
+                    let nets: BTreeSet<Cidr> = found.iter().flatten().map(Cidr::network).collect();
+                    if nets.len() > 1 {
+                        return err(
+                            machines[first.node].label,
+                            format!(
+                                "the members of the LAN on {key} share one subnet but not the other family's ({}): not expressible",
+                                nets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                            ),
+                        );
+                    }
+                    if let Some(k) = found.iter().position(Option::is_none) {
+                        warnings.push(format!(
+                            "{}: {} has no {} address on the LAN {key}: {} left out on this segment",
+                            machines[of(k).node].label,
+                            describe(of(k)),
+                            fam.as_str(),
+                            fam.as_str()
+                        ));
+                        continue;
+                    }
+                    addrs[slot] = Some(found.into_iter().flatten().collect());
+                }
+                let segment = Segment {
+                    name: format!("lan{}", pending_segments.len() + 1),
+                    members: (0..n).map(|i| machines[of(i).node].name.clone()).collect(),
+                    mtu: (0..n).map(|i| of(i).mtu).collect(),
+                    names: (0..n).map(|i| of(i).name.clone()).collect(),
+                    addresses: addrs[0].clone(),
+                    addresses6: addrs[1].clone(),
+                };
+                let list: Vec<String> = (0..n)
+                    .map(|i| format!("{} ({})", describe(of(i)), machines[of(i).node].label))
                     .collect();
-                return err(
-                    machines[first.node].label,
-                    format!(
-                        "subnet {key} is shared by {n} snapshotted interfaces ({}): a multi-access LAN needs [[segments]], which this version cannot write yet",
+                let nets: Vec<String> = addrs
+                    .iter()
+                    .flatten()
+                    .map(|p| p[0].network().to_string())
+                    .collect();
+                pending_segments.push((
+                    key,
+                    segment,
+                    vec![format!(
+                        "a LAN of {n} snapshotted interfaces on {}: {}",
+                        nets.join(", "),
                         list.join(", ")
-                    ),
-                );
+                    )],
+                ));
             }
         }
     }
     // File order by subnet: a lab mtulab built numbers its links in
     // subnet order, so its links come back in their own order.
     pending.sort_by_key(|p| p.key);
+    pending_segments.sort_by_key(|p| p.0);
+    for (k, (_, seg, _)) in pending_segments.iter_mut().enumerate() {
+        seg.name = format!("lan{}", k + 1);
+    }
 
     // Tunnels: a VXLAN device whose remote is another snapshot's local.
     let mut tunnels: Vec<(Tunnel, Vec<String>, TunnelEnds)> = Vec::new();
@@ -917,6 +976,10 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         topology.links.push(p.link.clone());
         notes.links.push(p.note.clone());
     }
+    for (_, seg, note) in &pending_segments {
+        topology.segments.push(seg.clone());
+        notes.segments.push(note.clone());
+    }
     // The format has no way to switch IPv6 off on a link of 1280 or more.
     let no_v6: Vec<String> = topology
         .links
@@ -929,6 +992,14 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
             )
         })
         .collect();
+    let mut no_v6 = no_v6;
+    no_v6.extend(
+        topology
+            .segments
+            .iter()
+            .filter(|s| s.addresses6.is_none() && s.mtu.iter().all(|m| *m >= 1280))
+            .map(|s| format!("segment {} ({})", s.name, s.members.join(", "))),
+    );
     if !no_v6.is_empty() {
         warnings.push(format!(
             "no IPv6 address in the snapshots on {}, but the lab gives every link of 1280 or more automatic IPv6 (the format cannot switch it off): check with -4 to leave out IPv6 the real network does not have",
@@ -1027,7 +1098,15 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
                 });
             continue;
         }
-        if !link_peer {
+        let segment_peer = probe.segments.iter().any(|s| {
+            s.members.contains(&m.name)
+                && [&s.addresses, &s.addresses6]
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|a| a.addr == via)
+        });
+        if !link_peer && !segment_peer {
             let on_link = probe.links.iter().find(|l| {
                 l.between.contains(&m.name)
                     && [l.addresses, l.addresses6]
@@ -1102,7 +1181,26 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
             rulesets.push((file, text.to_string()));
         };
         let nf_backend = m.snap.iptables_backend.as_deref() == Some("nf_tables");
-        if let Some(nft) = m.snap.nft.as_deref().filter(|t| t.contains("table ")) {
+        // A host that ignores PMTU ICMP, as mtulab builds it: its own table
+        // becomes `pmtu_icmp = "ignore"`, the rest stays a ruleset.
+        let mut nft_text = m.snap.nft.clone();
+        if !m.router {
+            if let Some((rest, table)) = nft_text.as_deref().and_then(split_host_table) {
+                topology
+                    .nodes
+                    .get_mut(&m.name)
+                    .expect("machine node")
+                    .pmtu_icmp = PmtuIcmp::Ignore;
+                if let Some(note) = notes.nodes.get_mut(&m.name) {
+                    note.push(format!(
+                        "pmtu_icmp = \"ignore\": {}'s nft ruleset has table {table} (PMTU ICMP counted and discarded at its entry)",
+                        m.label
+                    ));
+                }
+                nft_text = Some(rest);
+            }
+        }
+        if let Some(nft) = nft_text.as_deref().filter(|t| t.contains("table ")) {
             let mut note = format!(
                 "{}'s nft ruleset (nft list ruleset), as found in {}",
                 m.name, m.label
@@ -1158,6 +1256,23 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
         rulesets,
         warnings,
     })
+}
+
+/// `text` (an `nft list ruleset`) without the table a host that ignores
+/// PMTU ICMP gets from mtulab (`table inet mtulab_host { … }`), and the
+/// table's name; None when it has no such table.
+fn split_host_table(text: &str) -> Option<(String, &'static str)> {
+    const TABLE: &str = "inet mtulab_host";
+    let head = format!("table {TABLE} {{");
+    let start = text.lines().position(|l| l.trim_end() == head)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let end = start + lines[start..].iter().position(|l| l.trim_end() == "}")?;
+    let rest: Vec<&str> = lines[..start]
+        .iter()
+        .chain(&lines[end + 1..])
+        .copied()
+        .collect();
+    Some((rest.join("\n"), TABLE))
 }
 
 /// An iptables-save text with a rule or a policy that is not ACCEPT.

@@ -184,17 +184,57 @@ fn edge_takes_the_gateway() {
     );
 }
 
-/// Three machines on one subnet need segments: an error naming all three.
+/// Three machines on one subnet make a segment: each member's MTU and
+/// interface name as found, the addresses given; a route via the third
+/// member's address is accepted.
 #[test]
-fn three_on_a_subnet_needs_segments() {
+fn three_on_a_subnet_make_a_segment() {
     let mut inputs = two_routers();
     inputs.push(input(
         "h",
-        snap(false, &[("eth0", 1500, &["198.18.1.3/24"])], &[]),
+        snap(
+            false,
+            &[("eth0", 9000, &["198.18.1.3/24"])],
+            &[("198.18.0.0/24", "198.18.1.1")],
+        ),
     ));
-    let e = import(&inputs, &opts()).unwrap_err();
-    assert!(e.message.contains("needs [[segments]]"), "{e}");
-    assert!(e.message.contains("h:eth0"), "{e}");
+    let out = import(&inputs, &opts()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.topology.segments.len(), 1, "{}", out.toml);
+    let seg = &out.topology.segments[0];
+    assert_eq!(seg.members, ["r1", "r2", "h"]);
+    assert_eq!(seg.mtu, [1500, 1400, 9000]);
+    assert_eq!(seg.names, ["up", "down", "eth0"]);
+    assert_eq!(
+        seg.addresses.as_ref().unwrap()[2].to_string(),
+        "198.18.1.3/24"
+    );
+    assert!(out.toml.contains("[[segments]]"), "{}", out.toml);
+    assert!(
+        out.toml
+            .contains("# a LAN of 3 snapshotted interfaces on 198.18.1.0/24"),
+        "{}",
+        out.toml
+    );
+    assert_eq!(
+        out.topology.nodes["h"].routes[0].via.to_string(),
+        "198.18.1.1"
+    );
+    // The same node twice on one subnet is not expressible.
+    let mut twice = two_routers();
+    twice[1] = input(
+        "r2",
+        snap(
+            true,
+            &[
+                ("down", 1400, &["198.18.1.2/24"]),
+                ("down2", 1400, &["198.18.1.9/24"]),
+                ("srv", 9000, &["198.18.2.1/24"]),
+            ],
+            &[("198.18.0.0/24", "198.18.1.1")],
+        ),
+    );
+    let e = import(&twice, &opts()).unwrap_err();
+    assert!(e.message.contains("two interfaces on subnet"), "{e}");
 }
 
 /// Its twin: two machines on that subnet map cleanly (the control above).
@@ -443,4 +483,15 @@ fn ipv6_given_no_warning() {
         out.topology.links[0].addresses6.unwrap()[1].to_string(),
         "2001:db8:1::2/64"
     );
+}
+
+/// mtulab's own table for a host that ignores PMTU ICMP is recognised
+/// (and only it): the rest of the ruleset stays.
+#[test]
+fn host_table_is_pmtu_icmp_ignore() {
+    let text = "table inet mtulab_host {\n\tcounter pmtu_icmp4_ignored {\n\t\tpackets 0 bytes 0\n\t}\n\n\tchain entry {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t}\n}\ntable inet other {\n}\n";
+    let (rest, table) = split_host_table(text).unwrap();
+    assert_eq!(table, "inet mtulab_host");
+    assert_eq!(rest, "table inet other {\n}");
+    assert!(split_host_table("table inet other {\n}\n").is_none());
 }

@@ -25,6 +25,62 @@ pub(crate) struct RawTopology {
     pub(crate) tunnels: Vec<Spanned<RawTunnel>>,
     #[serde(default)]
     pub(crate) anycast: Vec<Spanned<RawAnycast>>,
+    #[serde(default)]
+    pub(crate) segments: Vec<Spanned<RawSegment>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSegment {
+    pub(crate) name: Spanned<String>,
+    pub(crate) members: Spanned<Vec<Spanned<String>>>,
+    pub(crate) mtu: Spanned<RawSegmentMtu>,
+    pub(crate) names: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) addresses: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) addresses6: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `mtu = 1500` or `mtu = { r1 = 1500, r2 = 9000 }` (per member; checked
+/// later so the message can name the segment).
+pub(crate) enum RawSegmentMtu {
+    One(i64),
+    PerMember(Vec<(Spanned<String>, Spanned<i64>)>),
+}
+
+impl<'de> Deserialize<'de> for RawSegmentMtu {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSegmentMtu;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer or a table of member = integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSegmentMtu, E> {
+                Ok(RawSegmentMtu::One(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSegmentMtu, E> {
+                Ok(RawSegmentMtu::One(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSegmentMtu, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Spanned<String>, Spanned<MtuInt>>()? {
+                    let span = v.span();
+                    entries.push((k, Spanned::new(span, v.into_inner().0)));
+                }
+                Ok(RawSegmentMtu::PerMember(entries))
+            }
+        }
+        d.deserialize_any(V).map_err(|e| {
+            let text = e.to_string();
+            if text.starts_with("invalid type") {
+                de::Error::custom(format!(
+                    "mtu must be an integer or a table of member = integer ({text})"
+                ))
+            } else {
+                e
+            }
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,6 +119,7 @@ pub(crate) struct RawNode {
     pub(crate) mss_clamp_oif: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) routes: Vec<Spanned<RawRoute>>,
+    pub(crate) pmtu_icmp: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,7 @@ use super::sysctl::{key_problem, SysctlNames};
 use super::{base_dir, line_of, Loaded};
 use crate::check_id::CheckId;
 use crate::plan::tunnel::UnderlayError;
-use crate::plan::{link_subnets, Plan, PlanError};
+use crate::plan::{subnets, Plan, PlanError};
 use crate::topology::*;
 
 mod addresses;
@@ -25,12 +25,14 @@ mod links;
 mod nodes;
 mod reachability;
 mod routes;
+mod segments;
 mod tunnels;
 
 use nodes::Nodes;
 
-/// (node, interface name) → the link (0-based, tunnels after links) that claimed it.
-type Ifaces = HashMap<(String, String), usize>;
+/// (node, interface name) → the link, segment or tunnel that claimed it
+/// (`link 2`, `segment lan`, `tunnel 1`).
+type Ifaces = HashMap<(String, String), String>;
 use reachability::unreachable_hosts;
 
 pub(super) struct Validator<'a> {
@@ -82,30 +84,34 @@ impl Validator<'_> {
             _ => {}
         }
         let (mut links, mut ifaces) = self.links(&raw.links, &nodes)?;
+        let mut segments = self.segments(&raw.segments, &nodes, &mut ifaces, links.len())?;
         let filters = self.filters(&raw.filters, &nodes)?;
 
-        let tunnels = self.tunnels(&raw.tunnels, &nodes, &mut ifaces, links.len())?;
-        // After the tunnels: a clamp may name a tunnel interface.
-        self.check_clamp_oifs(&nodes, &links, &tunnels, &clamp_spans)?;
+        let tunnels = self.tunnels(
+            &raw.tunnels,
+            &nodes,
+            &mut ifaces,
+            links.len() + segments.len(),
+        )?;
+        self.check_clamp_oifs(&nodes, &ifaces, &clamp_spans)?;
         // User-given addresses, anycast groups, then routes (which need every
         // link's final addressing, automatic included).
-        self.given_addresses(&raw.links, &mut links)?;
-        let anycast = self.anycast(&raw.anycast, &nodes, &links)?;
-        let subnets = match link_subnets(&links, &anycast) {
+        let seen = self.given_addresses(&raw.links, &mut links)?;
+        self.segment_addresses(&raw.segments, &mut segments, seen)?;
+        let anycast = self.anycast(&raw.anycast, &nodes, &links, &segments)?;
+        let subnets = match subnets(&links, &segments, &anycast) {
             Ok(s) => s,
-            Err(i) => {
-                return self.err(raw.links[i].get_ref().between.span(), no_subnet_message(i));
-            }
+            Err(i) => return self.no_subnet(&raw.links, &raw.segments, i),
         };
         for (name, routes) in raw_routes {
-            let given = self.routes(&name, routes, &links, &subnets)?;
+            let given = self.routes(&name, routes, &links, &segments, &subnets)?;
             if let Some(n) = nodes.get_mut(&name) {
                 n.routes = given;
             }
         }
 
         // Every pair of hosts must reach each other with only routers forwarding.
-        if let Some((a, b)) = unreachable_hosts(&nodes, &links) {
+        if let Some((a, b)) = unreachable_hosts(&nodes, &links, &segments) {
             return self.err(
                 node_lines[&b].clone(),
                 format!(
@@ -130,6 +136,7 @@ impl Validator<'_> {
             expect,
             anycast,
             tunnels,
+            segments,
         };
         // The plan, once: tunnel endpoints must reach each other over the
         // physical links, and a given MTU must fit the underlay (needs the
@@ -147,10 +154,30 @@ impl Validator<'_> {
                 };
                 self.err(span, format!("tunnel {}: {error}", k + 1))
             }
-            Err(PlanError::NoSubnet { link }) => self.err(
-                raw.links[link].get_ref().between.span(),
-                no_subnet_message(link),
-            ),
+            Err(PlanError::NoSubnet { link }) => self.no_subnet(&raw.links, &raw.segments, link),
+        }
+    }
+
+    /// The error for link or segment `i` (0-based, segments after the
+    /// links) when automatic addressing runs out.
+    fn no_subnet<T>(
+        &self,
+        links: &[Spanned<RawLink>],
+        segments: &[Spanned<RawSegment>],
+        i: usize,
+    ) -> Result<T, TopologyError> {
+        match links.get(i) {
+            Some(l) => self.err(l.get_ref().between.span(), no_subnet_message(i)),
+            None => {
+                let s = segments[i - links.len()].get_ref();
+                self.err(
+                    s.name.span(),
+                    format!(
+                        "segment {}: no free /24 of 198.18.0.0/15 is left for automatic addressing",
+                        s.name.get_ref()
+                    ),
+                )
+            }
         }
     }
 }

@@ -11,40 +11,30 @@ impl Model {
             .link_mismatches
             .iter()
             .map(|m| {
-                let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
-                let limit = m.mtu[small] + VETH_SLACK;
-                let seen = if m.tunnel {
-                    // Measured: a tunnel device's receive path has no MTU
-                    // check (VXLAN here; the other kinds in guest kernels).
+                let seen = if m.segment.is_some() {
+                    segment_seen(m)
+                } else {
+                    link_seen(m)
+                };
+                let fix = if m.segment.is_some() {
+                    let (common, odd) = m.odd_members();
+                    let odd: Vec<String> = odd
+                        .iter()
+                        .map(|&i| format!("{}:{}", m.nodes[i], m.ifaces[i]))
+                        .collect();
                     format!(
-                        "the tunnel's ends differ; {} accepts up to {} bytes from {} (a tunnel device does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
-                        m.nodes[small],
-                        m.mtu[big],
-                        m.nodes[big],
-                        m.nodes[big],
-                        m.mtu[big],
-                        m.mtu[small]
-                    )
-                } else if m.mtu[big] <= limit {
-                    format!(
-                        "the ends differ by {} bytes, within veth's {VETH_SLACK}-byte slack: nothing is dropped, but nothing reports {}'s smaller MTU either",
-                        m.mtu[big] - m.mtu[small],
-                        m.nodes[small]
+                        "equalise MTU on {}: set {} to {common} like the other members",
+                        m.label(),
+                        odd.join(", ")
                     )
                 } else {
-                    format!(
-                        "packets from {} to {} of up to {limit} bytes cross, {}..={} bytes vanish without ICMP",
-                        m.nodes[big],
-                        m.nodes[small],
-                        limit + 1,
-                        m.mtu[big]
-                    )
+                    format!("equalise MTU on {m}")
                 };
                 Finding {
                     check: CheckId::LinkMtuMatch,
-                    subject: m.name.clone(),
+                    subject: m.label(),
                     seen,
-                    fix: format!("equalise MTU on {m}"),
+                    fix,
                 }
             })
             .collect();
@@ -55,10 +45,76 @@ impl Model {
     }
 }
 
+/// What a user sees of a two-ended mismatch (a link or a tunnel).
+fn link_seen(m: &LinkMismatch) -> String {
+    let (small, big) = if m.mtu[0] < m.mtu[1] { (0, 1) } else { (1, 0) };
+    let limit = m.mtu[small] + VETH_SLACK;
+    if m.tunnel {
+        // Measured: a tunnel device's receive path has no MTU check
+        // (VXLAN here; the other kinds in guest kernels).
+        format!(
+            "the tunnel's ends differ; {} accepts up to {} bytes from {} (a tunnel device does not enforce its MTU on receive), so senders whose traffic enters at {} learn {}, never {}",
+            m.nodes[small],
+            m.mtu[big],
+            m.nodes[big],
+            m.nodes[big],
+            m.mtu[big],
+            m.mtu[small]
+        )
+    } else if m.mtu[big] <= limit {
+        format!(
+            "the ends differ by {} bytes, within veth's {VETH_SLACK}-byte slack: nothing is dropped, but nothing reports {}'s smaller MTU either",
+            m.mtu[big] - m.mtu[small],
+            m.nodes[small]
+        )
+    } else {
+        format!(
+            "packets from {} to {} of up to {limit} bytes cross, {}..={} bytes vanish without ICMP",
+            m.nodes[big],
+            m.nodes[small],
+            limit + 1,
+            m.mtu[big]
+        )
+    }
+}
+
+/// What a user sees of a segment whose members differ: per odd member,
+/// which frames between it and the others vanish (the bridge forwards
+/// any size; a member's veth drops what exceeds its MTU + 4 silently).
+fn segment_seen(m: &LinkMismatch) -> String {
+    let (common, odd) = m.odd_members();
+    let parts: Vec<String> = odd
+        .iter()
+        .map(|&i| {
+            let (node, mtu) = (&m.nodes[i], m.mtu[i]);
+            let (big, small, dir) = if mtu > common {
+                (mtu, common, format!("from {node} to the members at {common}"))
+            } else {
+                (common, mtu, format!("from the members at {common} to {node}"))
+            };
+            if big <= small + VETH_SLACK {
+                format!(
+                    "{node} is at {mtu}, within veth's {VETH_SLACK}-byte slack of the others' {common}: nothing is dropped, but nothing reports the smaller MTU either"
+                )
+            } else {
+                format!(
+                    "{node} is at {mtu}, the others at {common}: frames {dir} of up to {} bytes cross, {}..={big} bytes vanish without ICMP",
+                    small + VETH_SLACK,
+                    small + VETH_SLACK + 1
+                )
+            }
+        })
+        .collect();
+    parts.join("; ")
+}
+
 impl PathPrediction {
-    /// `link N` or `tunnel K` for a planned link index.
+    /// `link N`, `segment NAME` or `tunnel K` for a planned link index.
     pub fn link_name(&self, link: usize) -> String {
-        crate::plan::link_name(link, self.links)
+        self.link_names
+            .get(link)
+            .cloned()
+            .unwrap_or_else(|| format!("link {}", link + 1))
     }
 
     pub(super) fn fi(&self) -> usize {
@@ -136,6 +192,7 @@ impl PathPrediction {
                         router,
                         next,
                         link,
+                        segment: _,
                         mtu,
                         size,
                         culprit,
@@ -165,7 +222,23 @@ impl PathPrediction {
                         syn_routers[0]
                     };
                     let clamp = format!("clamp MSS to {mss} on {at}");
-                    let (seen, fix) = if *v == Verdict::Recovered {
+                    let (seen, fix) = if let Culprit::Ignored { node, mtu } = culprit {
+                        // The host's own words and the fixes that fit a host.
+                        let how = if *v == Verdict::Recovered {
+                            "stall for seconds, then recover by TCP MTU probing"
+                        } else {
+                            "stall (small exchanges work)"
+                        };
+                        (
+                            format!(
+                                "bulk transfers from {} to {} {how}: {node} ignores {}: {cause}",
+                                self.from,
+                                self.to,
+                                ICMP_SHORT[self.fi()]
+                            ),
+                            ignored_fix(node, *mtu, &clamp, *v == Verdict::Recovered),
+                        )
+                    } else if *v == Verdict::Recovered {
                         (
                             format!(
                                 "bulk transfers from {} to {} stall for seconds, then recover by TCP MTU probing: {cause}",
@@ -190,6 +263,7 @@ impl PathPrediction {
                 (
                     Stall::IngressDrop {
                         link,
+                        segment: _,
                         node,
                         iface,
                         mtu,
@@ -267,6 +341,7 @@ impl PathPrediction {
                     match &self.pmtud_stall {
                         Some(Stall::IngressDrop {
                             link,
+                            segment: _,
                             node,
                             iface,
                             mtu,
@@ -281,10 +356,16 @@ impl PathPrediction {
                         ),
                         Some(Stall::IcmpDropped {
                             router, culprit, ..
-                        }) => (
-                            culprit_words(culprit, router, self.family),
-                            culprit_fix(culprit, self.family),
-                        ),
+                        }) => {
+                            let words = culprit_words(culprit, router, self.family);
+                            let words = match culprit {
+                                Culprit::Ignored { node, .. } => {
+                                    format!("{node} ignores {}: {words}", ICMP_SHORT[self.fi()])
+                                }
+                                _ => words,
+                            };
+                            (words, culprit_fix(culprit, self.family))
+                        }
                         // Only a TCP transfer stalls on it, never PMTUD.
                         Some(Stall::BelowMinMss { .. }) => (String::new(), String::new()),
                         // Delivered although bigger than a receiving end:

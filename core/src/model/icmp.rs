@@ -31,6 +31,9 @@ pub(super) fn culprit_words(culprit: &Culprit, router: &str, family: Family) -> 
             format!("{tool} ruleset {path} on {node} decides whether {router}'s {what} passes")
         }
         Culprit::NoRoute { router, dst } => format!("{router} has no route back to {dst}"),
+        Culprit::Ignored { node, .. } => format!(
+            "{router}'s {what} reaches {node}, whose stack ignores it (pmtu_icmp = \"ignore\")"
+        ),
         Culprit::IngressMtu {
             name,
             node,
@@ -57,11 +60,36 @@ pub(super) fn culprit_fix(culprit: &Culprit, family: Family) -> String {
         }
         Culprit::Ruleset { node, path, .. } => format!("let {what} pass {path} on {node}"),
         Culprit::NoRoute { router, dst } => format!("give {router} a route back to {dst}"),
+        // What makes its PMTUD right; clamping and PLPMTUD only keep TCP going.
+        Culprit::Ignored { node, mtu } => format!(
+            "set {node}'s own interface MTU to {mtu} (MSS clamping in front of it or PLPMTUD on it keep its TCP going, but its stack still learns no path MTU)"
+        ),
         Culprit::IngressMtu { name, .. } => format!("equalise MTU on {name}"),
     }
 }
 
+/// The fixes that fit a host whose stack ignores PMTU ICMP, for its
+/// stalled TCP: its own interface MTU, MSS clamping on the router in front
+/// of it (`clamp`: the words, router and value), PLPMTUD unless it already
+/// probes. Never "let ICMP in": it is in.
+pub(super) fn ignored_fix(node: &str, mtu: u32, clamp: &str, probing: bool) -> String {
+    let plpmtud = if probing {
+        String::new()
+    } else {
+        format!(", or enable PLPMTUD on {node} (net.ipv4.tcp_mtu_probing=1)")
+    };
+    format!("set {node}'s own interface MTU to {mtu}, or {clamp}{plpmtud}")
+}
+
 impl Ctx<'_> {
+    /// Whether host `node`'s stack ignores PMTU ICMP (`pmtu_icmp = "ignore"`).
+    pub(super) fn ignores(&self, node: &str) -> bool {
+        self.topology
+            .nodes
+            .get(node)
+            .is_some_and(|n| n.pmtu_icmp == PmtuIcmp::Ignore)
+    }
+
     /// Declarative drop of PMTU ICMP at `hook` on `node`.
     pub(super) fn drops(&self, node: &str, hook: Hook) -> bool {
         self.topology.filters.iter().any(|f| {
@@ -111,6 +139,7 @@ impl Ctx<'_> {
             needed: false,
             way_back: vec![router.to_owned()],
             reaches: Knowable::Known(false),
+            ignored: false,
             culprit: None,
         };
         let Some(way) = self
@@ -162,7 +191,8 @@ impl Ctx<'_> {
                     (j + 1, 0),
                     Culprit::IngressMtu {
                         link: h.link,
-                        name: crate::plan::link_name(h.link, self.topology.links.len()),
+                        name: crate::plan::link_name(h.link, self.topology),
+                        segment: self.segment_of(h.link),
                         node: h.next.clone(),
                         iface: h.in_iface.clone(),
                         mtu: h.in_mtu,
@@ -175,7 +205,8 @@ impl Ctx<'_> {
                 (j, 1),
                 Culprit::IngressMtu {
                     link: way[j].link,
-                    name: crate::plan::link_name(way[j].link, self.topology.links.len()),
+                    name: crate::plan::link_name(way[j].link, self.topology),
+                    segment: self.segment_of(way[j].link),
                     node: way[j].node.clone(),
                     iface: way[j].out_iface.clone(),
                     mtu,
@@ -198,6 +229,16 @@ impl Ctx<'_> {
             out.culprit = Some(r);
         } else {
             out.reaches = Knowable::Known(true);
+        }
+        // Delivered (or up to a ruleset) to a host that ignores it.
+        if out.reaches != Knowable::Known(false) {
+            if let Some(node) = self.plan.owner_of(src).filter(|n| self.ignores(n)) {
+                out.ignored = true;
+                out.culprit = Some(Culprit::Ignored {
+                    node: node.to_owned(),
+                    mtu,
+                });
+            }
         }
         out
     }

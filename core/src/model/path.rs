@@ -163,7 +163,7 @@ impl Ctx<'_> {
                 .collect(),
             knobs,
             mss_clamp,
-            links: self.topology.links.len(),
+            link_names: crate::plan::link_names(self.topology),
         };
         let flow = p.flow_nodes();
         let ruleset = self.ruleset_among(&flow);
@@ -263,6 +263,7 @@ impl Ctx<'_> {
             let egress = Bottleneck {
                 hop: i,
                 link: h.link,
+                segment: self.segment_of(h.link),
                 node: h.node.clone(),
                 iface: h.out_iface.clone(),
                 mtu: h.out_mtu,
@@ -271,6 +272,7 @@ impl Ctx<'_> {
             let ingress = Bottleneck {
                 hop: i,
                 link: h.link,
+                segment: self.segment_of(h.link),
                 node: h.next.clone(),
                 iface: h.in_iface.clone(),
                 mtu: h.in_mtu,
@@ -288,6 +290,11 @@ impl Ctx<'_> {
             }
         }
         best.expect("a path has at least one hop")
+    }
+
+    /// The segment's name if plan link `link` is a segment.
+    pub(super) fn segment_of(&self, link: usize) -> Option<String> {
+        self.plan.links.get(link).and_then(|l| l.segment.clone())
     }
 
     /// `hops` as the kernel treats them: a VXLAN device does not check its
@@ -312,23 +319,41 @@ impl Ctx<'_> {
     }
 }
 
-/// Links whose two ends have different MTUs, in file order, then tunnels
-/// given unequal MTUs (link index `links.len() + k`, as planned; a default
-/// tunnel MTU is the same on both ends).
+/// Links whose two ends have different MTUs, in file order, then
+/// segments whose members do, then tunnels given unequal MTUs (plan link
+/// indexes: segment `s` is `links.len() + s`, tunnel `k` is
+/// `links.len() + segments.len() + k`; a default tunnel MTU is the same on
+/// both ends).
 pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
+    let first_tunnel = topology.links.len() + topology.segments.len();
     let tunnels = topology
         .tunnels
         .iter()
         .enumerate()
-        .filter_map(|(k, t)| Some((topology.links.len() + k, t, t.mtu?)))
+        .filter_map(|(k, t)| Some((first_tunnel + k, t, t.mtu?)))
         .filter(|(_, _, mtu)| mtu[0] != mtu[1])
         .map(|(i, t, mtu)| LinkMismatch {
             link: i,
-            nodes: t.between.clone(),
-            ifaces: t.names.clone(),
-            mtu,
+            nodes: t.between.to_vec(),
+            ifaces: t.names.to_vec(),
+            mtu: mtu.to_vec(),
             tunnel: true,
-            name: crate::plan::link_name(i, topology.links.len()),
+            name: crate::plan::link_name(i, topology),
+            segment: None,
+        });
+    let segments = topology
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.mtu.iter().any(|&m| m != s.mtu[0]))
+        .map(|(k, s)| LinkMismatch {
+            link: topology.links.len() + k,
+            nodes: s.members.clone(),
+            ifaces: s.names.clone(),
+            mtu: s.mtu.clone(),
+            tunnel: false,
+            name: crate::plan::link_name(topology.links.len() + k, topology),
+            segment: Some(s.name.clone()),
         });
     topology
         .links
@@ -337,12 +362,14 @@ pub fn link_mismatches(topology: &Topology) -> Vec<LinkMismatch> {
         .filter(|(_, l)| l.mtu[0] != l.mtu[1])
         .map(|(i, l)| LinkMismatch {
             link: i,
-            nodes: l.between.clone(),
-            ifaces: l.names.clone(),
-            mtu: l.mtu,
+            nodes: l.between.to_vec(),
+            ifaces: l.names.to_vec(),
+            mtu: l.mtu.to_vec(),
             tunnel: false,
-            name: crate::plan::link_name(i, topology.links.len()),
+            name: crate::plan::link_name(i, topology),
+            segment: None,
         })
+        .chain(segments)
         .chain(tunnels)
         .collect()
 }

@@ -49,12 +49,16 @@ impl Ctx<'_> {
             Fate::LocalTooBig { mtu } => Knowable::Known(Ping::LocalTooBig { mtu }),
             Fate::Dropped { .. } => Knowable::Known(Ping::Silence),
             Fate::TooBig { hop, mtu } => {
-                match icmp.iter().find(|i| i.hop == hop).map(|i| &i.reaches) {
+                match icmp
+                    .iter()
+                    .find(|i| i.hop == hop)
+                    .map(IcmpPrediction::acted)
+                {
                     Some(Knowable::Known(true)) => Knowable::Known(Ping::TooBig {
                         mtu,
                         from_node: hops[hop].node.clone(),
                     }),
-                    Some(Knowable::Unknown(r)) => Knowable::Unknown(r.clone()),
+                    Some(Knowable::Unknown(r)) => Knowable::Unknown(r),
                     _ => Knowable::Known(Ping::Silence),
                 }
             }
@@ -89,7 +93,7 @@ impl Ctx<'_> {
                                 return Knowable::Known(Ping::Silence);
                             };
                             let ptb = self.icmp_from(&back[hop].node, hop, mtu, addr, cur);
-                            match ptb.reaches {
+                            match ptb.acted() {
                                 Knowable::Known(true) => cur = mtu,
                                 Knowable::Known(false) => return Knowable::Known(Ping::Silence),
                                 Knowable::Unknown(r) => return Knowable::Unknown(r),

@@ -3,35 +3,79 @@
 
 use super::*;
 
-/// A link whose two ends have different MTUs (rule 1 broken).
+/// A link whose two ends (or a segment whose members) have different
+/// MTUs (rule 1 broken).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkMismatch {
-    /// Index into the topology's links (file order, 0-based; words say `link N` counting from 1).
+    /// Index into the plan's links (links in file order, then segments,
+    /// then tunnels; 0-based; words say `link N` counting from 1, or `segment NAME`).
     pub link: usize,
-    pub nodes: [String; 2],
+    /// The link's two ends, or the segment's members.
+    pub nodes: Vec<String>,
     /// Interface names per end (on `nodes[i]`).
-    pub ifaces: [String; 2],
-    pub mtu: [u32; 2],
+    pub ifaces: Vec<String>,
+    pub mtu: Vec<u32>,
     /// A `[[tunnels]]` entry (VXLAN): its receiving end does not enforce its MTU.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tunnel: bool,
     /// `link N` or `tunnel K` ([`crate::plan::link_name`]).
     pub name: String,
+    /// The segment's name, for a `[[segments]]` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+}
+
+impl LinkMismatch {
+    /// `link N`, `segment NAME` or `tunnel K` (the one name).
+    pub fn label(&self) -> String {
+        self.name.clone()
+    }
+
+    /// The MTU most ends have and the ends that differ from it (see [`odd_members`]).
+    pub fn odd_members(&self) -> (u32, Vec<usize>) {
+        odd_members(&self.mtu)
+    }
+}
+
+/// The MTU most of `mtus` have (on a tie the smaller: the safer one to
+/// equalise to) and the indexes of those that differ from it.
+pub fn odd_members(mtus: &[u32]) -> (u32, Vec<usize>) {
+    let mut counts: Vec<(u32, usize)> = Vec::new();
+    for &m in mtus {
+        match counts.iter_mut().find(|(v, _)| *v == m) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((m, 1)),
+        }
+    }
+    let common = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map_or(0, |(v, _)| *v);
+    let odd = (0..mtus.len()).filter(|&i| mtus[i] != common).collect();
+    (common, odd)
 }
 
 impl fmt::Display for LinkMismatch {
-    /// `link 2 (router-a:router-b 1500 vs router-b:router-a 1400)`
+    /// `link 2 (router-a:router-b 1500 vs router-b:router-a 1400)`, or
+    /// `segment lan (r2:lan 9000 vs r1:lan 1500, h1:lan 1500)`: the odd
+    /// members first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let end = |i: usize| format!("{}:{} {}", self.nodes[i], self.ifaces[i], self.mtu[i]);
+        if self.segment.is_none() && self.nodes.len() == 2 {
+            return write!(f, "{} ({} vs {})", self.label(), end(0), end(1));
+        }
+        let (_, odd) = self.odd_members();
+        let odd_ends: Vec<String> = odd.iter().map(|&i| end(i)).collect();
+        let rest: Vec<String> = (0..self.nodes.len())
+            .filter(|i| !odd.contains(i))
+            .map(end)
+            .collect();
         write!(
             f,
-            "{} ({}:{} {} vs {}:{} {})",
-            self.name,
-            self.nodes[0],
-            self.ifaces[0],
-            self.mtu[0],
-            self.nodes[1],
-            self.ifaces[1],
-            self.mtu[1]
+            "{} ({} vs {})",
+            self.label(),
+            odd_ends.join(", "),
+            rest.join(", ")
         )
     }
 }
@@ -54,6 +98,9 @@ pub struct Bottleneck {
     /// Index into `hops`.
     pub hop: usize,
     pub link: usize,
+    /// The segment's name, when `link` is a `[[segments]]` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
     /// Egress: the sending node; ingress-only: the receiving node.
     pub node: String,
     pub iface: String,
@@ -100,11 +147,16 @@ pub enum Culprit {
     },
     /// The generating router has no route back to the sender's address.
     NoRoute { router: String, dst: IpAddr },
+    /// The ICMP reaches the sender, whose stack ignores it
+    /// (`pmtu_icmp = "ignore"`): it keeps sending what does not fit `mtu`.
+    Ignored { node: String, mtu: u32 },
     /// The ICMP itself is too big for a receiving end on the way back.
     IngressMtu {
         link: usize,
         /// `link N` or `tunnel K`.
         name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
         node: String,
         iface: String,
         mtu: u32,
@@ -128,8 +180,24 @@ pub struct IcmpPrediction {
     /// Nodes the ICMP crosses: the router (OUTPUT), routers (FORWARD), the sender (INPUT).
     pub way_back: Vec<String>,
     pub reaches: Knowable<bool>,
-    /// What drops it (or, with `reaches` unknown, the ruleset that decides).
+    /// It reaches the sender (`reaches` true, or up to a ruleset), whose
+    /// stack ignores it (`pmtu_icmp = "ignore"`): nothing acts on it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
+    /// What drops it (or, with `reaches` unknown, the ruleset that
+    /// decides; with `ignored`, [`Culprit::Ignored`]).
     pub culprit: Option<Culprit>,
+}
+
+impl IcmpPrediction {
+    /// Whether the sender acts on it: it arrives and is not ignored.
+    pub fn acted(&self) -> Knowable<bool> {
+        if self.ignored {
+            Knowable::Known(false)
+        } else {
+            self.reaches.clone()
+        }
+    }
 }
 
 /// The sender's cached path MTU towards the destination.
@@ -149,6 +217,8 @@ pub enum Stall {
         router: String,
         next: String,
         link: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
         mtu: u32,
         size: u32,
         culprit: Culprit,
@@ -156,6 +226,8 @@ pub enum Stall {
     /// `size`-byte packets are dropped silently entering `node:iface` (MTU `mtu`).
     IngressDrop {
         link: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
         node: String,
         iface: String,
         mtu: u32,
@@ -218,10 +290,10 @@ pub struct PathPrediction {
     pub knobs: SenderKnobs,
     /// The MSS clamp that limits the segments `from` sends, if any.
     pub mss_clamp: Option<ClampPrediction>,
-    /// How many `[[links]]` the topology has, to name a planned link
-    /// ([`crate::plan::link_name`]).
+    /// The name of every planned link ([`crate::plan::link_names`]), to
+    /// name one in the findings.
     #[serde(skip)]
-    pub links: usize,
+    pub link_names: Vec<String>,
 }
 
 /// The sender's PMTU-relevant sysctls (kernel defaults where unset).

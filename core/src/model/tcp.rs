@@ -142,7 +142,7 @@ impl Ctx<'_> {
                         .icmp
                         .iter()
                         .find(|i| i.hop == hop)
-                        .map(|i| i.reaches.clone()),
+                        .map(IcmpPrediction::acted),
                     _ => Some(Knowable::Known(false)),
                 };
                 match first_arrives {
@@ -207,6 +207,7 @@ impl Ctx<'_> {
                         hit,
                         stop: Some(Stall::IngressDrop {
                             link: h.link,
+                            segment: self.segment_of(h.link),
                             node: h.next.clone(),
                             iface: h.in_iface.clone(),
                             mtu: h.in_mtu,
@@ -220,7 +221,7 @@ impl Ctx<'_> {
                         .iter()
                         .find(|i| i.hop == hop)
                         .expect("an ICMP prediction per router on the path");
-                    if !optimistic && ic.reaches != Knowable::Known(true) {
+                    if !optimistic && ic.acted() != Knowable::Known(true) {
                         let h = &hops[hop];
                         let culprit = ic
                             .culprit
@@ -233,6 +234,7 @@ impl Ctx<'_> {
                                 router: h.node.clone(),
                                 next: h.next.clone(),
                                 link: h.link,
+                                segment: self.segment_of(h.link),
                                 mtu,
                                 size: cur,
                                 culprit,

@@ -85,6 +85,7 @@ fn direct_1500() {
         Bottleneck {
             hop: 0,
             link: 0,
+            segment: None,
             node: "client".into(),
             iface: "server".into(),
             mtu: 1500,
@@ -135,9 +136,10 @@ fn direct_mismatch() {
         link_mismatches(&t),
         [LinkMismatch {
             link: 0,
-            nodes: ["client".into(), "server".into()],
-            ifaces: ["server".into(), "client".into()],
-            mtu: [1200, 1500],
+            nodes: vec!["client".into(), "server".into()],
+            ifaces: vec!["server".into(), "client".into()],
+            mtu: vec![1200, 1500],
+            segment: None,
             tunnel: false,
             name: "link 1".into(),
         }]
@@ -287,6 +289,7 @@ fn hidden_smaller() {
         Bottleneck {
             hop: 1,
             link: 1,
+            segment: None,
             node: "router-b".into(),
             iface: "router-a".into(),
             mtu: 1200,
@@ -513,3 +516,4 @@ fn below_tcps_minimum_mss() {
     assert_eq!(p.stall, None);
     assert_eq!(p.transfer, ok());
 }
+mod segments;

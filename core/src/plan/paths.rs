@@ -54,8 +54,8 @@ impl Plan {
             if !hops.is_empty() && !cur.router {
                 return None; // a host does not forward
             }
-            let out = self.out_iface(cur, dst, family)?;
-            let peer = self.node(&out.peer_node)?;
+            let (out, next_addr) = self.out_iface(cur, dst, family)?;
+            let peer = self.next_node(out, next_addr, family)?;
             let peer_iface = peer.iface_on(out.link)?;
             hops.push(Hop {
                 node: cur.name.clone(),
@@ -71,26 +71,38 @@ impl Plan {
         None
     }
 
-    /// The interface `node` sends a packet for `dst` out of: a connected
-    /// subnet first, else the longest matching route.
+    /// The interface `node` sends a packet for `dst` out of and the
+    /// address it goes to on that link: a connected subnet first (`dst`
+    /// itself), else the longest matching route (its gateway).
     fn out_iface<'a>(
         &self,
         node: &'a NodePlan,
         dst: IpAddr,
         family: Family,
-    ) -> Option<&'a IfacePlan> {
+    ) -> Option<(&'a IfacePlan, IpAddr)> {
         if let Some(i) = node
             .interfaces
             .iter()
             .find(|i| i.addr(family).is_some_and(|a| contains(a, dst)))
         {
-            return Some(i);
+            return Some((i, dst));
         }
         let route = node
             .routes_in(family)
             .filter(|r| contains(&r.dst, dst))
             .max_by_key(|r| r.dst.prefix_len)?;
-        node.iface(&route.dev)
+        Some((node.iface(&route.dev)?, route.via))
+    }
+
+    /// The node a packet sent out of `out` towards `next_addr` arrives at:
+    /// the link's other end, or on a segment the member that has `next_addr`.
+    fn next_node(&self, out: &IfacePlan, next_addr: IpAddr, family: Family) -> Option<&NodePlan> {
+        let link = self.links.get(out.link)?;
+        if link.segment.is_none() {
+            return self.node(&out.peer_node);
+        }
+        let end = link.end_with(family, next_addr)?;
+        self.node(&link.between[end])
     }
 
     /// The forwarding path from any node `from` (a router too) to address
@@ -113,8 +125,8 @@ impl Plan {
             if !hops.is_empty() && !cur.router {
                 return None;
             }
-            let out = self.out_iface(cur, dst, family)?;
-            let peer = self.node(&out.peer_node)?;
+            let (out, next_addr) = self.out_iface(cur, dst, family)?;
+            let peer = self.next_node(out, next_addr, family)?;
             let peer_iface = peer.iface_on(out.link)?;
             hops.push(Hop {
                 node: cur.name.clone(),

@@ -15,8 +15,8 @@ pub(super) struct Routing<'a> {
     nodes: &'a [NodePlan],
     links: &'a [LinkPlan],
     family: Family,
-    /// Node index per link end.
-    ends: Vec<[usize; 2]>,
+    /// Node index per link end (a segment: per member).
+    ends: Vec<Vec<usize>>,
     /// Per node: (link, neighbour) over links of this family, by link index.
     adj: Vec<Vec<(usize, usize)>>,
     /// `dist[a][b]`: hops from a to b where only routers (and a itself) forward.
@@ -30,16 +30,21 @@ impl<'a> Routing<'a> {
             .enumerate()
             .map(|(i, n)| (n.name.as_str(), i))
             .collect();
-        let ends: Vec<[usize; 2]> = links
+        let ends: Vec<Vec<usize>> = links
             .iter()
-            .map(|l| [index[l.between[0].as_str()], index[l.between[1].as_str()]])
+            .map(|l| l.between.iter().map(|n| index[n.as_str()]).collect())
             .collect();
+        // A segment is an N-ended edge: every member is one hop from every other.
         let mut adj = vec![Vec::new(); nodes.len()];
         for (i, l) in links.iter().enumerate() {
             if l.subnet(family).is_some() {
-                let [a, b] = ends[i];
-                adj[a].push((i, b));
-                adj[b].push((i, a));
+                for &a in &ends[i] {
+                    for &b in &ends[i] {
+                        if a != b {
+                            adj[a].push((i, b));
+                        }
+                    }
+                }
             }
         }
         let dist = (0..nodes.len())
@@ -87,14 +92,14 @@ impl<'a> Routing<'a> {
                 continue; // connected
             }
             // First hop (link index, neighbour) towards each end's address.
-            let hops: Vec<(usize, (usize, usize))> = (0..2)
+            let hops: Vec<(usize, (usize, usize))> = (0..self.ends[j].len())
                 .filter_map(|end| self.first_hop(src, j, end).map(|h| (end, h)))
                 .collect();
             let Some(&(_, first)) = hops.first() else {
                 continue; // unreachable
             };
             let route = |dst: IfAddr, hop: (usize, usize)| {
-                let (via, dev) = self.gateway(hop);
+                let (via, dev) = self.gateway(src, hop);
                 RoutePlan { dst, via, dev }
             };
             if hops.iter().all(|&(_, h)| h == first) {
@@ -116,14 +121,20 @@ impl<'a> Routing<'a> {
         out
     }
 
-    /// Gateway address and device for a first hop (link, neighbour).
-    pub(super) fn gateway(&self, (l, n): (usize, usize)) -> (IpAddr, String) {
-        let via_end = usize::from(self.ends[l][1] == n);
+    /// Gateway address and device of `src` for a first hop (link, neighbour):
+    /// the neighbour's address on the link, out of `src`'s interface on it.
+    pub(super) fn gateway(&self, src: usize, (l, n): (usize, usize)) -> (IpAddr, String) {
+        let end_of = |node: usize| {
+            self.ends[l]
+                .iter()
+                .position(|&e| e == node)
+                .expect("both are on the link")
+        };
         let via = self.links[l]
-            .end_addr(self.family, via_end)
+            .end_addr(self.family, end_of(n))
             .expect("family link")
             .addr;
-        (via, self.links[l].names[1 - via_end].clone())
+        (via, self.links[l].names[end_of(src)].clone())
     }
 
     /// Per node (in node order): single-next-hop and multipath routes to
@@ -168,7 +179,7 @@ impl<'a> Routing<'a> {
                 match hops.as_slice() {
                     [] => {}
                     [one] => {
-                        let (via, dev) = self.gateway(*one);
+                        let (via, dev) = self.gateway(src, *one);
                         slot.0.push(RoutePlan {
                             dst: dst.clone(),
                             via,
@@ -177,7 +188,7 @@ impl<'a> Routing<'a> {
                     }
                     many => slot.1.push(MultipathPlan {
                         dst: dst.clone(),
-                        nexthops: many.iter().map(|h| self.gateway(*h)).collect(),
+                        nexthops: many.iter().map(|h| self.gateway(src, *h)).collect(),
                     }),
                 }
             }

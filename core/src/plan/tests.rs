@@ -779,3 +779,5 @@ fn networks() {
     assert!(contains(&net("2001:db8:0:1::/64"), ip("2001:db8:0:1::2")));
     assert!(!contains(&net("2001:db8:0:1::/64"), ip("198.18.1.1")));
 }
+
+mod segments;

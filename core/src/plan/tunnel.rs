@@ -322,16 +322,17 @@ pub(super) fn tunnel_links(
         } else {
             None
         };
-        let ends = |net: &IfAddr| [end_address(net, 0), end_address(net, 1)];
+        let ends = |net: &IfAddr| vec![end_address(net, 0), end_address(net, 1)];
         out.push(LinkPlan {
-            between: t.between.clone(),
-            names: t.names.clone(),
-            mtu,
+            between: t.between.to_vec(),
+            names: t.names.to_vec(),
+            mtu: mtu.to_vec(),
             ends4: ends(&ipv4),
             ends6: ipv6.as_ref().map(ends),
             ipv4,
             ipv6,
             tunnel: Some(tunnel),
+            segment: None,
         });
     }
     Ok(out)

@@ -7,7 +7,8 @@ use std::path::Path;
 use crate::load::base_dir;
 
 use super::{
-    default_iface_names, default_tunnel_names, ClampTo, Family, FilterKind, Topology, TunnelKind,
+    default_iface_names, default_tunnel_names, ClampTo, Family, FilterKind, PmtuIcmp, Topology,
+    TunnelKind,
 };
 
 impl Topology {
@@ -47,6 +48,9 @@ impl Topology {
                 if let Some(oif) = &clamp.oif {
                     let _ = writeln!(out, "mss_clamp_oif = {}", q(oif));
                 }
+            }
+            if node.pmtu_icmp != PmtuIcmp::Obey {
+                let _ = writeln!(out, "pmtu_icmp = {}", q(node.pmtu_icmp.as_str()));
             }
             if !node.routes.is_empty() {
                 let items: Vec<String> = node
@@ -120,6 +124,7 @@ impl Topology {
                 FilterKind::Ip6tables(p) => out.push_str(&ruleset("ip6tables", p)),
             }
         }
+        self.segments_toml(&mut out);
         self.tunnels_toml(&mut out);
         for a in &self.anycast {
             out.push_str("\n[[anycast]]\n");
@@ -161,6 +166,42 @@ impl Topology {
             }
         }
         out
+    }
+
+    /// The `[[segments]]` part of [`Topology::to_toml`].
+    fn segments_toml(&self, out: &mut String) {
+        let q = quote;
+        let list = |items: &mut dyn Iterator<Item = String>| {
+            items.map(|s| q(&s)).collect::<Vec<_>>().join(", ")
+        };
+        for s in &self.segments {
+            out.push_str("\n[[segments]]\n");
+            let _ = writeln!(out, "name = {}", q(&s.name));
+            let _ = writeln!(out, "members = [{}]", list(&mut s.members.iter().cloned()));
+            if s.mtu.iter().all(|&m| m == s.mtu[0]) {
+                let _ = writeln!(out, "mtu = {}", s.mtu[0]);
+            } else {
+                let items: Vec<String> = s
+                    .members
+                    .iter()
+                    .zip(&s.mtu)
+                    .map(|(m, v)| format!("{} = {v}", q(m)))
+                    .collect();
+                let _ = writeln!(out, "mtu = {{ {} }}", items.join(", "));
+            }
+            if s.names.iter().any(|n| *n != s.name) {
+                let _ = writeln!(out, "names = [{}]", list(&mut s.names.iter().cloned()));
+            }
+            for (key, given) in [("addresses", &s.addresses), ("addresses6", &s.addresses6)] {
+                if let Some(ends) = given {
+                    let _ = writeln!(
+                        out,
+                        "{key} = [{}]",
+                        list(&mut ends.iter().map(ToString::to_string))
+                    );
+                }
+            }
+        }
     }
 
     /// The `[[tunnels]]` part of [`Topology::to_toml`].

@@ -31,8 +31,9 @@ use super::barrier;
 use super::error::ProbeError;
 use super::exceptions;
 use super::sock::{self, family_opts};
+use crate::firewall;
 use crate::lab::Lab;
-use mtulab_core::topology::Family;
+use mtulab_core::topology::{Family, PmtuIcmp};
 
 /// How long S waits for the error by default: delivery over veth takes
 /// well under a millisecond.
@@ -58,6 +59,10 @@ pub struct Delivery {
     pub flow: (SocketAddr, SocketAddr),
     /// Why R's send failed, when it did (EPERM: R's own OUTPUT hook dropped it).
     pub send_error: Option<String>,
+    /// S has `pmtu_icmp = "ignore"`: `arrived` counts the error reaching
+    /// S's interface (the counter ahead of the discard at S's entry),
+    /// and S's stack did not act on it.
+    pub ignored: bool,
     pub seconds: f64,
 }
 
@@ -138,6 +143,21 @@ pub fn icmp_delivery_within(
         .map_err(r_err("open raw ICMP socket"))?;
     let message = too_big(s_sa, d_sa, mtu);
 
+    // A host that ignores PMTU ICMP discards it at its entry, after a
+    // counter: arrival is the counter moving.
+    let ignoring = lab
+        .topology()
+        .nodes
+        .get(sender)
+        .is_some_and(|n| n.pmtu_icmp == PmtuIcmp::Ignore);
+    let counter = firewall::IGNORED_COUNTERS[usize::from(family == Family::V6)];
+    let count = || {
+        firewall::ignored_count(s_node.ns(), sender, counter).map_err(|e| {
+            ProbeError::io(sender, "read the ignored-ICMP counter", io::Error::other(e))
+        })
+    };
+    let before = if ignoring { count()? } else { 0 };
+
     let started = Instant::now();
     let to_s = SocketAddr::new(s_sa.ip(), 0).into();
     let use_barrier = barrier::lab_allows(lab) && r_node.ns().run(barrier::sound)?;
@@ -157,7 +177,20 @@ pub fn icmp_delivery_within(
     drop(pin);
 
     let mut from = None;
-    if send_error.is_none() {
+    let mut counted = false;
+    if send_error.is_none() && ignoring {
+        let deadline = started + timeout;
+        loop {
+            if count()? > before {
+                counted = true;
+                break;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    } else if send_error.is_none() {
         let deadline = started + timeout;
         // Once S has answered the marker, S has handled the error before
         // it (see `barrier`): its error queue holds it or never will, so
@@ -186,7 +219,7 @@ pub fn icmp_delivery_within(
     drop(s_sock);
     exceptions::flush(lab)?;
     Ok(Delivery {
-        arrived: from.is_some(),
+        arrived: from.is_some() || counted,
         router: router.to_string(),
         sender: sender.to_string(),
         dst: dst.to_string(),
@@ -195,6 +228,7 @@ pub fn icmp_delivery_within(
         mtu,
         flow: (s_sa, d_sa),
         send_error,
+        ignored: ignoring,
         seconds,
     })
 }

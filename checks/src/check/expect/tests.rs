@@ -34,6 +34,7 @@ fn report_of(probed: &[&str], violated: &[(CheckId, Option<&str>)]) -> Report {
                 to: None,
                 family: family.map(|f| f.parse().unwrap()),
                 link: None,
+                segment: None,
                 tunnel: None,
             })
             .collect(),

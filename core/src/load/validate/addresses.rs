@@ -9,9 +9,9 @@ impl Validator<'_> {
         &self,
         raw_links: &[Spanned<RawLink>],
         links: &mut [Link],
-    ) -> Result<(), TopologyError> {
-        // (subnet, link index, span) of every given subnet so far.
-        let mut seen: Vec<(Cidr, usize)> = Vec::new();
+    ) -> Result<Vec<(Cidr, String)>, TopologyError> {
+        // (subnet, link) of every given subnet so far.
+        let mut seen: Vec<(Cidr, String)> = Vec::new();
         for (i, (raw, link)) in raw_links.iter().zip(links.iter_mut()).enumerate() {
             let what = format!("link {}", i + 1);
             let raw = raw.get_ref();
@@ -35,47 +35,7 @@ impl Validator<'_> {
                     prefix_len: 0,
                 }; 2];
                 for (slot, item) in ends.iter_mut().zip(items) {
-                    *slot = parse_cidr(item.get_ref(), family)
-                        .or_else(|m| self.err(item.span(), format!("{what}: {m}")))?;
-                    let range = lab_range(family);
-                    let net = slot.network();
-                    if slot.prefix_len < range.prefix_len || !range.contains(slot.addr) {
-                        return self.err(
-                            item.span(),
-                            format!(
-                                "{what}: address {slot} is outside the lab range {range} (lab addresses only)"
-                            ),
-                        );
-                    }
-                    let host_len = if family == Family::V4 { 32 } else { 128 };
-                    if family == Family::V4 && slot.prefix_len > 31 || slot.prefix_len == host_len {
-                        return self.err(
-                            item.span(),
-                            format!(
-                                "{what}: address {slot} leaves no room for the peer (at most /{} on a link)",
-                                host_len - 1
-                            ),
-                        );
-                    }
-                    if family == Family::V4 && slot.prefix_len < 31 {
-                        let bcast = u32::from(match net.addr {
-                            IpAddr::V4(a) => a,
-                            IpAddr::V6(_) => unreachable!("family checked"),
-                        }) | (u32::MAX >> slot.prefix_len);
-                        if slot.addr == net.addr || slot.addr == IpAddr::V4(bcast.into()) {
-                            return self.err(
-                                item.span(),
-                                format!(
-                                    "{what}: address {slot} is the subnet's {} address",
-                                    if slot.addr == net.addr {
-                                        "network"
-                                    } else {
-                                        "broadcast"
-                                    }
-                                ),
-                            );
-                        }
-                    }
+                    *slot = self.given_cidr(&what, item, family, "the peer", "a link")?;
                 }
                 if ends[0].network() != ends[1].network() {
                     return self.err(
@@ -102,22 +62,74 @@ impl Validator<'_> {
                     );
                 }
                 let net = ends[0].network();
-                if let Some((other, j)) = seen.iter().find(|(s, _)| s.overlaps(&net)) {
+                if let Some((other, by)) = seen.iter().find(|(s, _)| s.overlaps(&net)) {
                     return self.err(
                         list.span(),
-                        format!(
-                            "{what}: subnet {net} overlaps link {}'s subnet {other}",
-                            j + 1
-                        ),
+                        format!("{what}: subnet {net} overlaps {by}'s subnet {other}"),
                     );
                 }
-                seen.push((net, i));
+                seen.push((net, what.clone()));
                 match family {
                     Family::V4 => link.addresses = Some(ends),
                     Family::V6 => link.addresses6 = Some(ends),
                 }
             }
         }
-        Ok(())
+        Ok(seen)
+    }
+
+    /// One given interface address of `family` (`item`): parsed, inside
+    /// the lab range, with room for `others` on its subnet, not the
+    /// subnet's network or broadcast address.
+    pub(super) fn given_cidr(
+        &self,
+        what: &str,
+        item: &Spanned<String>,
+        family: Family,
+        others: &str,
+        on: &str,
+    ) -> Result<Cidr, TopologyError> {
+        let slot = parse_cidr(item.get_ref(), family)
+            .or_else(|m| self.err(item.span(), format!("{what}: {m}")))?;
+        let range = lab_range(family);
+        let net = slot.network();
+        if slot.prefix_len < range.prefix_len || !range.contains(slot.addr) {
+            return self.err(
+                item.span(),
+                format!(
+                    "{what}: address {slot} is outside the lab range {range} (lab addresses only)"
+                ),
+            );
+        }
+        let host_len = if family == Family::V4 { 32 } else { 128 };
+        if family == Family::V4 && slot.prefix_len > 31 || slot.prefix_len == host_len {
+            return self.err(
+                item.span(),
+                format!(
+                    "{what}: address {slot} leaves no room for {others} (at most /{} on {on})",
+                    host_len - 1
+                ),
+            );
+        }
+        if family == Family::V4 && slot.prefix_len < 31 {
+            let bcast = u32::from(match net.addr {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => unreachable!("family checked"),
+            }) | (u32::MAX >> slot.prefix_len);
+            if slot.addr == net.addr || slot.addr == IpAddr::V4(bcast.into()) {
+                return self.err(
+                    item.span(),
+                    format!(
+                        "{what}: address {slot} is the subnet's {} address",
+                        if slot.addr == net.addr {
+                            "network"
+                        } else {
+                            "broadcast"
+                        }
+                    ),
+                );
+            }
+        }
+        Ok(slot)
     }
 }

@@ -11,6 +11,7 @@ impl Validator<'_> {
         raw: &[Spanned<RawAnycast>],
         nodes: &BTreeMap<String, Node>,
         links: &[Link],
+        segments: &[Segment],
     ) -> Result<Vec<Anycast>, TopologyError> {
         let mut out: Vec<Anycast> = Vec::new();
         for (i, entry) in raw.iter().enumerate() {
@@ -62,6 +63,24 @@ impl Validator<'_> {
                                     "{what}: {key} {addr} lies in link {}'s subnet {}",
                                     j + 1,
                                     ends[0].network()
+                                ),
+                            );
+                        }
+                    }
+                }
+                for seg in segments {
+                    let given = match family {
+                        Family::V4 => &seg.addresses,
+                        Family::V6 => &seg.addresses6,
+                    };
+                    if let Some(net) = given.as_ref().and_then(|e| e.first()) {
+                        if net.contains(addr) {
+                            return self.err(
+                                value.span(),
+                                format!(
+                                    "{what}: {key} {addr} lies in segment {}'s subnet {}",
+                                    seg.name,
+                                    net.network()
                                 ),
                             );
                         }

@@ -125,12 +125,11 @@ impl Validator<'_> {
                         ),
                     );
                 }
-                if let Some(prev) = ifaces.insert((node.clone(), iface.clone()), i) {
+                if let Some(by) = ifaces.insert((node.clone(), iface.clone()), what.clone()) {
                     return self.err(
                         span,
                         format!(
-                            "{what}: interface name {iface:?} on node {node:?} is already used by link {}",
-                            prev + 1
+                            "{what}: interface name {iface:?} on node {node:?} is already used by {by}"
                         ),
                     );
                 }

@@ -33,6 +33,7 @@ impl Validator<'_> {
             }
             let raw_node = raw_node.into_inner();
             let mss_clamp = self.mss_clamp(&name, &raw_node)?;
+            let pmtu_icmp = self.pmtu_icmp(&name, &raw_node)?;
             if let Some(c) = &raw_node.mss_clamp {
                 clamp_spans.insert(name.clone(), c.span());
             }
@@ -80,6 +81,7 @@ impl Validator<'_> {
                     sysctl,
                     mss_clamp,
                     routes: Vec::new(),
+                    pmtu_icmp,
                 },
             );
         }
@@ -157,39 +159,61 @@ impl Validator<'_> {
         }))
     }
 
-    /// Every `mss_clamp_oif` names an interface of its node: a link's or a
-    /// tunnel's.
+    /// Every `mss_clamp_oif` names an interface of its node: a link's, a
+    /// segment's or a tunnel's (`ifaces`: every (node, interface) claimed).
     pub(super) fn check_clamp_oifs(
         &self,
         nodes: &BTreeMap<String, Node>,
-        links: &[Link],
-        tunnels: &[Tunnel],
+        ifaces: &Ifaces,
         spans: &BTreeMap<String, std::ops::Range<usize>>,
     ) -> Result<(), TopologyError> {
         for (name, node) in nodes {
             let Some(oif) = node.mss_clamp.as_ref().and_then(|c| c.oif.as_ref()) else {
                 continue;
             };
-            let ifaces: Vec<&str> = links
-                .iter()
-                .map(|l| (&l.between, &l.names))
-                .chain(tunnels.iter().map(|t| (&t.between, &t.names)))
-                .flat_map(|(between, names)| {
-                    (0..2)
-                        .filter(|&e| between[e] == *name)
-                        .map(|e| names[e].as_str())
-                })
-                .collect();
-            if !ifaces.contains(&oif.as_str()) {
+            if !ifaces.contains_key(&(name.clone(), oif.clone())) {
+                let mut own: Vec<&str> = ifaces
+                    .keys()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, i)| i.as_str())
+                    .collect();
+                own.sort_unstable();
                 return self.err(
                     spans[name].clone(),
                     format!(
                         "node {name:?}: mss_clamp_oif {oif:?} is not an interface of this node (interfaces: {})",
-                        ifaces.join(", ")
+                        own.join(", ")
                     ),
                 );
             }
         }
         Ok(())
+    }
+
+    /// `pmtu_icmp = "obey" | "ignore"` (hosts only: a router discarding
+    /// PMTU ICMP at its entry would discard the ICMP it forwards too).
+    pub(super) fn pmtu_icmp(&self, node: &str, raw: &RawNode) -> Result<PmtuIcmp, TopologyError> {
+        let Some(value) = &raw.pmtu_icmp else {
+            return Ok(PmtuIcmp::Obey);
+        };
+        let v = match value.get_ref().as_str() {
+            "obey" => PmtuIcmp::Obey,
+            "ignore" => PmtuIcmp::Ignore,
+            other => {
+                return self.err(
+                    value.span(),
+                    format!("node {node:?}: unknown pmtu_icmp {other:?} (expected \"obey\" or \"ignore\")"),
+                );
+            }
+        };
+        if raw.router && v == PmtuIcmp::Ignore {
+            return self.err(
+                value.span(),
+                format!(
+                    "node {node:?}: pmtu_icmp = \"ignore\" applies to hosts only (a router would discard the ICMP it forwards too; to drop it in a router use [[filters]])"
+                ),
+            );
+        }
+        Ok(v)
     }
 }

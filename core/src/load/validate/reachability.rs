@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::topology::{Link, Node};
+use crate::topology::{Link, Node, Segment};
 
 /// The first pair of hosts (sorted) that cannot reach each other when only
 /// routers forward. Not a matter of components: with `a - b - c` and `b` a
@@ -10,11 +10,19 @@ use crate::topology::{Link, Node};
 pub(super) fn unreachable_hosts(
     nodes: &BTreeMap<String, Node>,
     links: &[Link],
+    segments: &[Segment],
 ) -> Option<(String, String)> {
     let mut adj: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for l in links {
         adj.entry(&l.between[0]).or_default().push(&l.between[1]);
         adj.entry(&l.between[1]).or_default().push(&l.between[0]);
+    }
+    for s in segments {
+        for a in &s.members {
+            for b in s.members.iter().filter(|b| *b != a) {
+                adj.entry(a).or_default().push(b);
+            }
+        }
     }
     let hosts: Vec<&str> = nodes
         .iter()

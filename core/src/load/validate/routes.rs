@@ -11,6 +11,7 @@ impl Validator<'_> {
         node: &str,
         raw: Vec<Spanned<RawRoute>>,
         links: &[Link],
+        segments: &[Segment],
         subnets: &[(Cidr, Option<Cidr>)],
     ) -> Result<Vec<Route>, TopologyError> {
         let mut out: Vec<Route> = Vec::new();
@@ -57,14 +58,38 @@ impl Validator<'_> {
                 );
             }
             let family = to.family();
-            // The node's links in this family and the peer's address on each.
+            // The node's links and segments in this family and the other
+            // nodes' addresses on each.
             let mut found = None;
             let mut connected = Vec::new();
-            for (j, l) in links.iter().enumerate() {
-                let Some(end) = l.between.iter().position(|n| n == node) else {
+            let attached = links
+                .iter()
+                .zip(subnets)
+                .enumerate()
+                .map(|(j, (l, sub))| {
+                    (
+                        format!("link {}", j + 1),
+                        l.between.to_vec(),
+                        crate::plan::link_end_addresses(l, sub, family).map(|e| e.to_vec()),
+                    )
+                })
+                .chain(
+                    segments
+                        .iter()
+                        .zip(&subnets[links.len()..])
+                        .map(|(seg, sub)| {
+                            (
+                                format!("segment {}", seg.name),
+                                seg.members.clone(),
+                                crate::plan::segment_member_addresses(seg, sub, family),
+                            )
+                        }),
+                );
+            for (label, members, ends) in attached {
+                let Some(end) = members.iter().position(|n| n == node) else {
                     continue;
                 };
-                let Some(ends) = crate::plan::link_end_addresses(l, &subnets[j], family) else {
+                let Some(ends) = ends else {
                     continue;
                 };
                 connected.push(ends[0].network().to_string());
@@ -72,24 +97,31 @@ impl Validator<'_> {
                     if ends[end].addr == via {
                         return self.err(
                             r.via.span(),
-                            format!(
-                                "{what}: via {via} is the node's own address on link {}",
-                                j + 1
-                            ),
+                            format!("{what}: via {via} is the node's own address on {label}"),
                         );
                     }
-                    if ends[1 - end].addr != via {
+                    if !ends.iter().any(|e| e.addr == via) {
+                        let others: Vec<(&String, IpAddr)> = members
+                            .iter()
+                            .zip(&ends)
+                            .filter(|(m, _)| *m != node)
+                            .map(|(m, e)| (m, e.addr))
+                            .collect();
+                        let who = if let [(m, a)] = others[..] {
+                            format!("the only other node there, {m:?}, has {a}")
+                        } else {
+                            let others: Vec<String> = others
+                                .iter()
+                                .map(|(m, a)| format!("{m:?} has {a}"))
+                                .collect();
+                            format!("no node there has it ({})", others.join(", "))
+                        };
                         return self.err(
                             r.via.span(),
-                            format!(
-                                "{what}: via {via} is on link {}'s subnet, but the only other node there, {:?}, has {}",
-                                j + 1,
-                                l.between[1 - end],
-                                ends[1 - end].addr
-                            ),
+                            format!("{what}: via {via} is on {label}'s subnet, but {who}"),
                         );
                     }
-                    found = Some(j);
+                    found = Some(label);
                 }
             }
             if found.is_none() {

@@ -16,7 +16,7 @@ impl Validator<'_> {
             return self.err(
                 raw[MAX_LINKS.saturating_sub(link_count).min(raw.len() - 1)].span(),
                 format!(
-                    "too many links and tunnels: {} (at most {MAX_LINKS}, one /24 of 198.18.0.0/15 each)",
+                    "too many links, segments and tunnels: {} (at most {MAX_LINKS}, one /24 of 198.18.0.0/15 each)",
                     link_count + raw.len()
                 ),
             );
@@ -178,13 +178,7 @@ impl Validator<'_> {
                         ),
                     );
                 }
-                // Tunnels are numbered after the links in `ifaces`.
-                if let Some(prev) = ifaces.insert((node.clone(), iface.clone()), link_count + k) {
-                    let by = if prev < link_count {
-                        format!("link {}", prev + 1)
-                    } else {
-                        format!("tunnel {}", prev - link_count + 1)
-                    };
+                if let Some(by) = ifaces.insert((node.clone(), iface.clone()), what.clone()) {
                     return self.err(
                         span,
                         format!("{what}: interface name {iface:?} on node {node:?} is already used by {by}{hint}"),

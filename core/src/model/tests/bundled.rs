@@ -3,8 +3,10 @@
 use super::*;
 
 /// A tunnel is a link with its MTU: the 1446 VXLAN hop is the path MTU,
-/// the gateway in front of it reports it, and the appliance that drops
-/// the report blackholes its own uploads; the other way works.
+/// the gateway in front of it reports it, and the appliance that ignores
+/// the report (it arrives: icmp-passes holds) blackholes its own uploads,
+/// reported in its own words with the fixes that fit a host; the other
+/// way works.
 #[test]
 fn vpn_1446_tunnel_is_the_bottleneck() {
     let m = model_of(&bundled("vpn_1446"));
@@ -17,9 +19,39 @@ fn vpn_1446_tunnel_is_the_bottleneck() {
         assert_eq!(up.bottleneck.link, 4);
         assert_eq!(up.transfer, Knowable::Known(Verdict::Blackhole));
         assert!(
-            matches!(&up.stall, Some(Stall::IcmpDropped { router, mtu: 1446, .. }) if router == "gw-b"),
+            matches!(&up.stall, Some(Stall::IcmpDropped { router, mtu: 1446, culprit: Culprit::Ignored { node, mtu: 1446 }, .. }) if router == "gw-b" && node == "appliance"),
             "{:?}",
             up.stall
+        );
+        let gw_b = up.icmp.iter().find(|i| i.router == "gw-b").unwrap();
+        assert_eq!(gw_b.reaches, Knowable::Known(true));
+        assert!(gw_b.ignored);
+        assert_eq!(gw_b.acted(), Knowable::Known(false));
+        assert!(up.icmp_finding("gw-b").is_none(), "the network delivers it");
+        let findings = up.findings();
+        let tcp = findings
+            .iter()
+            .find(|f| f.check == CheckId::TcpTransfer)
+            .unwrap();
+        let what = if family == V4 {
+            "frag-needed"
+        } else {
+            "packet-too-big"
+        };
+        assert!(
+            tcp.seen.contains(&format!("appliance ignores {what}")),
+            "{tcp}"
+        );
+        for f in &findings {
+            assert!(!f.fix.contains("let ICMP"), "{f}");
+            assert!(
+                f.fix.contains("appliance's own interface MTU to 1446"),
+                "{f}"
+            );
+        }
+        assert!(
+            tcp.fix.contains("clamp MSS to") && tcp.fix.contains("tcp_mtu_probing=1"),
+            "{tcp}"
         );
         assert_eq!(up.ping_over_pmtu, Knowable::Known(Ping::Silence));
         assert_eq!(up.learned_pmtu, learned(1500));
@@ -28,19 +60,20 @@ fn vpn_1446_tunnel_is_the_bottleneck() {
         assert_eq!(down.ping_over_pmtu, too_big(1446, "gw-a"));
         assert_eq!(down.transfer, ok());
     }
-    // Control: without the appliance's filter the upload works.
+    // Control: an appliance that obeys PMTU ICMP uploads fine.
     let mut t = bundled("vpn_1446");
-    t.filters.clear();
+    t.nodes.get_mut("appliance").unwrap().pmtu_icmp = PmtuIcmp::Obey;
     let m = model_of(&t);
     let up = path(&m, "appliance", "client", V4);
     assert_eq!(up.transfer, ok());
     assert_eq!(up.learned_pmtu, learned(1446));
 }
 
-/// Workaround (b): `mss_clamp = "pmtu"` on gw-b clamps the client's SYN
-/// to gw-b's route back through the 1446 tunnel (1406 / 1386), so the
-/// appliance's segments fit and its downloads complete; PMTUD itself
-/// stays broken (the appliance still learns 1500 from DF probes).
+/// Workaround (b): `mss_clamp = "pmtu"` on the tunnel interfaces: gw-a
+/// clamps the client's SYN leaving through vx-gw-b to its route through
+/// the 1446 tunnel (1406 / 1386), so the appliance's segments fit and its
+/// downloads complete; PMTUD itself stays broken (the appliance still
+/// learns 1500 from DF probes).
 #[test]
 fn vpn_1446_mss_clamp_at_the_gateway() {
     let m = model_of(&bundled("vpn_1446_mss_clamp"));
@@ -49,7 +82,7 @@ fn vpn_1446_mss_clamp_at_the_gateway() {
         assert_eq!(
             up.mss_clamp,
             Some(ClampPrediction {
-                router: "gw-b".into(),
+                router: "gw-a".into(),
                 mss
             }),
             "{family}"
@@ -58,6 +91,14 @@ fn vpn_1446_mss_clamp_at_the_gateway() {
         assert_eq!(up.learned_pmtu, learned(1500));
         assert_eq!(path(&m, "client", "appliance", family).transfer, ok());
     }
+    // Control: gw-b's clamp alone (out of vx-gw-a) never sees the
+    // client's SYN, so without gw-a's the downloads blackhole.
+    let mut t = bundled("vpn_1446_mss_clamp");
+    t.nodes.get_mut("gw-a").unwrap().mss_clamp = None;
+    let m = model_of(&t);
+    let up = path(&m, "appliance", "client", V4);
+    assert_eq!(up.mss_clamp, None);
+    assert_eq!(up.transfer, Knowable::Known(Verdict::Blackhole));
     // Control: vpn_1446 itself (no clamp) blackholes.
     let m = model_of(&bundled("vpn_1446"));
     let up = path(&m, "appliance", "client", V4);

@@ -101,6 +101,7 @@ fn ingress_only_between_routers() {
             Bottleneck {
                 hop: 1,
                 link: 1,
+                segment: None,
                 node: "r2".into(),
                 iface: "r1".into(),
                 mtu: 1400,
