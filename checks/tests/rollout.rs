@@ -1189,7 +1189,7 @@ fn lan(broken: bool) -> Result<(), Failed> {
     let r = run_check(&t)?;
     let human = mtulab::report::human(&r, false);
     let odd_named = r.violations.iter().any(|v| {
-        v.check == CheckId::LinkMtuMatch && v.message.contains("segment lan1 (r1:lan 9000 vs")
+        v.check == CheckId::LinkMtuMatch && v.message.contains("segment lan (r1:lan 9000 vs")
     });
     let p = r
         .paths

@@ -11,7 +11,7 @@ use crate::topology::{Topology, TopologyError};
 
 mod raw;
 pub mod sysctl;
-mod validate;
+pub(crate) mod validate;
 
 mod text;
 

@@ -32,6 +32,7 @@ use crate::topology::{
 };
 
 use super::emit::{self, Notes};
+use crate::load::validate::valid_node_name;
 
 /// One snapshot file, read.
 pub struct SnapshotInput {
@@ -118,15 +119,6 @@ struct Machine<'a> {
     label: &'a str,
     snap: &'a Snapshot,
     router: bool,
-}
-
-fn valid_node_name(n: &str) -> bool {
-    let b = n.as_bytes();
-    !b.is_empty()
-        && b.len() <= 15
-        && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 fn in_lab(c: &Cidr) -> bool {
@@ -804,8 +796,19 @@ pub fn import(inputs: &[SnapshotInput], opts: &ImportOptions) -> Result<Imported
     // subnet order, so its links come back in their own order.
     pending.sort_by_key(|p| p.key);
     pending_segments.sort_by_key(|p| p.0);
+    // A LAN is named after its members' interface when they all share one
+    // that makes a segment name (mtulab's own labs name a segment's member
+    // interfaces after it), else `lanK` in subnet order.
+    let mut used: BTreeSet<String> = BTreeSet::new();
     for (k, (_, seg, _)) in pending_segments.iter_mut().enumerate() {
-        seg.name = format!("lan{}", k + 1);
+        let shared = seg.names.first().filter(|n| {
+            seg.names.iter().all(|m| m == *n) && valid_node_name(n) && !used.contains(*n)
+        });
+        seg.name = match shared {
+            Some(n) => n.clone(),
+            None => format!("lan{}", k + 1),
+        };
+        used.insert(seg.name.clone());
     }
 
     // Tunnels: a VXLAN device whose remote is another snapshot's local.

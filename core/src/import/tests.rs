@@ -204,6 +204,8 @@ fn three_on_a_subnet_make_a_segment() {
     assert_eq!(seg.members, ["r1", "r2", "h"]);
     assert_eq!(seg.mtu, [1500, 1400, 9000]);
     assert_eq!(seg.names, ["up", "down", "eth0"]);
+    // Members' interfaces differ: the LAN gets a made-up name.
+    assert_eq!(seg.name, "lan1");
     assert_eq!(
         seg.addresses.as_ref().unwrap()[2].to_string(),
         "198.18.1.3/24"

@@ -205,8 +205,8 @@ fn parse_cidr(text: &str, family: Family) -> Result<Cidr, String> {
     }
 }
 
-/// `[a-z][a-z0-9-]{0,14}`
-fn valid_node_name(name: &str) -> bool {
+/// `[a-z][a-z0-9-]{0,14}`: node and segment names.
+pub(crate) fn valid_node_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some('a'..='z'))
         && name.len() <= 15
