@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use mtulab::draw::{self, Diagram};
 use mtulab_core::{Plan, Topology};
 
@@ -355,7 +355,7 @@ fn live_report_visible() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let args = arguments();
     let have = Command::new(CHROMIUM)
         .arg("--version")
         .stdout(Stdio::null())

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::*;
 use harness::Lab;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use mtulab::check::CheckOptions;
 use mtulab::pcap::{capture_path, FailingPath};
 use mtulab_core::{Family, Plan, Topology};
@@ -198,7 +198,7 @@ fn fixed_twin_control() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let args = arguments();
     let have = Command::new("tcpdump")
         .arg("--version")
         .output()

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 
 fn bad_input_rejected(file: &Path) -> Result<(), Failed> {
     let f = file.to_str().ok_or("path")?;
@@ -128,7 +128,7 @@ fn up_exec_down() -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let args = arguments();
     let mut trials = Vec::new();
     let dir = topologies_dir();
     for (sub, invalid) in [("invalid", true), ("valid", false)] {

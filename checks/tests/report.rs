@@ -8,7 +8,7 @@ mod common;
 use std::process::{Output, Stdio};
 
 use common::*;
-use libtest_mimic::{Arguments, Failed};
+use libtest_mimic::Failed;
 
 /// Run `mtulab ARGS`, then make sure the run left no namespace.
 fn check(args: &[&str]) -> Result<Output, Failed> {
@@ -185,10 +185,7 @@ fn progress_counts_paths() -> Result<(), Failed> {
 }
 
 fn main() {
-    let mut args = Arguments::from_args();
-    args.test_threads = args
-        .test_threads
-        .or(Some(harness::env::live_test_threads()));
+    let args = arguments();
     let trials = vec![
         live("report::json_contract", json_contract),
         live("report::junit_parses", junit_parses),

@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use mtulab::check::{self, CheckOptions};
 use mtulab_core::Family;
 use mtulab_core::{CheckId, Loaded, Plan};
@@ -54,10 +54,7 @@ fn nothing_to_check(plan: &Plan, family: Family, check_id: CheckId) -> Option<St
 }
 
 fn main() {
-    let mut args = Arguments::from_args();
-    args.test_threads = args
-        .test_threads
-        .or(Some(harness::env::live_test_threads()));
+    let args = arguments();
     let mut trials = Vec::new();
     let dir = topologies_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir)

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 
 /// The child's output with stdout a pipe whose reader is already gone:
 /// every write gets EPIPE.
@@ -573,7 +573,7 @@ fn down_removes_only_callers_labs() -> Result<(), Failed> {
 type Named = (&'static str, fn() -> Result<(), Failed>);
 
 fn main() {
-    let args = Arguments::from_args();
+    let args = arguments();
     let plain: Vec<Named> = vec![
         ("ux::stdout::full::draw", draw_full_stdout),
         ("ux::stdout::closed::draw", draw_closed_stdout),

@@ -166,6 +166,15 @@ pub fn reap() -> Reaped {
         if lab.kept || lab.owner_alive() {
             continue;
         }
+        // The file was read before the owner was seen dead: it may have
+        // marked the lab kept in between (`mtulab up` keeps, then exits).
+        // Read again now that the owner is known dead; what it wrote last
+        // is final.
+        match LabState::read(&lab.id) {
+            Ok(now) if now.kept => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            _ => {}
+        }
         out.errors.extend(lab.destroy());
         out.labs.push(lab.id.clone());
     }

@@ -58,3 +58,16 @@ pub fn live_tunnels(
 ) -> libtest_mimic::Trial {
     harness::env::live_tunnels(name, tunnels, f)
 }
+
+/// The command line, with the live targets' default of trials at once
+/// (`harness::env::live_test_threads`: four per core) unless
+/// `--test-threads` or `RUST_TEST_THREADS` says otherwise. The trials
+/// mostly wait on the kernel and on child processes, not on a CPU.
+#[allow(dead_code)]
+pub fn arguments() -> libtest_mimic::Arguments {
+    let mut args = libtest_mimic::Arguments::from_args();
+    args.test_threads = args
+        .test_threads
+        .or(Some(harness::env::live_test_threads()));
+    args
+}

@@ -31,7 +31,7 @@ mod snapshot;
 use std::path::PathBuf;
 
 use crate::common::*;
-use libtest_mimic::{Arguments, Trial};
+use libtest_mimic::Trial;
 
 use bad_input::*;
 use diff::*;
@@ -40,7 +40,7 @@ use roundtrip::*;
 use snapshot::*;
 
 fn main() {
-    let args = Arguments::from_args();
+    let args = arguments();
     let mut trials = Vec::new();
     for (name, v4, v6) in [("chain_ipv4", true, false), ("ipv6_only", false, true)] {
         for broken in [true, false] {

@@ -46,10 +46,11 @@ pub(crate) fn roundtrip(file: &Path) -> Result<(), Failed> {
     let original = harness::load::load_file(file)?;
     let scratch = Scratch::new(&format!("rt-{}", original.topology.name));
     let lab = harness::Lab::build_loaded(&original)?;
-    let mut files = Vec::new();
+    // Every node's snapshot at once (each is its own process), then wait.
+    let mut running = Vec::new();
     for (node, ns) in lab.namespaces() {
         let f = scratch.0.join(format!("{node}.json"));
-        let o = Command::new("ip")
+        let child = Command::new("ip")
             .args([
                 "netns",
                 "exec",
@@ -59,7 +60,14 @@ pub(crate) fn roundtrip(file: &Path) -> Result<(), Failed> {
                 "-o",
             ])
             .arg(&f)
-            .output()?;
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        running.push((node.to_string(), f, child));
+    }
+    let mut files = Vec::new();
+    for (node, f, child) in running {
+        let o = child.wait_with_output()?;
         if !o.status.success() {
             return Err(format!("snapshot of {node} failed: {}", text(&o.stderr)).into());
         }
@@ -78,7 +86,13 @@ pub(crate) fn roundtrip(file: &Path) -> Result<(), Failed> {
     }
     let warnings = text(&o.stderr);
     let imported = harness::load::load_file(&out)?;
-    let (a, b) = (run_check(&original)?, run_check(&imported)?);
+    // The two checks build separate labs: run them side by side.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run_check(&original));
+        let b = run_check(&imported);
+        (a.join().expect("check thread"), b)
+    });
+    let (a, b) = (a?, b?);
     let (oa, ob) = (outcome(&a), outcome(&b));
     if oa != ob {
         return Err(format!(
