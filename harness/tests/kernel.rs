@@ -12,65 +12,11 @@
 //! expectation (check.rs); behaviours with a switch have a `::control`
 //! trial with it switched off. `cargo test --test kernel`.
 
-use libtest_mimic::Trial;
-
 mod common;
-
-#[path = "kernel/check.rs"]
-mod check;
-#[path = "kernel/cleanup.rs"]
-mod cleanup;
-#[path = "kernel/ecmp.rs"]
-mod ecmp;
-#[path = "kernel/encap.rs"]
-mod encap;
-#[path = "kernel/exception.rs"]
-mod exception;
-#[path = "kernel/expiry.rs"]
-mod expiry;
-#[path = "kernel/ipv6_min.rs"]
-mod ipv6_min;
-#[path = "kernel/kit.rs"]
-mod kit;
-#[path = "kernel/labs.rs"]
-mod labs;
-#[path = "kernel/list_flush.rs"]
-mod list_flush;
-#[path = "kernel/min_pmtu.rs"]
-mod min_pmtu;
-#[path = "kernel/multipath.rs"]
-mod multipath;
-#[path = "kernel/plpmtud.rs"]
-mod plpmtud;
-#[path = "kernel/tcp.rs"]
-mod tcp;
-#[path = "kernel/tunnel_df.rs"]
-mod tunnel_df;
-#[path = "kernel/veth.rs"]
-mod veth;
+#[path = "kernel/mod.rs"]
+mod kernel;
 
 fn main() {
     let args = common::args();
-    let mut trials = vec![Trial::test(
-        "kernel::suite::checker_rejects_wrong",
-        check::self_test,
-    )];
-    for group in [
-        exception::trials,
-        min_pmtu::trials,
-        list_flush::trials,
-        cleanup::trials,
-        multipath::trials,
-        encap::trials,
-        expiry::trials,
-        plpmtud::trials,
-        ecmp::trials,
-        ipv6_min::trials,
-        veth::trials,
-        tcp::trials,
-        tunnel_df::trials,
-    ] {
-        trials.extend(group());
-    }
-    common::run(&args, trials)
+    common::run(&args, kernel::trials())
 }

@@ -220,9 +220,12 @@ const PERIOD: usize = 251;
 const CHUNK: usize = 64 * 1024;
 
 /// `CHUNK + PERIOD` bytes of the pattern starting at offset 0, so any
-/// offset's chunk is a slice of it.
-fn pattern() -> Vec<u8> {
-    (0..CHUNK + PERIOD).map(|i| (i % PERIOD) as u8).collect()
+/// offset's chunk is a slice of it. Built once per process (every
+/// transfer's sender and receiver use it).
+fn pattern() -> &'static [u8] {
+    static PATTERN: std::sync::LazyLock<Vec<u8>> =
+        std::sync::LazyLock::new(|| (0..CHUNK + PERIOD).map(|i| (i % PERIOD) as u8).collect());
+    &PATTERN
 }
 
 /// Close without lingering: an RST instead of FIN + TIME_WAIT, and no

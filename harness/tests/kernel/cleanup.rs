@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::{expect, holds};
-use crate::exception::create;
-use crate::kit::{self, Cap, KLab};
-use crate::labs::{self, Encap};
+use super::check::{expect, holds};
+use super::exception::create;
+use super::kit::{self, Cap, KLab};
+use super::labs::{self, Encap};
 
 /// Deleting a link must finish within this (pmtu.sh: 2 s).
 const DEL_DEADLINE: Duration = Duration::from_secs(2);

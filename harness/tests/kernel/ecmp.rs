@@ -17,8 +17,8 @@ use harness::probe::anycast::{anycast_flows, AnycastOpts};
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::{expect, holds};
-use crate::kit;
+use super::check::{expect, holds};
+use super::kit;
 
 /// Flows per run (fixed source ports: the outcome per kernel is stable).
 const FLOWS: usize = 12;

@@ -13,9 +13,9 @@ use harness::probe::transfer::TransferOpts;
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::expect;
-use crate::kit::{self, Cap};
-use crate::labs::{self, Encap, LL_MTU};
+use super::check::expect;
+use super::kit::{self, Cap};
+use super::labs::{self, Encap, LL_MTU};
 
 const WHAT: &str = "PMTU exception with MTU";
 /// Inner packets of this size (pmtu.sh: `ping -s 4500`).

@@ -9,9 +9,9 @@ use std::time::Duration;
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::expect;
-use crate::kit::{self, KLab};
-use crate::labs::{self, Routing};
+use super::check::expect;
+use super::kit::{self, KLab};
+use super::labs::{self, Routing};
 
 const WHAT: &str = "PMTU exception with MTU";
 const TIMEOUT: Duration = Duration::from_secs(2);

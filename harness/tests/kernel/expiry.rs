@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::{expect, holds};
-use crate::kit;
-use crate::labs::{self, Routing};
+use super::check::{expect, holds};
+use super::kit;
+use super::labs::{self, Routing};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 

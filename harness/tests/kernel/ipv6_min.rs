@@ -14,9 +14,9 @@ use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::check::expect;
-use crate::kit;
-use crate::labs;
+use super::check::expect;
+use super::kit;
+use super::labs;
 
 pub fn trials() -> Vec<Trial> {
     let v6 = Family::V6;

@@ -308,7 +308,7 @@ impl KLab {
     /// 552`, none when no exception).
     pub fn pmtu(&self, node: &str, dst: IpAddr) -> Result<Option<String>, Failed> {
         let r = self.route(node, dst)?;
-        Ok(crate::check::pmtu(r.mtu, r.locked))
+        Ok(super::check::pmtu(r.mtu, r.locked))
     }
 
     /// Every exception cached in `node` (both families).

@@ -28,7 +28,7 @@ use std::net::IpAddr;
 use libtest_mimic::Failed;
 use mtulab_core::Family;
 
-use crate::kit::{self, KLab};
+use super::kit::{self, KLab};
 
 /// The routing lab with b_r1 = `n1`, b_r2 = `n2`.
 pub struct Routing {

@@ -13,9 +13,9 @@ use std::time::Duration;
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::expect;
-use crate::kit;
-use crate::labs;
+use super::check::expect;
+use super::kit;
+use super::labs;
 
 const HOST_A: &str = "198.19.88.1";
 const HOST_B: &str = "198.19.88.88";
@@ -82,7 +82,7 @@ fn per_nexthop(nh: bool) -> Result<(), Failed> {
         let got = l.route_oif("a", dst, dev)?;
         expect(
             &format!("PMTU exception with MTU (via {dev})"),
-            crate::check::pmtu(got.mtu, got.locked),
+            super::check::pmtu(got.mtu, got.locked),
             Some("1500".into()),
             "exceeding MTU on a multipath route",
         )?;

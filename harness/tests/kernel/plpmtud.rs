@@ -26,8 +26,8 @@ use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 use socket2::{Domain, Socket, Type};
 
-use crate::check::{expect, holds};
-use crate::kit::{self, KLab};
+use super::check::{expect, holds};
+use super::kit::{self, KLab};
 
 const PROBING: &str = "\"net.ipv4.tcp_mtu_probing\" = 1";
 

@@ -11,9 +11,9 @@ use harness::probe::transfer::{TransferOpts, TransferVerdict};
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::{expect, holds};
-use crate::kit;
-use crate::veth::{mismatch, small};
+use super::check::{expect, holds};
+use super::kit;
+use super::veth::{mismatch, small};
 
 pub fn trials() -> Vec<Trial> {
     [Family::V4, Family::V6]

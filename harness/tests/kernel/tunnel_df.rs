@@ -9,8 +9,8 @@ use harness::probe::ping::PingOutcome;
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::expect;
-use crate::kit::{self, Cap};
+use super::check::expect;
+use super::kit::{self, Cap};
 
 const TUNNEL: u32 = 1450;
 

@@ -10,8 +10,8 @@ use harness::probe::ping::PingOutcome;
 use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 
-use crate::check::expect;
-use crate::kit;
+use super::check::expect;
+use super::kit;
 
 pub fn trials() -> Vec<Trial> {
     [Family::V4, Family::V6]

@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use harness::probe::ping::{df_ping, df_ping_hosts, PingOutcome};
 use harness::Lab;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 use mtulab_core::topology::TunnelKind;
 use mtulab_core::{Family, Topology};
 
-mod common;
+use crate::common;
 use common::{ip_json, live, varied};
 use harness::env::live_tunnels;
 
@@ -188,8 +188,7 @@ fn probe_agrees_with_build() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = common::args();
+pub fn trials() -> Vec<Trial> {
     let mut trials = vec![live(
         "tunnel_kinds::probe_agrees_with_build",
         probe_agrees_with_build,
@@ -208,5 +207,5 @@ fn main() {
             move || rx_unchecked(kind),
         ));
     }
-    common::run(&args, trials);
+    trials
 }

@@ -12,7 +12,7 @@
 //! findings (JSON) into the DOM, which Chromium prints. No driver, no
 //! protocol client, no network.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -354,8 +354,7 @@ fn live_report_visible() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = arguments();
+pub fn trials() -> Vec<Trial> {
     let have = Command::new(CHROMIUM)
         .arg("--version")
         .stdout(Stdio::null())
@@ -384,5 +383,5 @@ fn main() {
         )),
         gate(live("browser::report::icmp_blackhole", live_report_visible)),
     ];
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }

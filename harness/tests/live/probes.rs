@@ -33,11 +33,11 @@ use harness::probe::tracepath::{tracepath_hosts, TraceOpts};
 use harness::probe::transfer::{transfer_hosts, Transfer, TransferOpts, TransferVerdict};
 use harness::timers::Timers;
 use harness::Lab;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 use mtulab_core::Topology;
 
-mod common;
+use crate::common;
 use common::{live, source};
 
 const PING_TIMEOUT: Duration = Duration::from_millis(500);
@@ -496,8 +496,7 @@ fn delivery(family: Family, filter: Option<(&str, &str)>, arrives: bool) -> Resu
 
 // ---------------------------------------------------------------- main
 
-fn main() {
-    let args = common::args();
+pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
         let f = family.as_str();
@@ -565,5 +564,5 @@ fn main() {
         ),
     ]);
     // Every lab this run built must be gone: anything left is a cleanup bug.
-    common::run(&args, trials)
+    trials
 }

@@ -5,7 +5,7 @@
 //! path without the filter (hidden_smaller): router-b's frag-needed
 //! (mtu 1200) leaves router-b and reaches the server.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -197,8 +197,7 @@ fn fixed_twin_control() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = arguments();
+pub fn trials() -> Vec<Trial> {
     let have = Command::new("tcpdump")
         .arg("--version")
         .output()
@@ -221,5 +220,5 @@ fn main() {
             fixed_twin_control,
         )),
     ];
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }

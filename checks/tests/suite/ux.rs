@@ -4,7 +4,7 @@
 //! files builds nothing; a missing iptables-restore), `down` removing
 //! only the caller's labs.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -572,8 +572,7 @@ fn down_removes_only_callers_labs() -> Result<(), Failed> {
 /// A named trial function.
 type Named = (&'static str, fn() -> Result<(), Failed>);
 
-fn main() {
-    let args = arguments();
+pub fn trials() -> Vec<Trial> {
     let plain: Vec<Named> = vec![
         ("ux::stdout::full::draw", draw_full_stdout),
         ("ux::stdout::closed::draw", draw_closed_stdout),
@@ -611,5 +610,5 @@ fn main() {
     ];
     let mut trials: Vec<Trial> = plain.into_iter().map(|(n, f)| Trial::test(n, f)).collect();
     trials.extend(live_trials.into_iter().map(|(n, f)| live(n, f)));
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use harness::timers::Timers;
 use harness::Lab;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 use mtulab_core::Topology;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{ip_json, live, load};
 
 /// The iputils ping: an independent witness that a host reaches an address.
@@ -557,8 +557,7 @@ fn start_namespace_unchanged() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = common::args();
+pub fn trials() -> Vec<Trial> {
     let trials = vec![
         live("lab::matches_file", lab_matches_file),
         live("lab::hosts_do_not_forward", hosts_do_not_forward),
@@ -587,5 +586,5 @@ fn main() {
             routes_carry_the_lab_timers,
         ),
     ];
-    common::run(&args, trials)
+    trials
 }

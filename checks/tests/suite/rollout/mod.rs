@@ -18,9 +18,6 @@
 //! - `bad_input::…`: each new command exits 2 with file and what is wrong,
 //!   and creates nothing.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod bad_input;
 mod diff;
 mod handbuilt;
@@ -39,8 +36,7 @@ use handbuilt::*;
 use roundtrip::*;
 use snapshot::*;
 
-fn main() {
-    let args = arguments();
+pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     for (name, v4, v6) in [("chain_ipv4", true, false), ("ipv6_only", false, true)] {
         for broken in [true, false] {
@@ -164,5 +160,5 @@ fn main() {
     trials.push(Trial::test("bad_input::import", bad_import));
     trials.push(Trial::test("bad_input::snapshot", bad_snapshot));
     trials.push(live("bad_input::diff", bad_diff));
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }

@@ -2,7 +2,7 @@
 //! every bad file exits 2 naming file and line and creates nothing, and its
 //! twin valid file is accepted; `up`, `exec`, `down` work on a v1 file.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -127,8 +127,7 @@ fn up_exec_down() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = arguments();
+pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     let dir = topologies_dir();
     for (sub, invalid) in [("invalid", true), ("valid", false)] {
@@ -181,7 +180,7 @@ fn main() {
             move || ruleset_control(kind),
         ));
     }
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }
 
 // ----- Real rulesets that cannot be loaded (issue 4): bad input, exit 2,

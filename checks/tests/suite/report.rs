@@ -3,12 +3,12 @@
 //! per failing check, and `--expect` fails when a file's expectation is
 //! wrong (its control: the bundled file passes). Nothing is left behind.
 
-mod common;
+use crate::common;
 
 use std::process::{Output, Stdio};
 
 use common::*;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 
 /// Run `mtulab ARGS`, then make sure the run left no namespace.
 fn check(args: &[&str]) -> Result<Output, Failed> {
@@ -184,13 +184,12 @@ fn progress_counts_paths() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = arguments();
+pub fn trials() -> Vec<Trial> {
     let trials = vec![
         live("report::json_contract", json_contract),
         live("report::junit_parses", junit_parses),
         live("report::expect_can_fail", expect_can_fail),
         live("report::progress_counts_paths", progress_counts_paths),
     ];
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }

@@ -35,9 +35,6 @@
 //! `checks/proptest-regressions/`, replayed first, and printed with every
 //! difference and the shrunk topology as ready-to-save TOML.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
@@ -45,7 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use common::live;
+use crate::common::live;
 use harness::lab::LabNode;
 use harness::probe::exceptions;
 use harness::probe::ping::{self, PingOutcome, PingResult};
@@ -53,7 +50,7 @@ use harness::probe::tracepath::{self, TraceOpts};
 use harness::probe::transfer::{self, TransferOpts, TransferVerdict};
 use harness::Lab;
 use harness::{netlink, sysctl};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use mtulab::check::{self, CheckOptions};
 use mtulab_core::compare::{Comparator, Compared, PingProbe};
 use mtulab_core::model::{self, ModelOptions};
@@ -98,9 +95,8 @@ use runner::*;
 use strategies::*;
 use two_rules::*;
 
-fn main() {
-    let args = Arguments::from_args();
-    let trials = vec![
+pub fn trials() -> Vec<Trial> {
+    vec![
         Trial::test("property::format_round_trip", format_round_trip),
         live("property::two_rules", two_rules),
         live("property::planted_bug_is_caught", planted_bug_is_caught),
@@ -110,6 +106,5 @@ fn main() {
         ),
         live("property::two_rules_parallel", two_rules_parallel),
         live("property::model_matches_kernel", model_matches_kernel),
-    ];
-    libtest_mimic::run(&args, trials).exit();
+    ]
 }

@@ -1,7 +1,7 @@
 //! `handbuilt::…` trials: a chain, an nft ruleset and a LAN built with plain `ip` / `nft`, snapshotted, imported, checked against what they measure.
 
+use super::kit::*;
 use crate::common::*;
-use crate::kit::*;
 use harness::probe::transfer::TransferVerdict;
 use libtest_mimic::Failed;
 use mtulab_core::{CheckId, Family};

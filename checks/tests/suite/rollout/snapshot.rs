@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use super::kit::*;
 use crate::common::*;
-use crate::kit::*;
 use libtest_mimic::Failed;
 
 /// Everything a snapshot could change, as text.

@@ -17,12 +17,12 @@ use harness::probe::icmp_delivery::icmp_delivery;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::Lab;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 use mtulab_core::Topology;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::live;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -248,8 +248,7 @@ fn ignore_vs_obey(family: Family) -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = common::args();
+pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
         live("segments::bridge_as_planned", bridge_as_planned),
         live(
@@ -272,5 +271,5 @@ fn main() {
             ignore_vs_obey(family)
         }));
     }
-    common::run(&args, trials);
+    trials
 }

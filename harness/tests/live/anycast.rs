@@ -27,11 +27,11 @@ use harness::probe::exceptions;
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::TransferVerdict;
 use harness::Lab;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 use mtulab_core::Family;
 use mtulab_core::Topology;
 
-mod common;
+use crate::common;
 use common::{ip_json, live, load, source};
 
 fn build(topo: &Topology) -> Result<Lab, Failed> {
@@ -300,8 +300,7 @@ fn given_route(with_route: bool) -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = common::args();
+pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     for family in [Family::V4, Family::V6] {
         let f = family.as_str();
@@ -328,5 +327,5 @@ fn main() {
     trials.push(live("given::ipv4::route_control_auto", || {
         given_route(false)
     }));
-    common::run(&args, trials)
+    trials
 }

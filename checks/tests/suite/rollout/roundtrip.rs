@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
+use super::kit::*;
 use crate::common::*;
-use crate::kit::*;
 use harness::probe::transfer::TransferVerdict;
 use libtest_mimic::Failed;
 use mtulab::diff::Subject;

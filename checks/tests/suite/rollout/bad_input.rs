@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use super::kit::*;
 use crate::common::*;
-use crate::kit::*;
 use libtest_mimic::Failed;
 
 /// Run `mtulab ARGS` expecting exit 2 and each needle in stderr, with

@@ -16,14 +16,14 @@ use harness::netlink::{self, Request};
 use harness::probe::ping::{df_ping_hosts, PingOutcome};
 use harness::probe::transfer::{transfer_hosts, TransferOpts, TransferVerdict};
 use harness::Lab;
-use libtest_mimic::Failed;
+use libtest_mimic::{Failed, Trial};
 use mtulab_core::plan::tunnel::TunnelPlan;
 use mtulab_core::plan::LinkPlan;
 use mtulab_core::Family;
 use mtulab_core::Topology;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{ip_json, live, load, varied};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -336,8 +336,7 @@ fn leaves_nothing_behind() -> Result<(), Failed> {
     Ok(())
 }
 
-fn main() {
-    let args = common::args();
+pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
         live("tunnels::vxlan_1450::device_as_planned", || {
             device_as_planned(load("vxlan_1450"), 1450)
@@ -372,5 +371,5 @@ fn main() {
             move || underlay_shrinks_below_tunnel(family),
         ));
     }
-    common::run(&args, trials)
+    trials
 }
