@@ -557,6 +557,52 @@ fn start_namespace_unchanged() -> Result<(), Failed> {
     Ok(())
 }
 
+/// The network namespace the calling thread is in (device, inode).
+fn thread_netns() -> Result<(u64, u64), Failed> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata("/proc/thread-self/ns/net")?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// `Netns::run` enters the node's namespace on the calling thread and puts
+/// the thread back afterwards, also when the closure panics (which becomes
+/// an error) and when runs nest.
+fn run_returns_the_thread() -> Result<(), Failed> {
+    let lab = Lab::build(&load("hidden_smaller"))?;
+    let home = thread_netns()?;
+    let client = lab.node("client").ok_or("no client")?;
+    let server = lab.node("server").ok_or("no server")?;
+    let (inside, nested, back_in_client) = client.ns().run(|| {
+        let inside = thread_netns();
+        let nested = server.ns().run(thread_netns);
+        (inside, nested, thread_netns())
+    })?;
+    let (inside, nested, back_in_client) = (inside?, nested??, back_in_client?);
+    if inside == home || nested == home || nested == inside || back_in_client != inside {
+        return Err(format!(
+            "namespaces: home {home:?}, in client {inside:?}, nested in server {nested:?}, \
+             back in client {back_in_client:?}"
+        )
+        .into());
+    }
+    if thread_netns()? != home {
+        return Err("the thread did not come back from the client's namespace".into());
+    }
+    let panicked = std::panic::catch_unwind(|| {
+        client
+            .ns()
+            .run(|| -> () { panic!("planted panic inside Netns::run (expected)") })
+    });
+    match panicked {
+        Ok(Err(harness::netns::NetnsError::Panicked { .. })) => {}
+        other => return Err(format!("a panicking closure gave {other:?}").into()),
+    }
+    if thread_netns()? != home {
+        return Err("the thread did not come back after a panic".into());
+    }
+    Ok(())
+}
+
 pub fn trials() -> Vec<Trial> {
     let trials = vec![
         live("lab::matches_file", lab_matches_file),
@@ -565,6 +611,7 @@ pub fn trials() -> Vec<Trial> {
         live("lab::teardown::after_panic", teardown_after_panic),
         live("lab::two_labs_do_not_collide", two_labs_do_not_collide),
         live("lab::start_namespace_unchanged", start_namespace_unchanged),
+        live("lab::run_returns_the_thread", run_returns_the_thread),
         live(
             "lab::big_router_builds_in_chunks",
             big_router_builds_in_chunks,
