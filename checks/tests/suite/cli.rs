@@ -127,6 +127,79 @@ fn up_exec_down() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A transfer on a kept lab built with `--kernel-defaults` (or without:
+/// the control) gives the same verdict, and the sender's RTO shows which
+/// timers the lab has: at least 200 ms (the kernel's minimum) with stock
+/// timers, under 100 ms with the lab's fast ones. The stock case is the
+/// slowest trial here (a recovery takes ~6.5 s of kernel timers); it waits
+/// beside the others.
+fn timers_on_a_kept_lab(file: &str, verdict: &str, stock: bool) -> Result<(), Failed> {
+    let f = topologies_dir().join(file);
+    let f = f.to_str().ok_or("path")?;
+    let up = if stock {
+        run(&["--kernel-defaults", "up", f])?
+    } else {
+        run(&["up", f])?
+    };
+    if !up.status.success() {
+        return Err(text(&up.stderr).into());
+    }
+    let out = text(&up.stdout);
+    let id = lab_id(&out).ok_or("no lab id")?;
+    let result = (|| -> Result<(), Failed> {
+        let said = if stock {
+            "timers: kernel defaults"
+        } else {
+            "timers: fast"
+        };
+        if !out.contains(said) {
+            return Err(format!("`up` does not say {said:?}: {out}").into());
+        }
+        let t = run(&["transfer", "--lab", &id, "--json", "server", "client"])?;
+        let v: serde_json::Value = serde_json::from_slice(&t.stdout)
+            .map_err(|e| format!("transfer JSON: {e}: {}", text(&t.stderr)))?;
+        let rto = v["rto_ms"].as_f64().ok_or("no rto_ms")?;
+        let timers_ok = if stock { rto >= 200.0 } else { rto < 100.0 };
+        if v["verdict"] != verdict || t.status.code() != Some(1) || !timers_ok {
+            return Err(format!(
+                "expected {verdict} (exit 1) with {} timers, got exit {:?}: {v}",
+                if stock { "stock" } else { "fast" },
+                t.status.code()
+            )
+            .into());
+        }
+        Ok(())
+    })();
+    let down = run(&["down", "--lab", &id])?;
+    result?;
+    if !down.status.success() {
+        return Err(text(&down.stderr).into());
+    }
+    let left = harness::netns::list_named(&format!("mtulab-{id}-"));
+    if !left.is_empty() {
+        return Err(format!("down left {left:?}").into());
+    }
+    Ok(())
+}
+
+/// `cli::timers::{stock,fast}::{recovered,blackhole}`: listed apart so the
+/// suite can start them first (the stock recovery waits ~6.5 s).
+pub fn timer_trials() -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for (file, verdict) in [
+        ("mtu_probing.toml", "recovered"),
+        ("icmp_blackhole.toml", "blackhole"),
+    ] {
+        for (timers, stock) in [("stock", true), ("fast", false)] {
+            trials.push(live(
+                format!("cli::timers::{timers}::{verdict}"),
+                move || timers_on_a_kept_lab(file, verdict, stock),
+            ));
+        }
+    }
+    trials
+}
+
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     let dir = topologies_dir();

@@ -26,9 +26,11 @@ mod ux;
 
 fn main() {
     let args = common::arguments();
-    // The longest trials (anycast round trips, planted property bugs)
-    // first, so that the short ones fill in beside them.
-    let mut trials = rollout::trials();
+    // The longest trials (stock-timer recovery, anycast round trips,
+    // planted property bugs) first, so that the short ones fill in beside
+    // them.
+    let mut trials = cli::timer_trials();
+    trials.extend(rollout::trials());
     trials.extend(properties::trials());
     trials.extend(browser::trials());
     trials.extend(scenarios::trials());
