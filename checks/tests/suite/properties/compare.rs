@@ -11,8 +11,9 @@ pub(crate) struct Tally {
     pub(crate) compared: AtomicUsize,
     /// Comparisons skipped because the model says `Unknown`.
     pub(crate) unknown: AtomicUsize,
-    /// Kernel silences and learned PMTUs re-probed with long deadlines
-    /// before counting as a difference.
+    /// Kernel silences and learned PMTUs re-probed with long deadlines,
+    /// and `recovered` transfers the model calls `ok` run again, before
+    /// counting as a difference.
     pub(crate) reprobed: AtomicUsize,
     /// Microseconds spent per activity: lab, path MTU and learned PMTU, pings, transfers.
     pub(crate) micros: [AtomicU64; 4],
@@ -33,7 +34,7 @@ pub(crate) struct Tally {
 impl Tally {
     pub(crate) fn line(&self) -> String {
         format!(
-            "{} cases, {} host paths, {} comparisons, {} skipped as Unknown by the model, {} re-probed with long deadlines",
+            "{} cases, {} host paths, {} comparisons, {} skipped as Unknown by the model, {} re-probed",
             self.cases.load(Ordering::Relaxed),
             self.paths.load(Ordering::Relaxed),
             self.compared.load(Ordering::Relaxed),
@@ -243,12 +244,27 @@ pub(crate) fn compare_path(
     match p.transfer.known() {
         None => unknown(),
         Some(_) => {
-            fresh()?;
             let opts = TransferOpts {
                 bytes: TRANSFER_BYTES,
                 ..Default::default()
             };
-            let t = transfer::transfer(sender.ns(), receiver.ns(), p.dst, &opts).map_err(probe)?;
+            let run = || -> Result<_, String> {
+                fresh()?;
+                transfer::transfer(sender.ns(), receiver.ns(), p.dst, &opts).map_err(probe)
+            };
+            let mut t = run()?;
+            // One lost segment makes a prompt transfer need one RTO:
+            // `recovered` where the model says `ok`. A loaded machine does
+            // lose some (every namespace's veths share the CPU's backlog,
+            // net.core.netdev_max_backlog, which is the host's to set), so
+            // that difference is measured again before it counts; a real one
+            // (a too-big that does not arrive in time) recurs.
+            if t.verdict == TransferVerdict::Recovered
+                && matches!(comparator.transfer(p, TransferVerdict::Ok), Compared::Same)
+            {
+                tally.reprobed.fetch_add(1, Ordering::Relaxed);
+                t = run()?;
+            }
             let k = match t.verdict {
                 TransferVerdict::Ok => 0,
                 TransferVerdict::Recovered => 1,
