@@ -170,16 +170,24 @@ fn odd_member_drops_silently(family: Family) -> Result<(), Failed> {
 
 /// IPv6 through the bridge at once: the first ping on a fresh lab is
 /// answered well within a DAD period (1 s), so nothing waits for DAD or
-/// an MLD querier.
+/// an MLD querier. What this guards against (tentative addresses, a
+/// querier wait) delays every fresh lab; a loaded machine can instead lose
+/// one first solicitation now and then (answered after the 1 s
+/// retransmission, as the probes' warm-up allows for), so a slow first
+/// ping is tried once more on another fresh lab before it counts.
 fn ipv6_neighbour_discovery_at_once() -> Result<(), Failed> {
-    let lab = Lab::build(&lan(1500, 1500, 1500))?;
-    let started = Instant::now();
-    let got = df_ping_hosts(&lab, "b", "c", Family::V6, 100, Duration::from_secs(3))?;
-    let took = started.elapsed();
-    if got.outcome != PingOutcome::Reply || took > Duration::from_millis(500) {
-        return Err(format!("first IPv6 ping: {:?} after {took:?}", got.outcome).into());
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let lab = Lab::build(&lan(1500, 1500, 1500))?;
+        let started = Instant::now();
+        let got = df_ping_hosts(&lab, "b", "c", Family::V6, 100, Duration::from_secs(3))?;
+        let took = started.elapsed();
+        if got.outcome == PingOutcome::Reply && took <= Duration::from_millis(500) {
+            return Ok(());
+        }
+        seen.push(format!("{:?} after {took:?}", got.outcome));
     }
-    Ok(())
+    Err(format!("first IPv6 ping on two fresh labs: {}", seen.join(", ")).into())
 }
 
 /// Dropping the lab removes the segment's namespace too.
