@@ -9,6 +9,6 @@ mod common;
 mod scenarios;
 
 fn main() {
-    let args = common::arguments();
+    let args = harness::env::live_arguments();
     libtest_mimic::run(&args, scenarios::trials()).exit();
 }

@@ -86,6 +86,16 @@ pub fn live_tunnels(
     live(name, f)
 }
 
+/// A live test target's command line: libtest-mimic's, with
+/// [`live_test_threads`] trials at once unless `--test-threads` says
+/// otherwise.
+#[cfg(feature = "test-support")]
+pub fn live_arguments() -> libtest_mimic::Arguments {
+    let mut args = libtest_mimic::Arguments::from_args();
+    args.test_threads = args.test_threads.or(Some(live_test_threads()));
+    args
+}
+
 fn gate(unavailable: Option<String>, required: bool) -> LiveGate {
     match unavailable {
         None => LiveGate::Run,

@@ -59,15 +59,51 @@ pub fn live_tunnels(
     harness::env::live_tunnels(name, tunnels, f)
 }
 
-/// The command line, with the live targets' default of trials at once
-/// (`harness::env::live_test_threads`: four per core) unless
-/// `--test-threads` or `RUST_TEST_THREADS` says otherwise. The trials
-/// mostly wait on the kernel and on child processes, not on a CPU.
-#[allow(dead_code)]
-pub fn arguments() -> libtest_mimic::Arguments {
-    let mut args = libtest_mimic::Arguments::from_args();
-    args.test_threads = args
-        .test_threads
-        .or(Some(harness::env::live_test_threads()));
-    args
+/// A scratch directory, `mtulab-test-TAG-PID` under the temp dir: created
+/// empty, removed on drop (also on panic). Tags differ per trial, so trials
+/// running at once in one process never share one.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!("mtulab-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("scratch dir");
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `trials` as they are where `tool` runs (`tool --version` succeeds);
+/// where it does not, each is ignored with the reason, or failed instead
+/// with MTULAB_REQUIRE_ROOT=1 (CI must have it: ci/install-deps).
+pub fn needs_tool(tool: &str, trials: Vec<libtest_mimic::Trial>) -> Vec<libtest_mimic::Trial> {
+    use libtest_mimic::Trial;
+    let have = Command::new(tool)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if have {
+        return trials;
+    }
+    let why = format!("{tool} missing: ci/install-deps");
+    let required = std::env::var("MTULAB_REQUIRE_ROOT").is_ok_and(|v| v == "1");
+    trials
+        .into_iter()
+        .map(|t| {
+            if required {
+                let why = why.clone();
+                Trial::test(t.name().to_string(), move || Err(why.into()))
+            } else {
+                t.with_ignored_flag(true).with_kind(why.clone())
+            }
+        })
+        .collect()
 }

@@ -76,22 +76,6 @@ fn run_bounded(mut cmd: Command) -> Result<String, Failed> {
     Ok(text)
 }
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("mtulab-browser-{what}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("scratch dir");
-        Scratch(p)
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The checking script: for every drawing, every node box and MTU label.
 const CHECK_JS: &str = r#"
 <script>
@@ -157,7 +141,7 @@ struct Findings {
 /// Load `html` in Chromium with the checking script and return what it
 /// found; with `screenshot`, the same Chromium run also saves a PNG there.
 fn check_in_browser(html: &str, what: &str, screenshot: Option<&Path>) -> Result<Findings, Failed> {
-    let dir = Scratch::new(what);
+    let dir = Scratch::new(&format!("browser-{what}"));
     let page = dir.0.join("page.html");
     let with_script = match html.rfind("</body>") {
         Some(i) => format!("{}{CHECK_JS}{}", &html[..i], &html[i..]),
@@ -341,7 +325,7 @@ fn control_misplaced_labels_caught() -> Result<(), Failed> {
 /// and label is visible, and the failing path list is there. Keeps a
 /// screenshot in target/browser/icmp_blackhole.png.
 fn live_report_visible() -> Result<(), Failed> {
-    let dir = Scratch::new("report");
+    let dir = Scratch::new("browser-report");
     let page = dir.0.join("report.html");
     let file = topologies_dir().join("icmp_blackhole.toml");
     let out = mtulab()
@@ -390,33 +374,18 @@ fn live_report_visible() -> Result<(), Failed> {
 }
 
 pub fn trials() -> Vec<Trial> {
-    let have = Command::new(CHROMIUM)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let gate = |t: Trial| {
-        if have {
-            t
-        } else if std::env::var("MTULAB_REQUIRE_ROOT").is_ok_and(|v| v == "1") {
-            let name = t.name().to_string();
-            Trial::test(name, || Err("chromium missing: ci/install-deps".into()))
-        } else {
-            t.with_ignored_flag(true)
-                .with_kind("chromium missing: ci/install-deps")
-        }
-    };
-    let trials = vec![
-        gate(Trial::test(
-            "browser::drawings::every_bundled_topology",
-            every_drawing_visible,
-        )),
-        gate(Trial::test(
-            "browser::drawings::control_misplaced_labels_caught",
-            control_misplaced_labels_caught,
-        )),
-        gate(live("browser::report::icmp_blackhole", live_report_visible)),
-    ];
-    trials
+    needs_tool(
+        CHROMIUM,
+        vec![
+            Trial::test(
+                "browser::drawings::every_bundled_topology",
+                every_drawing_visible,
+            ),
+            Trial::test(
+                "browser::drawings::control_misplaced_labels_caught",
+                control_misplaced_labels_caught,
+            ),
+            live("browser::report::icmp_blackhole", live_report_visible),
+        ],
+    )
 }

@@ -18,20 +18,6 @@ use mtulab::check::CheckOptions;
 use mtulab::pcap::{capture_path, FailingPath};
 use mtulab_core::{Family, Plan, Topology};
 
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("mtulab-pcap-{what}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        Scratch(p)
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `tcpdump -nn -r FILE` (each line one packet); an error if tcpdump
 /// cannot read it.
 fn tcpdump(file: &Path) -> Result<Vec<String>, Failed> {
@@ -85,7 +71,7 @@ fn server_addr(name: &str) -> Result<IpAddr, Failed> {
 
 /// The blackhole, through the CLI.
 fn blackhole_story() -> Result<(), Failed> {
-    let dir = Scratch::new("blackhole");
+    let dir = Scratch::new("pcap-blackhole");
     let file = topologies_dir().join("icmp_blackhole.toml");
     let out = mtulab()
         .arg("check")
@@ -151,7 +137,7 @@ fn blackhole_story() -> Result<(), Failed> {
 /// The fixed twin: the same path, ICMP allowed; the frag-needed leaves
 /// router-b and reaches the server. Uses the library call `--pcap` makes.
 fn fixed_twin_control() -> Result<(), Failed> {
-    let dir = Scratch::new("fixed");
+    let dir = Scratch::new("pcap-fixed");
     let t = Topology::from_file(&topologies_dir().join("hidden_smaller.toml"))?;
     let lab = Lab::build(&t)?;
     let path = FailingPath {
@@ -198,27 +184,14 @@ fn fixed_twin_control() -> Result<(), Failed> {
 }
 
 pub fn trials() -> Vec<Trial> {
-    let have = Command::new("tcpdump")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let gate = |t: Trial| {
-        if have {
-            t
-        } else if std::env::var("MTULAB_REQUIRE_ROOT").is_ok_and(|v| v == "1") {
-            let name = t.name().to_string();
-            Trial::test(name, || Err("tcpdump missing: ci/install-deps".into()))
-        } else {
-            t.with_ignored_flag(true)
-                .with_kind("tcpdump missing: ci/install-deps")
-        }
-    };
-    let trials = vec![
-        gate(live("pcap::icmp_blackhole::story", blackhole_story)),
-        gate(live(
-            "pcap::hidden_smaller::frag_needed_reaches_sender",
-            fixed_twin_control,
-        )),
-    ];
-    trials
+    needs_tool(
+        "tcpdump",
+        vec![
+            live("pcap::icmp_blackhole::story", blackhole_story),
+            live(
+                "pcap::hidden_smaller::frag_needed_reaches_sender",
+                fixed_twin_control,
+            ),
+        ],
+    )
 }

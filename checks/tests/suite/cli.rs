@@ -47,6 +47,20 @@ fn bad_input_rejected(file: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// `mtulab down --lab ID`: it must succeed and leave none of the lab's
+/// namespaces.
+fn down_leaves_nothing(id: &str) -> Result<(), Failed> {
+    let down = run(&["down", "--lab", id])?;
+    if !down.status.success() {
+        return Err(format!("down failed: {}", text(&down.stderr)).into());
+    }
+    let left = harness::netns::list_named(&format!("mtulab-{id}-"));
+    if !left.is_empty() {
+        return Err(format!("down left {left:?}").into());
+    }
+    Ok(())
+}
+
 fn twin_accepted(file: &Path) -> Result<(), Failed> {
     let f = file.to_str().ok_or("path")?;
     let up = run(&["up", f])?;
@@ -54,15 +68,7 @@ fn twin_accepted(file: &Path) -> Result<(), Failed> {
         return Err(format!("valid twin rejected: {}", text(&up.stderr)).into());
     }
     let id = lab_id(&text(&up.stdout)).ok_or("no lab id printed")?;
-    let down = run(&["down", "--lab", &id])?;
-    if !down.status.success() {
-        return Err(format!("down failed: {}", text(&down.stderr)).into());
-    }
-    let left = harness::netns::list_named(&format!("mtulab-{id}-"));
-    if !left.is_empty() {
-        return Err(format!("left behind: {left:?}").into());
-    }
-    Ok(())
+    down_leaves_nothing(&id)
 }
 
 /// `up` prints each node's namespace (usable with `ip netns exec`), `exec`
@@ -115,16 +121,9 @@ fn up_exec_down() -> Result<(), Failed> {
         }
         Ok(())
     })();
-    let down = run(&["down", "--lab", &id])?;
+    let down = down_leaves_nothing(&id);
     result?;
-    if !down.status.success() {
-        return Err(text(&down.stderr).into());
-    }
-    let left = harness::netns::list_named(&format!("mtulab-{id}-"));
-    if !left.is_empty() {
-        return Err(format!("down left {left:?}").into());
-    }
-    Ok(())
+    down
 }
 
 /// A transfer on a kept lab built with `--kernel-defaults` (or without:
@@ -170,16 +169,9 @@ fn timers_on_a_kept_lab(file: &str, verdict: &str, stock: bool) -> Result<(), Fa
         }
         Ok(())
     })();
-    let down = run(&["down", "--lab", &id])?;
+    let down = down_leaves_nothing(&id);
     result?;
-    if !down.status.success() {
-        return Err(text(&down.stderr).into());
-    }
-    let left = harness::netns::list_named(&format!("mtulab-{id}-"));
-    if !left.is_empty() {
-        return Err(format!("down left {left:?}").into());
-    }
-    Ok(())
+    down
 }
 
 /// `cli::timers::{stock,fast}::{recovered,blackhole}`: listed apart so the

@@ -25,7 +25,7 @@ mod scenarios;
 mod ux;
 
 fn main() {
-    let args = common::arguments();
+    let args = harness::env::live_arguments();
     // The longest trials (stock-timer recovery, anycast round trips,
     // planted property bugs) first, so that the short ones fill in beside
     // them.

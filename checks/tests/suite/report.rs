@@ -185,11 +185,10 @@ fn progress_counts_paths() -> Result<(), Failed> {
 }
 
 pub fn trials() -> Vec<Trial> {
-    let trials = vec![
+    vec![
         live("report::json_contract", json_contract),
         live("report::junit_parses", junit_parses),
         live("report::expect_can_fail", expect_can_fail),
         live("report::progress_counts_paths", progress_counts_paths),
-    ];
-    trials
+    ]
 }

@@ -64,10 +64,7 @@ pub fn ip_json(lab: &Lab, node: &str, args: &[&str]) -> Result<Value, Failed> {
 /// The command line, after reaping the labs of earlier killed runs (never
 /// a live run's) where labs can be built.
 pub fn args() -> Arguments {
-    let mut args = Arguments::from_args();
-    args.test_threads = args
-        .test_threads
-        .or(Some(harness::env::live_test_threads()));
+    let args = harness::env::live_arguments();
     if harness::env::live_unavailable().is_none() {
         harness::state::reap();
     }

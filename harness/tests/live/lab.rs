@@ -604,7 +604,7 @@ fn run_returns_the_thread() -> Result<(), Failed> {
 }
 
 pub fn trials() -> Vec<Trial> {
-    let trials = vec![
+    vec![
         live("lab::matches_file", lab_matches_file),
         live("lab::hosts_do_not_forward", hosts_do_not_forward),
         live("lab::teardown::after_success", teardown_after_success),
@@ -632,6 +632,5 @@ pub fn trials() -> Vec<Trial> {
             "lab::timers::routes_carry_the_lab_timers",
             routes_carry_the_lab_timers,
         ),
-    ];
-    trials
+    ]
 }

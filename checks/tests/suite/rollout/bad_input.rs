@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use super::kit::*;
 use crate::common::*;
 use libtest_mimic::Failed;
 

@@ -10,24 +10,6 @@ use mtulab::check::{self, CheckOptions};
 use mtulab::report::Report;
 use mtulab_core::{CheckId, Family, Loaded};
 
-/// A scratch directory removed on drop.
-pub(crate) struct Scratch(pub(crate) PathBuf);
-
-impl Scratch {
-    pub(crate) fn new(tag: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("mlh-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("scratch dir");
-        Scratch(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Hand-made namespaces `mlh-TAG-PID-NODE`, deleted on drop (also on panic).
 pub(crate) struct Net {
     pub(crate) prefix: String,
