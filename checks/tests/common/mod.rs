@@ -10,6 +10,19 @@ pub fn topologies_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies")
 }
 
+/// The `.toml` files directly in `dir`, sorted (panics if `dir` cannot be
+/// read: the bundled directories must be there).
+pub fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// [`harness::env::live`] (a function, not a re-export: a target that
 /// does not use it gets no unused-import warning).
 pub fn live(

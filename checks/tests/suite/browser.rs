@@ -170,15 +170,8 @@ fn check_in_browser(html: &str, what: &str, screenshot: Option<&Path>) -> Result
 
 fn bundled() -> Vec<PathBuf> {
     let root = topologies_dir();
-    let mut files = Vec::new();
-    for dir in [root.clone(), root.join("fixtures")] {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "toml") {
-                files.push(p);
-            }
-        }
-    }
+    let mut files = toml_files(&root);
+    files.extend(toml_files(&root.join("fixtures")));
     files.sort();
     files
 }

@@ -196,14 +196,7 @@ pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     let dir = topologies_dir();
     for (sub, invalid) in [("invalid", true), ("valid", false)] {
-        let mut files: Vec<_> = std::fs::read_dir(dir.join(sub))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.sort();
-        for file in files
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        {
+        for file in toml_files(&dir.join(sub)) {
             let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
             if invalid {
                 // Rejection must not depend on root: plain trial.

@@ -55,15 +55,7 @@ fn nothing_to_check(plan: &Plan, family: Family, check_id: CheckId) -> Option<St
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
-    let dir = topologies_dir();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("topologies/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    for file in files {
+    for file in toml_files(&topologies_dir()) {
         let loaded =
             harness::load::load_file(&file).unwrap_or_else(|e| panic!("bundled scenario: {e}"));
         let plan = &loaded.plan;

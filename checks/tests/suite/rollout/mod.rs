@@ -25,8 +25,6 @@ mod kit;
 mod roundtrip;
 mod snapshot;
 
-use std::path::PathBuf;
-
 use crate::common::*;
 use libtest_mimic::Trial;
 
@@ -57,14 +55,7 @@ pub fn trials() -> Vec<Trial> {
     }));
     trials.push(live("snapshot::read_only", snapshot_read_only));
     trials.push(live("snapshot::unread", snapshot_unread));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(topologies_dir())
-        .expect("topologies/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    for f in files {
+    for f in toml_files(&topologies_dir()) {
         let name = f.file_stem().unwrap().to_string_lossy().into_owned();
         // Snapshot decodes VXLAN's tunnel parameters only: a scenario with
         // another tunnel kind cannot come back from its snapshots yet.
