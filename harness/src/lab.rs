@@ -52,13 +52,14 @@ pub enum LabError {
         source: std::io::Error,
     },
     #[error(
-        "node {node}: interface {iface} on {segment} is not up {:?} after building",
-        build::SEGMENT_UP_TIMEOUT
+        "node {node}: interface {iface} on {link} is not operationally up {:?} after building",
+        build::UP_TIMEOUT
     )]
-    SegmentDown {
+    LinkDown {
         node: String,
         iface: String,
-        segment: String,
+        /// The link or segment, as messages name it.
+        link: String,
     },
     #[error("node {node}: interface {iface} has MTU {found} after building, expected {expected}")]
     MtuReadBack {

@@ -17,7 +17,7 @@ use crate::netns::{Netns, NetnsError};
 use crate::state::{self, LabState};
 use crate::sysctl;
 use crate::timers::Timers;
-use mtulab_core::plan::{NodePlan, Plan};
+use mtulab_core::plan::{IfacePlan, NodePlan, Plan};
 use mtulab_core::topology::{FilterKind, Hook, PmtuIcmp, Topology, TopologyError, TunnelKind};
 use netlink_packet_route::route::RouteMetric;
 
@@ -29,8 +29,24 @@ type Made = Result<(Netns, Result<Rtnl, LabError>), NetnsError>;
 /// ourselves saves a lookup round trip per node when adding addresses.
 const FIRST_IFINDEX: u32 = 10;
 
+/// The index of a node's `k`th interface: `FIRST_IFINDEX + 2k`, plus one
+/// on end 1 of a link (odd members of a segment), so the two ends of a
+/// veth never share an index. They must not: the kernel's link watch
+/// treats a carrier change on a device whose index equals its peer's
+/// (`dev_get_iflink`) as not urgent and handles it up to a second later,
+/// and until then the veth end that came up first drops everything it is
+/// given (measured: with both ends at index 10, a lab's first probes lost
+/// their first neighbour solicitation and waited a second for the resend).
+fn iface_index(node: &NodePlan, k: usize) -> u32 {
+    FIRST_IFINDEX + 2 * k as u32 + (node.interfaces[k].end & 1) as u32
+}
+
+/// Segment bridge ports' indexes start here, far above any node
+/// interface's (see [`iface_index`]) so a port never shares its member's.
+const SEGMENT_PORT_INDEX: u32 = 1 << 20;
+
 /// How long a build waits for segment members' interfaces to come up.
-pub(super) const SEGMENT_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub(super) const UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Lab {
     pub(super) fn build_planned(
@@ -93,7 +109,7 @@ impl Lab {
         lab.phase("addresses and routes", Lab::configure_addresses_and_routes)?;
         lab.phase("filters", Lab::install_filters)?;
         lab.phase("mss clamps", Lab::install_mss_clamps)?;
-        lab.phase("read back MTUs", Lab::read_back_mtus)?;
+        lab.phase("links up, read back MTUs", Lab::await_links_up)?;
         Ok(lab)
     }
 
@@ -212,7 +228,7 @@ impl Lab {
     pub fn ifindex(&self, node: &str, iface: &str) -> Option<u32> {
         let n = self.plan.node(node)?;
         let k = n.interfaces.iter().position(|i| i.name == iface)?;
-        Some(FIRST_IFINDEX + k as u32)
+        Some(iface_index(n, k))
     }
 
     fn create_links(&mut self) -> Result<(), LabError> {
@@ -229,7 +245,7 @@ impl Lab {
                 let peer = &self.nodes[&iface.peer_node];
                 let a = VethEnd {
                     name: iface.name.clone(),
-                    index: FIRST_IFINDEX + k as u32,
+                    index: iface_index(node, k),
                     mtu: iface.mtu,
                 };
                 let peer_plan = self.plan.node(&iface.peer_node).expect("planned peer");
@@ -241,7 +257,7 @@ impl Lab {
                     .expect("planned peer end");
                 let b = VethEnd {
                     name: piface.name.clone(),
-                    index: FIRST_IFINDEX + pk as u32,
+                    index: iface_index(peer_plan, pk),
                     mtu: piface.mtu,
                 };
                 use std::os::fd::AsRawFd;
@@ -275,7 +291,7 @@ impl Lab {
                 .map(|(k, i)| {
                     Request::plain(
                         format!("bring {} up", i.name),
-                        netlink::set_up(FIRST_IFINDEX + k as u32),
+                        netlink::set_up(iface_index(node, k)),
                     )
                 })
                 .collect();
@@ -382,10 +398,10 @@ impl Lab {
                     .expect("planned member interface");
                 let a = VethEnd {
                     name: link.names[m].clone(),
-                    index: FIRST_IFINDEX + k as u32,
+                    index: iface_index(plan, k),
                     mtu: link.mtu[m],
                 };
-                let port = bridge_index + 1 + m as u32;
+                let port = SEGMENT_PORT_INDEX + m as u32;
                 let b = VethEnd {
                     name: member.clone(),
                     index: port,
@@ -414,7 +430,7 @@ impl Lab {
             seg_node.rtnl().execute(up).map_err(seg_err)?;
             // Every member's end and every port operationally up (the
             // kernel's link watch turns carriers on asynchronously) …
-            let deadline = std::time::Instant::now() + SEGMENT_UP_TIMEOUT;
+            let deadline = std::time::Instant::now() + UP_TIMEOUT;
             let name = mtulab_core::plan::link_name(li, &self.topology);
             for (m, member) in link.between.iter().enumerate() {
                 self.await_oper_up(&self.nodes[member], &link.names[m], deadline, &name)?;
@@ -445,10 +461,10 @@ impl Lab {
                 return Ok(());
             }
             if std::time::Instant::now() >= deadline {
-                return Err(LabError::SegmentDown {
+                return Err(LabError::LinkDown {
                     node: node.name.clone(),
                     iface: iface.to_owned(),
-                    segment: segment.to_owned(),
+                    link: segment.to_owned(),
                 });
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -539,6 +555,57 @@ impl Lab {
             script,
             None,
         )?;
+        Ok(())
+    }
+
+    /// The last build step: wait (bounded) until every veth end, segment
+    /// member included, is operationally up, reading the MTUs back on the
+    /// way. A veth end brought up before its peer gets its carrier and its
+    /// queueing discipline from the kernel's link watch, asynchronously;
+    /// until that work runs the end drops what it is given. Under load
+    /// (another namespace being cleaned up holds the RTNL lock) that took
+    /// long enough that the first neighbour solicitation or SYN of a probe
+    /// was lost and resent a second later (measured: single IPv6 probes of
+    /// 30 ms taking 1.05 s in the test suite). Tunnel devices have no
+    /// carrier to wait for.
+    fn await_links_up(&mut self) -> Result<(), LabError> {
+        let deadline = std::time::Instant::now() + UP_TIMEOUT;
+        for node in &self.plan.nodes {
+            let wanted: Vec<&IfacePlan> = node
+                .interfaces
+                .iter()
+                .filter(|i| self.plan.links[i.link].tunnel.is_none())
+                .collect();
+            let lab_node = &self.nodes[&node.name];
+            loop {
+                let links = lab_node
+                    .rtnl()
+                    .links()
+                    .map_err(|source| LabError::Netlink {
+                        node: node.name.clone(),
+                        source,
+                    })?;
+                let down = wanted
+                    .iter()
+                    .find(|i| !links.iter().any(|l| l.name == i.name && l.oper_up));
+                let Some(down) = down else {
+                    for l in links {
+                        if l.name != "lo" {
+                            self.mtus.insert((node.name.clone(), l.name), l.mtu);
+                        }
+                    }
+                    break;
+                };
+                if std::time::Instant::now() >= deadline {
+                    return Err(LabError::LinkDown {
+                        node: node.name.clone(),
+                        iface: down.name.clone(),
+                        link: mtulab_core::plan::link_name(down.link, &self.topology),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
         Ok(())
     }
 
@@ -688,7 +755,7 @@ fn tunnel_requests(plan: &Plan, node: &NodePlan) -> Vec<Request> {
             let v = crate::tunnels::TunnelEnd {
                 kind: t.kind,
                 name: iface.name.clone(),
-                index: FIRST_IFINDEX + k as u32,
+                index: iface_index(node, k),
                 mtu: iface.mtu,
                 vni: t.vni,
                 local: t.local[iface.end],
@@ -720,7 +787,7 @@ fn node_requests(node: &NodePlan, metrics: &[RouteMetric]) -> Vec<Request> {
     }
     let mut prefix_routes = Vec::new();
     for (k, iface) in node.interfaces.iter().enumerate() {
-        let index = FIRST_IFINDEX + k as u32;
+        let index = iface_index(node, k);
         for a in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
             let what = format!("add address {}/{} to {}", a.addr, a.prefix_len, iface.name);
             if metrics.is_empty() {
@@ -753,7 +820,7 @@ fn node_requests(node: &NodePlan, metrics: &[RouteMetric]) -> Vec<Request> {
                 r.dst.addr, r.dst.prefix_len, r.via, r.dev
             ),
             netlink::with_metrics(
-                netlink::new_route(&r.dst, r.via, FIRST_IFINDEX + k as u32),
+                netlink::new_route(&r.dst, r.via, iface_index(node, k)),
                 metrics,
             ),
         ));
@@ -764,7 +831,7 @@ fn node_requests(node: &NodePlan, metrics: &[RouteMetric]) -> Vec<Request> {
             .iter()
             .filter_map(|(via, dev)| {
                 let k = node.interfaces.iter().position(|i| &i.name == dev)?;
-                Some((*via, FIRST_IFINDEX + k as u32))
+                Some((*via, iface_index(node, k)))
             })
             .collect();
         let shown: Vec<String> = r
