@@ -25,7 +25,8 @@ mod scenarios;
 mod ux;
 
 fn main() {
-    let args = harness::env::live_arguments();
+    // Six trials per core (harness::env::live_arguments_per_core says why).
+    let args = harness::env::live_arguments_per_core(6);
     // The longest trials (stock-timer recovery, anycast round trips,
     // planted property bugs) first, so that the short ones fill in beside
     // them.
