@@ -282,6 +282,20 @@ pub fn remove_named(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Whether lab namespace `name` (`mtulab-NAME-PID-SEQ-NODE`) was made by
+/// process `pid`: `-PID-` followed by the sequence number and `-`. A bare
+/// `-PID-` is not enough: pids wrap round to small numbers, and a test's
+/// child 354 then "owned" the test process's lab number 354
+/// (`mtulab-vxlan_1450-25294-354-client`; seen once in a full run).
+pub fn made_by(name: &str, pid: u32) -> bool {
+    let needle = format!("-{pid}-");
+    name.match_indices(&needle).any(|(i, _)| {
+        let rest = &name[i + needle.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with('-')
+    })
+}
+
 /// Names of every namespace in /run/netns starting with `prefix`.
 pub fn list_named(prefix: &str) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(NETNS_RUN_DIR) else {
@@ -294,4 +308,18 @@ pub fn list_named(prefix: &str) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::made_by;
+
+    #[test]
+    fn made_by_reads_the_pid_field() {
+        assert!(made_by("mtulab-vxlan_1450-25294-354-client", 25294));
+        assert!(!made_by("mtulab-vxlan_1450-25294-354-client", 354));
+        assert!(made_by("mtulab-a-b-354-0-r-1", 354));
+        assert!(!made_by("mtulab-a-3540-1-r", 354));
+        assert!(!made_by("mtulab-a-354-r", 354));
+    }
 }

@@ -48,7 +48,7 @@ pub fn text(b: &[u8]) -> String {
 pub fn namespaces_of_pid(pid: u32) -> Vec<String> {
     harness::netns::list_named("mtulab-")
         .into_iter()
-        .filter(|n| n.contains(&format!("-{pid}-")))
+        .filter(|n| harness::netns::made_by(n, pid))
         .collect()
 }
 

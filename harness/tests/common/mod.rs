@@ -75,10 +75,9 @@ pub fn args() -> Arguments {
 /// left behind is a cleanup bug and fails the run (exit 101).
 pub fn run(args: &Arguments, trials: Vec<Trial>) -> ! {
     let conclusion = libtest_mimic::run(args, trials);
-    let mine = format!("-{}-", std::process::id());
     let left: Vec<String> = harness::netns::list_named("mtulab-")
         .into_iter()
-        .filter(|n| n.contains(&mine))
+        .filter(|n| harness::netns::made_by(n, std::process::id()))
         .collect();
     if !left.is_empty() {
         eprintln!("namespaces left behind by this run: {left:?}");
