@@ -562,19 +562,26 @@ impl Lab {
     /// member included, is operationally up, reading the MTUs back on the
     /// way. A veth end brought up before its peer gets its carrier and its
     /// queueing discipline from the kernel's link watch, asynchronously;
-    /// until that work runs the end drops what it is given. Under load
-    /// (another namespace being cleaned up holds the RTNL lock) that took
-    /// long enough that the first neighbour solicitation or SYN of a probe
-    /// was lost and resent a second later (measured: single IPv6 probes of
-    /// 30 ms taking 1.05 s in the test suite). Tunnel devices have no
-    /// carrier to wait for.
+    /// until that work runs the end drops what it is given (quick when the
+    /// event is urgent, which [`iface_index`] sees to; this wait makes the
+    /// build's "ready" mean it). Tunnel devices have no carrier to wait for.
     fn await_links_up(&mut self) -> Result<(), LabError> {
+        self.read_links(true)
+    }
+
+    pub(super) fn read_back_mtus(&mut self) -> Result<(), LabError> {
+        self.read_links(false)
+    }
+
+    /// Read every node's interfaces' MTUs; with `wait_up`, first poll
+    /// (bounded by [`UP_TIMEOUT`]) until each veth end is operationally up.
+    fn read_links(&mut self, wait_up: bool) -> Result<(), LabError> {
         let deadline = std::time::Instant::now() + UP_TIMEOUT;
         for node in &self.plan.nodes {
             let wanted: Vec<&IfacePlan> = node
                 .interfaces
                 .iter()
-                .filter(|i| self.plan.links[i.link].tunnel.is_none())
+                .filter(|i| wait_up && self.plan.links[i.link].tunnel.is_none())
                 .collect();
             let lab_node = &self.nodes[&node.name];
             loop {
@@ -604,25 +611,6 @@ impl Lab {
                     });
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn read_back_mtus(&mut self) -> Result<(), LabError> {
-        for node in &self.plan.nodes {
-            let links =
-                self.nodes[&node.name]
-                    .rtnl()
-                    .links()
-                    .map_err(|source| LabError::Netlink {
-                        node: node.name.clone(),
-                        source,
-                    })?;
-            for l in links {
-                if l.name != "lo" {
-                    self.mtus.insert((node.name.clone(), l.name), l.mtu);
-                }
             }
         }
         Ok(())
