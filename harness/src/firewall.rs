@@ -1,10 +1,10 @@
 //! Firewalls inside a node: the declarative `drop = "pmtu-icmp"` filters as
 //! an nftables ruleset, and (issue 4) real rulesets loaded with their own
-//! tools. Rules are loaded by a child process that entered the node's
-//! namespace; nothing runs in the caller's namespace.
+//! tools. Rules are loaded by a child process started inside the node's
+//! namespace ([`Netns::spawn`]); nothing runs in the caller's namespace.
 
 use std::io::Write;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use crate::netns::Netns;
 use mtulab_core::topology::Hook;
@@ -69,12 +69,13 @@ pub fn load(
         source,
     };
     let mut child = ns
-        .command(tool)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+        .spawn(
+            Command::new(tool)
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        )
         .map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A write error shows up as the tool's failure below.
@@ -157,10 +158,11 @@ pub fn pmtu_icmp_ignore_script() -> String {
 /// (`nft -j list counter inet mtulab_host NAME`).
 pub fn ignored_count(ns: &Netns, node: &str, counter: &str) -> Result<u64, FirewallError> {
     let out = ns
-        .command("nft")
-        .args(["-j", "list", "counter", "inet", HOST_TABLE, counter])
-        .stdin(Stdio::null())
-        .output()
+        .output(
+            Command::new("nft")
+                .args(["-j", "list", "counter", "inet", HOST_TABLE, counter])
+                .stdin(Stdio::null()),
+        )
         .map_err(|source| FirewallError::Spawn {
             tool: "nft".into(),
             node: node.to_string(),
